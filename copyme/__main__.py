@@ -1,0 +1,5 @@
+"""``python -m copyme`` runs the CLI."""
+
+from copyme.cli import main
+
+main()

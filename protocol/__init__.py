@@ -1,0 +1,121 @@
+"""CopyMe's shared protocol: keys, deterministic CBOR, COSE_Sign1 and the signed wire objects.
+
+``wallet``, ``issuer``, ``verifier`` and ``registry`` import this package and never each other.
+It imports no web framework, CLI toolkit or database code.  The wire format is written down in
+``specs/protocol.md``; test vectors live in ``specs/vectors/``.
+"""
+
+from __future__ import annotations
+
+from . import cbor, cose
+from .adapters import cli_exit, error_from_response, error_response
+from .cid import cid_bytes, cid_of, cid_text, parse_cid
+from .credential import ConsentCredential, StatusRef
+from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
+from .errors import (
+    BadSignature,
+    Conflict,
+    CopyMeError,
+    DecodeError,
+    Expired,
+    InvalidArgument,
+    ItemsNotGranted,
+    NotFound,
+    NotLinked,
+    NotSubject,
+    NotYetValid,
+    PurposeNotGranted,
+    Replayed,
+    RequestMismatch,
+    Revoked,
+    StatusInvalid,
+    StatusRollback,
+    StatusUnavailable,
+    Suspended,
+    TooLarge,
+    Unavailable,
+    UnknownItem,
+    UnknownKey,
+    UnknownPurpose,
+    UnsupportedAlg,
+    WrongAudience,
+    WrongType,
+    error_class,
+    error_codes,
+)
+from .keys import KeyPair, did_from_public_key, public_key_from_did, verify_signature
+from .link import LinkProof
+from .presentation import Presentation
+from .request import ConsentRequest, Item, Notice, NoticeText
+from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
+from .trust_list import Organisation, TrustList
+from .vocab import DEFAULT_VOCABULARY, Label, Vocabulary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadSignature",
+    "COSE_SIGN1_TAG",
+    "Claim",
+    "Conflict",
+    "ConsentCredential",
+    "ConsentRequest",
+    "CopyMeError",
+    "CoseAlg",
+    "CoseHeader",
+    "DEFAULT_LIST_SIZE",
+    "DEFAULT_VOCABULARY",
+    "DecodeError",
+    "Expired",
+    "InvalidArgument",
+    "Item",
+    "ItemsNotGranted",
+    "KeyPair",
+    "Label",
+    "LinkProof",
+    "NotFound",
+    "NotLinked",
+    "NotSubject",
+    "NotYetValid",
+    "Notice",
+    "NoticeText",
+    "Organisation",
+    "Presentation",
+    "PurposeNotGranted",
+    "Replayed",
+    "RequestMismatch",
+    "Revoked",
+    "Status",
+    "StatusInvalid",
+    "StatusList",
+    "StatusListToken",
+    "StatusRef",
+    "StatusRollback",
+    "StatusUnavailable",
+    "Suspended",
+    "TooLarge",
+    "TrustList",
+    "Typ",
+    "Unavailable",
+    "UnknownItem",
+    "UnknownKey",
+    "UnknownPurpose",
+    "UnsupportedAlg",
+    "Vocabulary",
+    "WrongAudience",
+    "WrongType",
+    "cbor",
+    "cid_bytes",
+    "cid_of",
+    "cid_text",
+    "cli_exit",
+    "cose",
+    "did_from_public_key",
+    "error_class",
+    "error_codes",
+    "error_from_response",
+    "error_response",
+    "parse_cid",
+    "public_key_from_did",
+    "verify_signature",
+]

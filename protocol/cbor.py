@@ -1,0 +1,171 @@
+"""Deterministic CBOR (RFC 8949 §4.2.1) out, and a strict decoder for everything received.
+
+Why not ``cbor2.dumps(canonical=True)``: cbor2 sorts map keys length-first, the RFC 7049
+"canonical" rule, while RFC 8949 core deterministic encoding sorts them by the bytewise order
+of their encodings (key ``24`` = ``0x1818`` sorts before ``-1`` = ``0x20``).  Signatures are made
+over these bytes and content ids are hashes of them, so the order has to be the RFC's.
+
+The decoder refuses anything that is not the one deterministic encoding of a value of the
+CopyMe data model (integers, byte and text strings, arrays, maps with integer or text keys,
+booleans, null, and only the tags a caller allows).  It checks by decoding with cbor2's C
+decoder and re-encoding: duplicate map keys, indefinite lengths, non-minimal heads, unsorted
+keys, trailing bytes and foreign tags all make the two byte strings differ.  The size limit is
+applied before cbor2 sees a byte; nesting depth is bounded while walking the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Collection
+
+import cbor2
+
+from .errors import DecodeError, TooLarge
+
+__all__ = ["MAX_DEPTH", "MAX_SIZE", "Tag", "decode", "encode"]
+
+#: Largest input :func:`decode` accepts unless the caller says otherwise (bytes).
+MAX_SIZE = 64 * 1024
+#: Deepest nesting of arrays, maps and tags that any CopyMe object needs (plus headroom).
+MAX_DEPTH = 8
+
+_INT_MIN = -(2**64)
+_INT_MAX = 2**64 - 1
+
+Tag = cbor2.CBORTag
+
+
+_KEY_CACHE: dict[Any, bytes] = {}
+
+
+def _head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes([major << 5 | n])
+    for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | extra]) + n.to_bytes(size, "big")
+    raise DecodeError("integer out of 64-bit range")
+
+
+def _key_bytes(key: int | str) -> bytes:
+    """The deterministic encoding of a map key, which is what RFC 8949 sorts keys by."""
+    cached = _KEY_CACHE.get((type(key), key))
+    if cached is not None:
+        return cached
+    if type(key) is str:
+        raw = key.encode("utf-8")
+        encoded = _head(3, len(raw)) + raw
+    else:
+        encoded = _head(0, key) if key >= 0 else _head(1, -1 - key)
+    if len(_KEY_CACHE) < 4096:  # keys of our formats repeat; a peer's junk must not grow this
+        _KEY_CACHE[(type(key), key)] = encoded
+    return encoded
+
+
+def _check(value: Any, depth: int, tags: Collection[int]) -> None:
+    """Refuse foreign types, deep nesting and out-of-order or duplicate map keys."""
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return
+    if kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise DecodeError("integer out of 64-bit range")
+        return
+    if kind is dict:
+        previous = b""
+        for key, item in value.items():
+            if type(key) is not int and type(key) is not str:
+                raise DecodeError("map keys must be integers or text")
+            encoded = _key_bytes(key)
+            if encoded <= previous:
+                raise DecodeError("map keys are not in deterministic order")
+            previous = encoded
+            _check(item, depth + 1, tags)
+        return
+    if kind is list:
+        for item in value:
+            _check(item, depth + 1, tags)
+        return
+    if kind is cbor2.CBORTag:
+        if value.tag not in tags:
+            raise DecodeError(f"CBOR tag {value.tag} is not allowed here")
+        _check(value.value, depth + 1, tags)
+        return
+    raise DecodeError(f"{kind.__name__} values are not part of the CopyMe data model")
+
+
+def _canon(value: Any, depth: int, tags: Collection[int]) -> Any:
+    """Return ``value`` with every map rebuilt in RFC 8949 key order; refuse foreign types."""
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    kind = type(value)
+    if kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise DecodeError("integer out of 64-bit range")
+        return value
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return value
+    if kind is dict:
+        items = []
+        for key, item in value.items():
+            if type(key) is not int and type(key) is not str:
+                if not isinstance(key, (int, str)) or isinstance(key, bool):
+                    raise DecodeError("map keys must be integers or text")
+                key = int(key) if isinstance(key, int) else str.__str__(key)
+            items.append((_key_bytes(key), key, _canon(item, depth + 1, tags)))
+        if len({entry[0] for entry in items}) != len(items):
+            raise DecodeError("duplicate map keys")
+        items.sort(key=lambda entry: entry[0])
+        return {key: item for _, key, item in items}
+    if kind is list or kind is tuple:
+        return [_canon(item, depth + 1, tags) for item in value]
+    if kind is bytearray or kind is memoryview:
+        return bytes(value)
+    if kind is cbor2.CBORTag:
+        if value.tag not in tags:
+            raise DecodeError(f"CBOR tag {value.tag} is not allowed here")
+        return cbor2.CBORTag(value.tag, _canon(value.value, depth + 1, tags))
+    if isinstance(value, int) and not isinstance(value, bool):  # IntEnum members
+        return _canon(int(value), depth, tags)
+    if isinstance(value, str):  # StrEnum members
+        return str.__str__(value)
+    raise DecodeError(f"{kind.__name__} values are not part of the CopyMe data model")
+
+
+def encode(value: Any, *, tags: Collection[int] = (18,)) -> bytes:
+    """Encode ``value`` in RFC 8949 core deterministic encoding.
+
+    Raises :class:`~protocol.errors.DecodeError` for values outside the data model (floats,
+    sets, datetimes ...), because a value we could not read back must never be signed.
+    """
+    return cbor2.dumps(_canon(value, 0, tags))
+
+
+def decode(data: bytes, *, max_size: int = MAX_SIZE, tags: Collection[int] = ()) -> Any:
+    """Decode untrusted ``data``, accepting only the deterministic encoding of a data-model value.
+
+    Raises :class:`TooLarge` above ``max_size`` and :class:`DecodeError` for anything else wrong;
+    no other exception escapes.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    if len(data) > max_size:
+        raise TooLarge(f"{len(data)} bytes is above the limit of {max_size}")
+    if not data:
+        raise DecodeError("empty input")
+    data = bytes(data)
+    try:
+        value = cbor2.loads(data)
+    except (cbor2.CBORError, ValueError, TypeError, LookupError, OverflowError) as err:
+        raise DecodeError(f"not well-formed CBOR: {err}") from err
+    except (RecursionError, MemoryError) as err:
+        raise DecodeError("CBOR nesting or sizes beyond what can be decoded") from err
+    _check(value, 0, tags)
+    # cbor2 keeps map order, so re-encoding the checked value gives back ``data`` exactly when
+    # every length and integer head was minimal, no length was indefinite and nothing trailed.
+    if cbor2.dumps(value) != data:
+        raise DecodeError(
+            "not deterministic CBOR (indefinite or non-minimal lengths, or trailing bytes)"
+        )
+    return value

@@ -1,0 +1,233 @@
+"""ConsentCredential: the user's signed consent, kept in the user's wallet.
+
+issuer = the user (their ``did:key``), subject = the data user it is granted to, audience = the
+data holder that may release the data.  It names the granted items and purposes, its validity,
+the CID of the request it answers (which covers the notice the user saw, ``lang`` says in which
+language), and its entry in a status list with the per-list key that signs that list, so the
+holder can check revocation without the registry ever seeing the user's DID.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import clock
+from ._model import (
+    SignedModel,
+    check_bytes,
+    check_did,
+    check_int,
+    check_lang,
+    check_times,
+    check_unique,
+    check_url,
+    claim,
+    text_list,
+)
+from .cid import cid_bytes, cid_text
+from .enums import Claim, Typ
+from .errors import DecodeError, InvalidArgument, RequestMismatch
+from .request import MAX_ITEMS, MAX_PURPOSES, ConsentRequest
+from .vocab import PURPOSE_TERM, check_item_id
+
+__all__ = ["ConsentCredential", "StatusRef"]
+
+#: Clock skew tolerated between wallet and data holder when checking validity (seconds).
+LEEWAY = 60
+
+
+@dataclass(frozen=True)
+class StatusRef:
+    """Where a credential's status lives: list URI, index, and the DID of the list's signing key."""
+
+    uri: str
+    index: int
+    key: str
+
+    def __post_init__(self) -> None:
+        check_url(self.uri, "status.uri")
+        check_int(self.index, "status.idx", 0, 2**32)
+        check_did(self.key, "status_key")
+
+
+@dataclass(frozen=True)
+class ConsentCredential(SignedModel):
+    """A consent signed by the user (``typ`` application/copyme-consent+cwt)."""
+
+    TYP = Typ.CONSENT
+    signer_claim = "issuer"
+
+    issuer: str
+    subject: str
+    audience: str
+    items: tuple[str, ...]
+    purposes: tuple[str, ...]
+    request: bytes
+    lang: str
+    retention_days: int
+    onward_sharing: bool
+    status: StatusRef
+    issued_at: int
+    not_before: int
+    expires_at: int
+    credential_id: bytes
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "issuer")
+        check_did(self.subject, "subject")
+        check_did(self.audience, "audience")
+        check_unique(self.items, "items", MAX_ITEMS)
+        for item in self.items:
+            check_item_id(item)
+        check_unique(self.purposes, "purposes", MAX_PURPOSES)
+        for purpose in self.purposes:
+            if not isinstance(purpose, str) or not PURPOSE_TERM.match(purpose):
+                raise InvalidArgument(f"{purpose!r} is not a DPV purpose term", field="purposes")
+        check_bytes(self.request, "request", 36)
+        if not self.request.startswith(b"\x01\x51\x12\x20"):
+            raise InvalidArgument("request must be a CIDv1 (cbor, sha2-256)", field="request")
+        check_lang(self.lang, "lang")
+        check_int(self.retention_days, "retention_days", 1, 36500)
+        if type(self.onward_sharing) is not bool:
+            raise InvalidArgument("onward_sharing must be true or false", field="onward_sharing")
+        if not isinstance(self.status, StatusRef):
+            raise InvalidArgument("status must be a StatusRef", field="status")
+        check_int(self.issued_at, "issued_at", 0, 2**40)
+        check_int(self.not_before, "not_before", 0, 2**40)
+        check_int(self.expires_at, "expires_at", self.not_before + 1, 2**40)
+        check_bytes(self.credential_id, "credential_id", 16)
+
+    @property
+    def request_cid(self) -> str:
+        """The text CID of the request this consent answers."""
+        return cid_text(self.request)
+
+    def answers(self, request_bytes: bytes) -> bool:
+        """Whether this consent was given to exactly these signed request bytes."""
+        return cid_bytes(request_bytes) == self.request
+
+    @classmethod
+    def grant(
+        cls,
+        request: ConsentRequest,
+        *,
+        user: str,
+        items: tuple[str, ...] | None = None,
+        status: StatusRef,
+        lang: str = "ja",
+        now: int | None = None,
+        credential_id: bytes | None = None,
+    ) -> ConsentCredential:
+        """The credential a user gives in answer to a signed ``request``.
+
+        ``items`` defaults to every requested item; all required items must be in it and
+        nothing outside the request may be, or :class:`InvalidArgument` is raised.
+        """
+        if not request.raw:
+            raise InvalidArgument("the request must be a decoded, signed request", field="request")
+        chosen = tuple(i.id for i in request.items) if items is None else tuple(items)
+        requested = {i.id for i in request.items}
+        if extra := [i for i in chosen if i not in requested]:
+            raise InvalidArgument(f"not requested: {', '.join(extra)}", field="items")
+        if missing := [i for i in request.required_items if i not in chosen]:
+            raise InvalidArgument(f"required items left out: {', '.join(missing)}", field="items")
+        issued = clock.now(now)
+        credential = cls(
+            issuer=user,
+            subject=request.requester,
+            audience=request.holder,
+            items=tuple(i.id for i in request.items if i.id in chosen),
+            purposes=request.purposes,
+            request=cid_bytes(request.raw),
+            lang=lang,
+            retention_days=request.retention_days,
+            onward_sharing=request.onward_sharing,
+            status=status,
+            issued_at=issued,
+            not_before=issued,
+            expires_at=issued + request.validity_days * 86400,
+            credential_id=credential_id if credential_id is not None else secrets.token_bytes(16),
+        )
+        credential.check_answers(request)
+        return credential
+
+    def check_answers(self, request: ConsentRequest) -> None:
+        """Raise ``request_mismatch`` unless this consent is a faithful answer to ``request``.
+
+        A faithful answer names the request by CID, is granted to its requester for its data
+        holder, grants only requested items and every required one, only requested purposes,
+        the requested retention and onward-sharing terms, and no longer a validity than asked.
+        """
+        problems = []
+        if not request.raw or cid_bytes(request.raw) != self.request:
+            problems.append("it names another request")
+        if self.subject != request.requester:
+            problems.append("it is granted to someone else than the requester")
+        if self.audience != request.holder:
+            problems.append("it names another data holder")
+        requested = {i.id for i in request.items}
+        if not set(self.items) <= requested:
+            problems.append("it grants items that were not requested")
+        if not set(request.required_items) <= set(self.items):
+            problems.append("it leaves out required items")
+        if not set(self.purposes) <= set(request.purposes):
+            problems.append("it grants purposes that were not requested")
+        if (self.retention_days, self.onward_sharing) != (request.retention_days, request.onward_sharing):
+            problems.append("its retention or onward-sharing terms differ from the request")
+        if self.expires_at - self.not_before > request.validity_days * 86400:
+            problems.append("it is valid for longer than requested")
+        if problems:
+            raise RequestMismatch("; ".join(problems))
+
+    def check_validity(self, now: int | None = None) -> None:
+        """Raise ``not_yet_valid`` or ``expired`` for ``now`` outside nbf..exp (with leeway)."""
+        check_times(self.issued_at, self.not_before, self.expires_at, clock.now(now), LEEWAY)
+
+    def to_claims(self) -> dict[Any, Any]:
+        return {
+            Claim.ISS: self.issuer,
+            Claim.SUB: self.subject,
+            Claim.AUD: self.audience,
+            Claim.EXP: self.expires_at,
+            Claim.NBF: self.not_before,
+            Claim.IAT: self.issued_at,
+            Claim.CTI: self.credential_id,
+            Claim.STATUS: {"status_list": {"idx": self.status.index, "uri": self.status.uri}},
+            "items": list(self.items),
+            "purposes": list(self.purposes),
+            "req": self.request,
+            "lang": self.lang,
+            "retention": self.retention_days,
+            "onward": self.onward_sharing,
+            "status_key": self.status.key,
+        }
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[Any, Any]) -> ConsentCredential:
+        status = claim(claims, Claim.STATUS, dict, "status")
+        status_list = claim(status, "status_list", dict, "status.status_list")
+        if set(status) != {"status_list"}:
+            raise DecodeError("claim 'status' has members CopyMe does not understand")
+        return cls(
+            issuer=claim(claims, Claim.ISS, str, "iss"),
+            subject=claim(claims, Claim.SUB, str, "sub"),
+            audience=claim(claims, Claim.AUD, str, "aud"),
+            items=text_list(claims, "items", "items"),
+            purposes=text_list(claims, "purposes", "purposes"),
+            request=claim(claims, "req", bytes, "req"),
+            lang=claim(claims, "lang", str, "lang"),
+            retention_days=claim(claims, "retention", int, "retention"),
+            onward_sharing=claim(claims, "onward", bool, "onward"),
+            status=StatusRef(
+                uri=claim(status_list, "uri", str, "status.uri"),
+                index=claim(status_list, "idx", int, "status.idx"),
+                key=claim(claims, "status_key", str, "status_key"),
+            ),
+            issued_at=claim(claims, Claim.IAT, int, "iat"),
+            not_before=claim(claims, Claim.NBF, int, "nbf"),
+            expires_at=claim(claims, Claim.EXP, int, "exp"),
+            credential_id=claim(claims, Claim.CTI, bytes, "cti"),
+        )

@@ -1,0 +1,67 @@
+"""Registered numbers used on the wire, as enums so that no bare ``4  # exp`` hides in code.
+
+Sources: RFC 9052 (COSE header parameters and the Sign1 tag), RFC 9053 (EdDSA = -8),
+RFC 9596 (``typ`` = 16), RFC 8392 (CWT claims) and the IETF OAuth Token Status List draft
+(``status`` 65535, ``status_list`` 65533, ``ttl`` 65534, status values).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+__all__ = ["Claim", "CoseAlg", "CoseHeader", "Status", "Typ", "COSE_SIGN1_TAG"]
+
+#: CBOR tag of a COSE_Sign1 structure (RFC 9052 §4.2).
+COSE_SIGN1_TAG = 18
+
+
+class CoseHeader(IntEnum):
+    """COSE header labels (RFC 9052 §3.1, RFC 9596)."""
+
+    ALG = 1
+    CRIT = 2
+    CONTENT_TYPE = 3
+    KID = 4
+    IV = 5
+    TYP = 16
+
+
+class CoseAlg(IntEnum):
+    """The one COSE algorithm CopyMe accepts."""
+
+    EDDSA = -8
+
+
+class Claim(IntEnum):
+    """CWT claim keys (RFC 8392 §4, Token Status List draft)."""
+
+    ISS = 1
+    SUB = 2
+    AUD = 3
+    EXP = 4
+    NBF = 5
+    IAT = 6
+    CTI = 7
+    STATUS_LIST = 65533
+    TTL = 65534
+    STATUS = 65535
+
+
+class Status(IntEnum):
+    """Values of a 2-bit status entry (Token Status List draft §7.1)."""
+
+    VALID = 0
+    REVOKED = 1  # the draft's INVALID
+    SUSPENDED = 2
+    APPLICATION = 3  # application specific: never written by CopyMe, read as invalid
+
+
+class Typ(StrEnum):
+    """The ``typ`` header value of each signed object; a verifier insists on the one it expects."""
+
+    REQUEST = "application/copyme-request+cwt"
+    CONSENT = "application/copyme-consent+cwt"
+    PRESENTATION = "application/copyme-presentation+cwt"
+    STATUS_LIST = "application/statuslist+cwt"
+    TRUST_LIST = "application/copyme-trustlist+cwt"
+    LINK = "application/copyme-link+cwt"

@@ -1,0 +1,115 @@
+"""Presentation: the data user's signed request to a data holder to release data now.
+
+It wraps the user's credential with the items and the one purpose wanted now, the holder as
+audience, the time, and a unique id (or the holder's nonce).  It is signed with the data user's
+own key, so a stolen credential is worthless to anyone but its subject, and the holder's replay
+cache makes every presentation single-use.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import clock
+from ._model import SignedModel, check_bytes, check_did, check_int, check_unique, claim, optional, text_list
+from .enums import Claim, Typ
+from .errors import InvalidArgument, Replayed
+from .request import MAX_ITEMS
+from .vocab import PURPOSE_TERM, check_item_id
+
+__all__ = ["Presentation"]
+
+#: How far a presentation's ``iat`` may be from the holder's clock (seconds).
+WINDOW = 120
+
+
+@dataclass(frozen=True)
+class Presentation(SignedModel):
+    """A data user's request for data under a consent (``typ`` application/copyme-presentation+cwt)."""
+
+    TYP = Typ.PRESENTATION
+    signer_claim = "presenter"
+
+    presenter: str
+    audience: str
+    credential: bytes
+    items: tuple[str, ...]
+    purpose: str
+    issued_at: int
+    presentation_id: bytes
+    nonce: bytes | None = None
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_did(self.presenter, "presenter")
+        check_did(self.audience, "audience")
+        if not isinstance(self.credential, bytes) or not 0 < len(self.credential) <= 16384:
+            raise InvalidArgument("credential must be the signed credential bytes", field="credential")
+        check_unique(self.items, "items", MAX_ITEMS)
+        for item in self.items:
+            check_item_id(item)
+        if not isinstance(self.purpose, str) or not PURPOSE_TERM.match(self.purpose):
+            raise InvalidArgument(f"{self.purpose!r} is not a DPV purpose term", field="purpose")
+        check_int(self.issued_at, "issued_at", 0, 2**40)
+        check_bytes(self.presentation_id, "presentation_id", 16)
+        if self.nonce is not None and (not isinstance(self.nonce, bytes) or not 8 <= len(self.nonce) <= 64):
+            raise InvalidArgument("nonce must be 8 to 64 bytes", field="nonce")
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        presenter: str,
+        audience: str,
+        credential: bytes,
+        items: tuple[str, ...],
+        purpose: str,
+        nonce: bytes | None = None,
+        now: int | None = None,
+    ) -> Presentation:
+        """A presentation with a fresh random id, issued ``now``."""
+        return cls(
+            presenter=presenter,
+            audience=audience,
+            credential=credential,
+            items=tuple(items),
+            purpose=purpose,
+            issued_at=clock.now(now),
+            presentation_id=secrets.token_bytes(16),
+            nonce=nonce,
+        )
+
+    def check_fresh(self, now: int | None = None, window: int = WINDOW) -> None:
+        """Raise ``replayed`` if ``iat`` is outside ``now ± window`` (the replay cache's horizon)."""
+        current = clock.now(now)
+        if abs(current - self.issued_at) > window:
+            raise Replayed(f"presentation time {self.issued_at} is outside {window}s of {current}")
+
+    def to_claims(self) -> dict[Any, Any]:
+        claims: dict[Any, Any] = {
+            Claim.ISS: self.presenter,
+            Claim.AUD: self.audience,
+            Claim.IAT: self.issued_at,
+            Claim.CTI: self.presentation_id,
+            "vc": self.credential,
+            "items": list(self.items),
+            "purpose": self.purpose,
+        }
+        if self.nonce is not None:
+            claims["nonce"] = self.nonce
+        return claims
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[Any, Any]) -> Presentation:
+        return cls(
+            presenter=claim(claims, Claim.ISS, str, "iss"),
+            audience=claim(claims, Claim.AUD, str, "aud"),
+            credential=claim(claims, "vc", bytes, "vc"),
+            items=text_list(claims, "items", "items"),
+            purpose=claim(claims, "purpose", str, "purpose"),
+            issued_at=claim(claims, Claim.IAT, int, "iat"),
+            presentation_id=claim(claims, Claim.CTI, bytes, "cti"),
+            nonce=optional(claims, "nonce", bytes, "nonce"),
+        )

@@ -1,0 +1,106 @@
+"""TrustList: organisations vouched for by a council key (e.g. an industry body).
+
+The wallet shows a requester's *verified* name only when the requester's DID is on a trust
+list signed by a council key the wallet trusts; otherwise it warns that the name is the
+requester's own, unverified claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import clock
+from ._model import SignedModel, check_did, check_int, check_text, check_times, claim
+from .enums import Claim, Typ
+from .errors import DecodeError, InvalidArgument
+
+__all__ = ["ROLES", "Organisation", "TrustList"]
+
+#: What an organisation may be listed as.
+ROLES = ("data_user", "data_holder", "both")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """One listed organisation: its DID, its names in Japanese and English, and its role."""
+
+    did: str
+    name_ja: str
+    name_en: str
+    role: str
+
+    def __post_init__(self) -> None:
+        check_did(self.did, "did")
+        check_text(self.name_ja, "name_ja", 100)
+        check_text(self.name_en, "name_en", 100)
+        if self.role not in ROLES:
+            raise InvalidArgument(f"role must be one of {', '.join(ROLES)}", field="role")
+
+    def name(self, lang: str) -> str:
+        """The organisation's name in ``lang``."""
+        return self.name_ja if lang == "ja" else self.name_en
+
+
+@dataclass(frozen=True)
+class TrustList(SignedModel):
+    """A signed list of organisations (``typ`` application/copyme-trustlist+cwt)."""
+
+    TYP = Typ.TRUST_LIST
+    MAX_SIZE = 1024 * 1024
+    signer_claim = "issuer"
+
+    issuer: str
+    organisations: tuple[Organisation, ...]
+    issued_at: int
+    expires_at: int
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_did(self.issuer, "issuer")
+        dids = [o.did for o in self.organisations]
+        if len(set(dids)) != len(dids):
+            raise InvalidArgument("an organisation is listed twice", field="organisations")
+        check_int(self.issued_at, "issued_at", 0, 2**40)
+        check_int(self.expires_at, "expires_at", self.issued_at + 1, 2**40)
+
+    def find(self, did: str) -> Organisation | None:
+        """The listed organisation with ``did``, if any."""
+        return next((o for o in self.organisations if o.did == did), None)
+
+    def check_validity(self, now: int | None = None) -> None:
+        """Raise ``expired`` when the council's list is out of date."""
+        check_times(self.issued_at, None, self.expires_at, clock.now(now), 60)
+
+    def to_claims(self) -> dict[Any, Any]:
+        return {
+            Claim.ISS: self.issuer,
+            Claim.IAT: self.issued_at,
+            Claim.EXP: self.expires_at,
+            "orgs": [
+                {"did": o.did, "name": {"ja": o.name_ja, "en": o.name_en}, "role": o.role}
+                for o in self.organisations
+            ],
+        }
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[Any, Any]) -> TrustList:
+        orgs = []
+        for entry in claim(claims, "orgs", list, "orgs"):
+            if type(entry) is not dict:
+                raise DecodeError("each organisation must be a map")
+            name = claim(entry, "name", dict, "orgs.name")
+            orgs.append(
+                Organisation(
+                    did=claim(entry, "did", str, "orgs.did"),
+                    name_ja=claim(name, "ja", str, "orgs.name.ja"),
+                    name_en=claim(name, "en", str, "orgs.name.en"),
+                    role=claim(entry, "role", str, "orgs.role"),
+                )
+            )
+        return cls(
+            issuer=claim(claims, Claim.ISS, str, "iss"),
+            organisations=tuple(orgs),
+            issued_at=claim(claims, Claim.IAT, int, "iat"),
+            expires_at=claim(claims, Claim.EXP, int, "exp"),
+        )

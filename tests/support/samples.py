@@ -1,0 +1,120 @@
+"""Fixed-seed keys and one sample of every wire object, for tests and the spec's vectors."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from protocol import (
+    ConsentCredential,
+    ConsentRequest,
+    Item,
+    KeyPair,
+    LinkProof,
+    Notice,
+    NoticeText,
+    Organisation,
+    Presentation,
+    Status,
+    StatusList,
+    StatusListToken,
+    StatusRef,
+    TrustList,
+)
+
+NOW = 1_795_000_000  # 2026-11-18T...Z, fixed so that vectors never change
+LIST_URI = "https://registry.example/v1/lists/2f1c0b7e9a4d4c1e8b3f6a5d7c9e0b12"
+
+
+@dataclass(frozen=True)
+class Keys:
+    user: KeyPair
+    requester: KeyPair
+    holder: KeyPair
+    status: KeyPair
+    council: KeyPair
+    stranger: KeyPair
+
+
+KEYS = Keys(*(KeyPair.from_seed(bytes([i]) * 32) for i in range(1, 7)))
+
+
+def request(keys: Keys = KEYS, now: int = NOW, **changes: object) -> ConsentRequest:
+    """A household-budget app asking a bank for transactions (required) and balance (optional)."""
+    fields: dict[str, object] = dict(
+        requester=keys.requester.did,
+        requester_name={"ja": "かけいぼ株式会社", "en": "Kakeibo Inc."},
+        holder=keys.holder.did,
+        holder_url="https://bank.example/v1/data",
+        items=(Item("transactions", True), Item("balance", False), Item("name", False)),
+        purposes=("dpv:ServiceProvision",),
+        retention_days=365,
+        onward_sharing=False,
+        validity_days=180,
+        notice=Notice(
+            {
+                "ja": NoticeText("銀行の入出金明細を家計簿に取り込みます",
+                                 ("明細は家計簿の表示にだけ使います", "第三者には渡しません", "いつでも撤回できます")),
+                "en": NoticeText("Import your bank transactions into your budget",
+                                 ("Used only to show your budget", "Never passed on", "Revoke at any time")),
+            },
+            "https://kakeibo.example/terms/v3",
+            hashlib.sha256(b"Kakeibo terms v3").digest(),
+        ),
+        callback="https://kakeibo.example/copyme/callback",
+        issued_at=now,
+        expires_at=now + 900,
+        request_id=bytes(range(16)),
+    )
+    fields.update(changes)
+    return ConsentRequest(**fields)  # type: ignore[arg-type]
+
+
+def signed_request(keys: Keys = KEYS, now: int = NOW, **changes: object) -> ConsentRequest:
+    """:func:`request`, signed and decoded again (so it has ``raw``)."""
+    return ConsentRequest.decode(request(keys, now, **changes).sign(keys.requester))
+
+
+def credential(keys: Keys = KEYS, now: int = NOW, items: tuple[str, ...] = ("transactions", "balance"),
+               index: int = 1234) -> ConsentCredential:
+    """The user's consent to :func:`request`, leaving out the optional ``name``."""
+    return ConsentCredential.grant(
+        signed_request(keys, now), user=keys.user.did, items=items,
+        status=StatusRef(LIST_URI, index, keys.status.did), lang="ja", now=now,
+        credential_id=bytes(range(16, 32)),
+    )
+
+
+def presentation(keys: Keys = KEYS, now: int = NOW, credential_bytes: bytes | None = None,
+                 items: tuple[str, ...] = ("transactions",), purpose: str = "dpv:ServiceProvision") -> Presentation:
+    """The data user presenting :func:`credential` to the bank for transactions."""
+    return Presentation(
+        presenter=keys.requester.did, audience=keys.holder.did,
+        credential=credential_bytes or credential(keys, now).sign(keys.user),
+        items=items, purpose=purpose, issued_at=now, presentation_id=bytes(range(32, 48)),
+    )
+
+
+def status_list_token(keys: Keys = KEYS, now: int = NOW) -> StatusListToken:
+    """A 16,384-entry list with entry 1234 valid, 7 revoked and 42 suspended."""
+    lst = StatusList()
+    lst.set(7, Status.REVOKED)
+    lst.set(42, Status.SUSPENDED)
+    return StatusListToken.create(uri=LIST_URI, status_list=lst, signer=keys.status.did, ttl=300, now=now)
+
+
+def trust_list(keys: Keys = KEYS, now: int = NOW) -> TrustList:
+    """A council's list vouching for the budget app and the bank."""
+    return TrustList(
+        issuer=keys.council.did,
+        organisations=(
+            Organisation(keys.requester.did, "かけいぼ株式会社", "Kakeibo Inc.", "data_user"),
+            Organisation(keys.holder.did, "さくら銀行", "Sakura Bank", "data_holder"),
+        ),
+        issued_at=now, expires_at=now + 30 * 86400,
+    )
+
+
+def link_proof(keys: Keys = KEYS, now: int = NOW) -> LinkProof:
+    """The user proving their DID to the bank with link code ``K7PQ-2M9X``."""
+    return LinkProof(user=keys.user.did, holder=keys.holder.did, code="K7PQ-2M9X", issued_at=now)
