@@ -8,7 +8,7 @@ It imports no web framework, CLI toolkit or database code.  The wire format is w
 from __future__ import annotations
 
 from . import cbor, cose
-from .adapters import cli_exit, error_from_response, error_response
+from .adapters import cli_exit, error_from_response, error_response, read_capped
 from .cid import cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
 from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
@@ -45,6 +45,7 @@ from .errors import (
 )
 from .keys import KeyPair, did_from_public_key, public_key_from_did, verify_signature
 from .link import LinkProof
+from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
@@ -115,7 +116,10 @@ __all__ = [
     "error_codes",
     "error_from_response",
     "error_response",
+    "make_deep_link",
+    "parse_deep_link",
     "parse_cid",
     "public_key_from_did",
+    "read_capped",
     "verify_signature",
 ]
