@@ -47,6 +47,7 @@ from .keys import KeyPair, did_from_public_key, public_key_from_did, verify_sign
 from .link import LinkProof
 from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
+from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
 from .trust_list import Organisation, TrustList
@@ -67,13 +68,16 @@ __all__ = [
     "DEFAULT_LIST_SIZE",
     "DEFAULT_VOCABULARY",
     "DecodeError",
+    "EventStream",
     "Expired",
+    "FetchResult",
     "InvalidArgument",
     "Item",
     "ItemsNotGranted",
     "KeyPair",
     "Label",
     "LinkProof",
+    "ListEvent",
     "NotFound",
     "NotLinked",
     "NotSubject",
@@ -83,6 +87,7 @@ __all__ = [
     "Organisation",
     "Presentation",
     "PurposeNotGranted",
+    "RegistryClient",
     "Replayed",
     "RequestMismatch",
     "Revoked",

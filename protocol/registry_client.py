@@ -1,0 +1,313 @@
+"""A small synchronous client for the status registry (publish, fetch, trust list, change feed).
+
+The wallet publishes its signed status lists here and data holders fetch them and follow the
+change feed, so every party speaks to the registry through this one module and sees the same
+errors: a registry refusal comes back as the registry's own error class (``status_rollback``,
+``status_invalid``, ``not_found`` ...), a connection failure as :class:`~protocol.errors.Unavailable`.
+
+The change feed (Server-Sent Events) is parsed by hand so that heartbeat comments also wake the
+reader (a closed stream notices within one heartbeat), and it reconnects after a dropped
+connection with ``Last-Event-ID`` so no accepted update is missed.
+
+This module imports ``httpx`` only; it holds no web-framework or database code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .adapters import error_from_response
+from .enums import Typ
+from .errors import CopyMeError, DecodeError, Unavailable
+
+__all__ = ["EventStream", "FetchResult", "ListEvent", "RegistryClient"]
+
+#: How long a change-feed read may stay silent before the connection counts as dropped
+#: (the registry sends a heartbeat comment every ~15 s).
+FEED_READ_TIMEOUT = 45.0
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A status list token as served: its bytes, its ETag (the CID, unquoted) and its max-age."""
+
+    token: bytes
+    etag: str
+    max_age: int
+
+
+@dataclass(frozen=True)
+class ListEvent:
+    """One accepted update from the change feed; ``id`` is the registry's global sequence number."""
+
+    id: str
+    list_id: str
+    iat: int
+    etag: str
+    uri: str
+
+
+def _unquote_etag(value: str | None) -> str:
+    if not value:
+        return ""
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+def _max_age(cache_control: str | None) -> int:
+    for part in (cache_control or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "max-age":
+            try:
+                return max(0, int(value.strip('"')))
+            except ValueError:
+                return 0
+    return 0
+
+
+class RegistryClient:
+    """Talk to one registry at ``base_url`` (e.g. ``http://127.0.0.1:8600``).
+
+    ``transport`` lets tests and in-process callers pass ``httpx.MockTransport`` or a WSGI/ASGI
+    transport; by default real HTTP is used.  The client is safe to share between threads for
+    ``publish``/``fetch``/``trust_list``; each :meth:`events` stream owns its own connection.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 5.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._transport = transport
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def list_uri(self, list_id: str) -> str:
+        """The URI of a list on this registry: a credential's ``status.uri`` and the token's ``sub``."""
+        return f"{self.base_url}/v1/lists/{quote(list_id, safe='')}"
+
+    def _url(self, uri_or_list_id: str) -> str:
+        if uri_or_list_id.startswith(("http://", "https://")):
+            return uri_or_list_id
+        return self.list_uri(uri_or_list_id)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, url, **kwargs)
+        except httpx.TransportError as err:
+            raise Unavailable(f"registry at {self.base_url} did not answer: {type(err).__name__}") from err
+        except httpx.InvalidURL as err:
+            raise Unavailable(f"not a usable registry URL: {url!r}") from err
+
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> None:
+        raise error_from_response(response.status_code, response.content)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def publish(self, list_id: str, token: bytes) -> dict[str, Any]:
+        """PUT a signed StatusListToken; returns ``{"list_id", "iat", "etag"}`` or raises the refusal."""
+        response = self._request("PUT", self.list_uri(list_id), content=token,
+                                 headers={"Content-Type": str(Typ.STATUS_LIST)})
+        if response.status_code not in (200, 201):
+            self._raise_for(response)
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError as err:
+            raise Unavailable("registry accepted the list but answered without JSON") from err
+        return body
+
+    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> FetchResult | None:
+        """The latest token of a list (a full URI or a list id on this registry).
+
+        With ``etag`` (from an earlier result) an unchanged list answers ``None`` (HTTP 304).
+        The token is returned as bytes, unverified: decode it with ``StatusListToken.decode``.
+        """
+        headers = {"Accept": str(Typ.STATUS_LIST)}
+        if etag:
+            headers["If-None-Match"] = f'"{_unquote_etag(etag)}"'
+        response = self._request("GET", self._url(uri_or_list_id), headers=headers)
+        if response.status_code == 304:
+            return None
+        if response.status_code != 200:
+            self._raise_for(response)
+        return FetchResult(
+            token=response.content,
+            etag=_unquote_etag(response.headers.get("ETag")),
+            max_age=_max_age(response.headers.get("Cache-Control")),
+        )
+
+    def trust_list(self) -> bytes:
+        """The registry operator's signed TrustList bytes (verify with ``TrustList.decode``)."""
+        response = self._request("GET", f"{self.base_url}/v1/trust-list")
+        if response.status_code != 200:
+            self._raise_for(response)
+        return response.content
+
+    def health(self) -> dict[str, Any]:
+        """The registry's health body; raises ``unavailable`` when it does not answer."""
+        response = self._request("GET", f"{self.base_url}/health")
+        if response.status_code != 200:
+            self._raise_for(response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def events(self, last_event_id: str | None = None, list_id: str | None = None, *,
+               reconnect_delay: float = 0.5, max_retries: int | None = None) -> EventStream:
+        """Follow the change feed of every list (or of ``list_id`` only).
+
+        The returned :class:`EventStream` is an iterator of :class:`ListEvent`; after a dropped
+        connection it reconnects with ``Last-Event-ID`` (waiting ``reconnect_delay`` s, doubling up
+        to 5 s) until it is closed.  ``max_retries`` consecutive failed connects raise ``unavailable``
+        (``None``: retry for ever).
+        """
+        path = "/v1/events" if list_id is None else f"/v1/lists/{quote(list_id, safe='')}/events"
+        return EventStream(self, f"{self.base_url}{path}", last_event_id,
+                           reconnect_delay=reconnect_delay, max_retries=max_retries)
+
+
+class EventStream:
+    """An iterator over a registry change feed that survives dropped connections.
+
+    ``last_event_id`` always holds the id of the last event handed out, so a caller can store it
+    and resume later with ``client.events(last_event_id=...)``.  :meth:`close` may be called from
+    another thread; the stream stops at the latest with the next heartbeat.
+    """
+
+    def __init__(self, client: RegistryClient, url: str, last_event_id: str | None, *,
+                 reconnect_delay: float, max_retries: int | None) -> None:
+        self._client = client
+        self._url = url
+        self.last_event_id = last_event_id
+        self._delay = reconnect_delay
+        self._max_retries = max_retries
+        self._closed = threading.Event()
+        self._response: httpx.Response | None = None
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(client.timeout, read=max(FEED_READ_TIMEOUT, client.timeout)),
+            transport=client._transport,
+        )
+        self._iter = self._run()
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> ListEvent:
+        return next(self._iter)
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        """Stop following the feed and drop the connection."""
+        self._closed.set()
+        response = self._response
+        if response is not None:
+            try:
+                response.close()
+            except Exception:  # closing from another thread may race the reader; it stops anyway
+                pass
+        try:
+            self._http.close()
+        except Exception:
+            pass
+
+    def _run(self) -> Iterator[ListEvent]:
+        failures = 0
+        delay = self._delay
+        while not self._closed.is_set():
+            headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+            if self.last_event_id is not None:
+                headers["Last-Event-ID"] = self.last_event_id
+            try:
+                with self._http.stream("GET", self._url, headers=headers) as response:
+                    self._response = response
+                    if response.status_code != 200:
+                        response.read()
+                        raise error_from_response(response.status_code, response.content)
+                    failures, delay = 0, self._delay
+                    for event in self._parse(response):
+                        self.last_event_id = event.id
+                        yield event
+            except CopyMeError:
+                raise
+            except (httpx.TransportError, httpx.StreamError) as err:
+                if self._closed.is_set():
+                    return
+                failures += 1
+                if self._max_retries is not None and failures > self._max_retries:
+                    raise Unavailable(f"change feed at {self._url} is unreachable: {type(err).__name__}") from err
+            finally:
+                self._response = None
+            if self._closed.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
+
+    def _parse(self, response: httpx.Response) -> Iterator[ListEvent]:
+        """Server-Sent Events framing (WHATWG HTML §9.2), only as much as the registry uses."""
+        data: list[str] = []
+        event_id: str | None = None
+        event_type = ""
+        for line in response.iter_lines():
+            if self._closed.is_set():
+                return
+            if line == "":
+                if data and event_type in ("", "list"):
+                    yield self._event("\n".join(data), event_id)
+                data, event_id, event_type = [], None, ""
+                continue
+            if line.startswith(":"):
+                continue  # heartbeat
+            name, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "id" and "\0" not in value:
+                event_id = value
+            elif name == "event":
+                event_type = value
+            elif name == "retry" and value.isdigit():
+                self._delay = int(value) / 1000
+
+    def _event(self, data: str, event_id: str | None) -> ListEvent:
+        try:
+            body = json.loads(data)
+            return ListEvent(
+                id=event_id if event_id is not None else str(body.get("seq", "")),
+                list_id=str(body["list_id"]),
+                iat=int(body["iat"]),
+                etag=str(body["etag"]),
+                uri=str(body["uri"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise DecodeError("the registry sent a change event that is not the expected JSON") from err
