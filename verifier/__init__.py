@@ -1,5 +1,42 @@
-"""The data holder's gate: release data only under a valid, current consent."""
+"""The data holder's gate: release data only under a valid, current consent.
+
+``verify_presentation(data, ...) -> Grant`` is the whole decision; :class:`Holder` ties it to a
+key, SQLite stores (links, replay cache, nonces, provision records), a status cache that follows
+the registry's change feed, and a data source.  ``verifier.app.create_app`` serves it over HTTP.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .errors import DataUnavailable, LinkCodeInvalid, RecordsTampered
+from .grant import Grant
+from .holder import Holder, Release, load_or_create_key
+from .links import LinkStore
+from .records import Records
+from .replay import NonceStore, ReplayCache
+from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
+from .status_cache import DEFAULT_MAX_STALENESS, StatusCache
+from .store import open_database
+from .verify import MAX_PRESENTATION_SIZE, verify_presentation
+
+__all__ = [
+    "DEFAULT_MAX_STALENESS",
+    "DEMO_CUSTOMERS",
+    "DataSource",
+    "DataUnavailable",
+    "Grant",
+    "Holder",
+    "LinkCodeInvalid",
+    "LinkStore",
+    "MAX_PRESENTATION_SIZE",
+    "NonceStore",
+    "Records",
+    "RecordsTampered",
+    "Release",
+    "ReplayCache",
+    "StatusCache",
+    "demo_source",
+    "fetch_items",
+    "load_or_create_key",
+    "open_database",
+    "verify_presentation",
+]

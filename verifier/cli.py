@@ -1,7 +1,127 @@
-"""`copyme verifier ...`: thin commands over the verifier library."""
+"""`copyme verifier ...`: thin commands over the verifier library.
+
+Each command opens the holder kept in ``--home`` (else ``$COPYME_VERIFIER_HOME``, else
+``~/.copyme-verifier``), makes one library call and prints the result; errors are one line
+``error: <code>: <detail>`` and a non-zero exit.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-app = typer.Typer(help="The data holder's gate: release data only under a valid, current consent.", no_args_is_help=True)
+from protocol import cli_exit
+from protocol.errors import CopyMeError
+
+from .holder import Holder
+from .links import DEFAULT_CODE_TTL
+from .sources import DEMO_CUSTOMERS
+from .status_cache import DEFAULT_MAX_STALENESS
+
+app = typer.Typer(help="The data holder's gate: release data only under a valid, current consent.",
+                  no_args_is_help=True)
+
+HomeOption = typer.Option(None, "--home", help="Holder folder (key, SQLite). Default: $COPYME_VERIFIER_HOME or ~/.copyme-verifier.")
+JsonOption = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _home(home: Optional[Path]) -> Path:
+    if home is not None:
+        return home
+    env = os.environ.get("COPYME_VERIFIER_HOME")
+    return Path(env) if env else Path.home() / ".copyme-verifier"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8700, "--port", help="Port to listen on."),
+    home: Optional[Path] = HomeOption,
+    registry: str = typer.Option("http://127.0.0.1:8600", "--registry", help="Base URL of the status registry."),
+    max_staleness: int = typer.Option(DEFAULT_MAX_STALENESS, "--max-staleness",
+                                      help="Longest a status list is used without re-fetching (seconds)."),
+) -> None:
+    """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder)."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        application = create_app(home=_home(home), registry_url=registry, max_staleness=max_staleness)
+    except CopyMeError as err:
+        cli_exit(err)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("link-code")
+def link_code(
+    customer: str = typer.Argument(..., help="Customer id, e.g. C-1001 (see `copyme verifier customers`)."),
+    home: Optional[Path] = HomeOption,
+    ttl: int = typer.Option(DEFAULT_CODE_TTL, "--ttl", help="Seconds the code stays usable."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Make a one-time code the customer types into `copyme wallet link` to link their wallet."""
+    try:
+        holder = Holder.open(_home(home))
+        code = holder.new_link_code(customer, ttl=ttl)
+    except CopyMeError as err:
+        cli_exit(err, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps({"customer": customer, "code": code, "expires_in": ttl, "holder": holder.did}))
+    else:
+        typer.echo(code)
+
+
+@app.command()
+def records(
+    home: Optional[Path] = HomeOption,
+    csv: bool = typer.Option(False, "--csv", help="Print the records as CSV (APPI provision record items)."),
+    verify_chain: bool = typer.Option(False, "--verify-chain", help="Check the hash chain; exit non-zero if broken."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the provision (and refusal) records, oldest first."""
+    try:
+        log = Holder.open(_home(home)).records
+        if verify_chain:
+            count = log.verify_chain()
+            typer.echo(json.dumps({"chain": "ok", "records": count}) if as_json else f"chain ok: {count} records")
+            return
+        if csv:
+            typer.echo(log.to_csv(), nl=False)
+            return
+        rows = log.all()
+    except CopyMeError as err:
+        cli_exit(err, as_json=as_json)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        what = f"{' '.join(row['items'])} for {row['purpose']}" if row["items"] else "-"
+        outcome = f"consent {row['consent_id']}" if row["kind"] == "provision" else f"refused: {row['reason']}"
+        typer.echo(f"{row['seq']:>5}  {row['at']}  {row['kind']:<9} {row['person'] or '-':<8} "
+                   f"{(row['recipient'] or '-')[:32]:<32}  {what}  {outcome}")
+
+
+@app.command()
+def customers(as_json: bool = JsonOption) -> None:
+    """List the demo data source's fictional customers."""
+    if as_json:
+        typer.echo(json.dumps(DEMO_CUSTOMERS, ensure_ascii=False))
+        return
+    for cid, record in DEMO_CUSTOMERS.items():
+        typer.echo(f"{cid}  {record['name']} ({record['name_en']})  balance ¥{record['balance']:,}  "
+                   f"{len(record['transactions'])} transactions")
+
+
+@app.command()
+def did(home: Optional[Path] = HomeOption) -> None:
+    """Print this holder's DID (created with its key on first use)."""
+    try:
+        holder = Holder.open(_home(home))
+    except CopyMeError as err:
+        cli_exit(err)
+    typer.echo(holder.did)

@@ -1,0 +1,201 @@
+"""The holder's HTTP service: a thin FastAPI layer over :class:`~verifier.holder.Holder`.
+
+Every route parses, makes one library call and renders.  Errors leave through one handler as
+``{"error": code, "detail": ...}`` with the code's HTTP status: 403 for refusals, 503 for
+``status_unavailable`` (and ``data_unavailable``), 400 ``malformed``, 413 ``too_large``, 422
+``invalid``; anything unexpected is a 500 ``internal`` without a traceback - and never data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from protocol import error_response, read_capped
+from protocol.errors import CopyMeError
+from protocol.link import LinkProof
+from protocol.registry_client import RegistryClient
+
+from .holder import Holder
+from .replay import NONCE_TTL
+from .verify import MAX_PRESENTATION_SIZE
+
+__all__ = ["MAX_LINK_SIZE", "create_app"]
+
+log = logging.getLogger(__name__)
+
+#: Largest link proof body accepted (bytes).
+MAX_LINK_SIZE = 4096
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable reason code and a human explanation."""
+
+    error: str = Field(description="Stable reason code, e.g. `revoked`, `bad_signature`, `replayed`.")
+    detail: str = Field(description="Human-readable explanation.")
+
+
+class HolderInfo(BaseModel):
+    did: str = Field(description="This holder's did:key: the audience consents must name.")
+    name: dict[str, str] = Field(description="Display name in ja and en.")
+
+
+class NonceBody(BaseModel):
+    nonce: str = Field(description="base64url (no padding) nonce to put in the next presentation.")
+    expires_in: int = Field(description="Seconds the nonce stays usable.")
+
+
+class LinkedBody(BaseModel):
+    linked: bool
+    did: str = Field(description="The DID now linked to the customer the code was issued for.")
+
+
+class DataBody(BaseModel):
+    consent_id: str = Field(description="CID of the consent credential the data was released under.")
+    purpose: str = Field(description="The DPV purpose stated in the presentation.")
+    items: dict[str, Any] = Field(description="Exactly the requested (and granted) items.")
+
+
+class DecisionBody(BaseModel):
+    decision: str = Field(description="Always `release` (refusals are error bodies).")
+    grant: dict[str, Any] = Field(description="Who, which customer, items, purpose, consent id.")
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_PRESENTATION_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _err("`malformed`, `unsupported_alg` or `wrong_type`: not a well-formed presentation."),
+    403: _err("Refused: `bad_signature`, `unknown_key`, `not_subject`, `wrong_audience`, `replayed`, "
+              "`not_linked`, `expired`, `not_yet_valid`, `items_not_granted`, `purpose_not_granted`, "
+              "`revoked`, `suspended`, `status_invalid`."),
+    409: _err("`status_rollback`: the registry served a status list older than one already seen."),
+    413: _err(f"`too_large`: the body is above {MAX_PRESENTATION_SIZE} bytes."),
+    500: _err("`internal`: an unexpected failure; nothing was released."),
+    503: _err("`status_unavailable`: no fresh status list could be had (fail closed); "
+              "`data_unavailable`: the data source failed."),
+}
+
+
+def _binary_body(media_type: str, what: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "description": what,
+                            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+def _b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
+               registry_url: str | None = None, max_staleness: int | None = None,
+               follow_feed: bool = True) -> FastAPI:
+    """The verifier service for ``holder``, or for the holder kept in ``home`` reading ``registry_url``."""
+    owned = holder is None
+    if holder is None:
+        if home is None or registry_url is None:
+            raise ValueError("pass a Holder, or both home and registry_url")
+        options: dict[str, Any] = {}
+        if max_staleness is not None:
+            options["max_staleness"] = max_staleness
+        holder = Holder.open(home, RegistryClient(registry_url), **options)
+    gate: Holder = holder
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if follow_feed:
+            gate.start()
+        try:
+            yield
+        finally:
+            gate.status.close()
+            if owned:
+                gate.close()
+
+    app = FastAPI(
+        title="CopyMe verifier",
+        version="0.1.0",
+        description="A data holder's gate: releases data only under a valid, current consent. "
+                    "Every refusal is `{\"error\": code, \"detail\": ...}` with a stable reason code.",
+        lifespan=lifespan,
+    )
+    app.state.holder = gate
+
+    @app.exception_handler(CopyMeError)
+    async def _copyme_error(_: Request, err: CopyMeError) -> JSONResponse:
+        status, body = error_response(err)
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid", "detail": "request does not match the API"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, err: Exception) -> JSONResponse:
+        log.error("internal error: %s", type(err).__name__)
+        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+
+    @app.get("/health", summary="Liveness", responses={500: _err("`internal`")})
+    async def health() -> dict[str, Any]:
+        """`{"status": "ok"}` plus the holder DID and how many status lists are cached."""
+        return {"status": "ok", "did": gate.did, "status_lists": len(gate.status.cached()),
+                "events_seen": gate.status.events_seen}
+
+    @app.get("/v1/holder", response_model=HolderInfo, summary="Who this holder is",
+             responses={500: _err("`internal`")})
+    async def holder_info() -> HolderInfo:
+        """The DID a wallet links to and a consent must name as audience."""
+        return HolderInfo(did=gate.did, name=gate.name)
+
+    @app.get("/v1/nonce", response_model=NonceBody, summary="A single-use nonce",
+             responses={500: _err("`internal`")})
+    async def nonce() -> NonceBody:
+        """A nonce a data user may put in its next presentation instead of relying on its own id and time."""
+        value = await run_in_threadpool(gate.issue_nonce)
+        return NonceBody(nonce=_b64url(value), expires_in=NONCE_TTL)
+
+    @app.post("/v1/links", response_model=LinkedBody, summary="Link a wallet DID to a customer",
+              openapi_extra=_binary_body(str(LinkProof.TYP), "LinkProof COSE_Sign1 bytes over a one-time code"),
+              responses={
+                  400: _err("`malformed`, `unsupported_alg`, `wrong_type`: not a link proof."),
+                  403: _err("`bad_signature`, `unknown_key`, `wrong_audience`, `expired` (proof or code), "
+                            "`not_yet_valid`, `link_code_invalid` (no such code), `replayed` (code already used)."),
+                  409: _err("`conflict`: the DID is already linked to another customer."),
+                  413: _err(f"`too_large`: above {MAX_LINK_SIZE} bytes."),
+                  500: _err("`internal`")})
+    async def links(request: Request) -> LinkedBody:
+        """Check the user's signature over a link code this holder issued and link their DID."""
+        body = await read_capped(request.stream(), MAX_LINK_SIZE, request.headers.get("content-length"))
+        did, _customer = await run_in_threadpool(gate.link, body)
+        return LinkedBody(linked=True, did=did)
+
+    @app.post("/v1/data", response_model=DataBody, summary="Release data under a consent",
+              openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),
+              responses=_PRESENTATION_ERRORS)
+    async def data(request: Request) -> dict[str, Any]:
+        """Verify the presentation and return exactly the granted items of the linked customer's data."""
+        body = await read_capped(request.stream(), MAX_PRESENTATION_SIZE, request.headers.get("content-length"))
+        release = await run_in_threadpool(gate.release, body)
+        return release.to_json()
+
+    @app.post("/v1/verify", response_model=DecisionBody, summary="Decide without releasing data",
+              openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),
+              responses=_PRESENTATION_ERRORS)
+    async def verify(request: Request) -> DecisionBody:
+        """The same checks as `/v1/data` (and it uses the presentation up), but no data is read."""
+        body = await read_capped(request.stream(), MAX_PRESENTATION_SIZE, request.headers.get("content-length"))
+        grant = await run_in_threadpool(gate.decide, body)
+        return DecisionBody(decision="release", grant=grant.to_json())
+
+    return app

@@ -1,0 +1,41 @@
+"""The verifier's own errors; everything else it raises comes from :mod:`protocol.errors`.
+
+The tree (added under :class:`protocol.CopyMeError`)::
+
+    CopyMeError
+    ├── _Refusal (403)
+    │   └── LinkCodeInvalid            link_code_invalid   no such link code for this holder
+    ├── DataUnavailable (503)          data_unavailable    the data source failed after a valid grant
+    └── RecordsTampered                records_tampered    the provision records' hash chain is broken
+
+A used link code is refused as ``replayed`` and an out-of-date one as ``expired`` (the codes
+the protocol already has); only an unknown code needs its own.
+"""
+
+from __future__ import annotations
+
+from protocol.errors import CopyMeError, NotLinked
+
+__all__ = ["DataUnavailable", "LinkCodeInvalid", "RecordsTampered"]
+
+
+class LinkCodeInvalid(NotLinked):
+    """A link code this holder never issued (or a mistyped one): the DID stays unlinked."""
+
+    code = "link_code_invalid"
+
+
+class DataUnavailable(CopyMeError):
+    """The data source could not answer for a verified grant; nothing is released."""
+
+    code = "data_unavailable"
+    http_status = 503
+    exit_status = 6
+
+
+class RecordsTampered(CopyMeError):
+    """A provision record no longer matches its hash chain: the log was edited."""
+
+    code = "records_tampered"
+    http_status = 500
+    exit_status = 7

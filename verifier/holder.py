@@ -1,0 +1,174 @@
+"""A data holder: its key, its stores and its data source, tied to one verification entry point.
+
+:class:`Holder` is what the HTTP service and the CLI call.  ``release()`` is the only way data
+leaves: it verifies, reads exactly the granted items from the source, writes the provision
+record, and returns; every refusal on the way is recorded with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol import KeyPair, Presentation, clock
+from protocol.errors import CopyMeError, NotFound, Unavailable
+
+from .grant import Grant
+from .links import DEFAULT_CODE_TTL, LinkStore
+from .records import Records
+from .replay import NonceStore, ReplayCache
+from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
+from .status_cache import DEFAULT_MAX_STALENESS, RegistryLike, StatusCache
+from .store import Database, open_database
+from .verify import WINDOW, verify_presentation
+
+__all__ = ["DB_FILE", "DEFAULT_NAME", "KEY_FILE", "Holder", "NoRegistry", "Release", "load_or_create_key"]
+
+DB_FILE = "verifier.db"
+KEY_FILE = "holder.key"
+DEFAULT_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
+
+
+def load_or_create_key(home: Path) -> KeyPair:
+    """The holder's signing key in ``home``, generated (file mode 0600) at first start."""
+    path = home / KEY_FILE
+    if path.exists():
+        seed = bytes.fromhex(path.read_text().strip())
+        return KeyPair.from_seed(seed)
+    key = KeyPair.generate()
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.seed.hex() + "\n")
+    return key
+
+
+class NoRegistry:
+    """The registry of a holder opened for offline work (the CLI): every status check fails closed."""
+
+    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any:
+        raise Unavailable("no registry configured")
+
+    def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]:
+        raise Unavailable("no registry configured")
+
+
+@dataclass(frozen=True)
+class Release:
+    """Data released under a grant."""
+
+    grant: Grant
+    items: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The body of ``POST /v1/data``."""
+        return {"consent_id": self.grant.consent_id, "purpose": self.grant.purpose, "items": self.items}
+
+
+class Holder:
+    """A data holder's verifier: key, links, replay cache, nonces, status cache, records, source."""
+
+    def __init__(self, key: KeyPair, db: Database, registry: RegistryLike | None, *,
+                 source: DataSource | None = None, customers: dict[str, Any] | None = None,
+                 name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
+                 window: int = WINDOW, clock_fn: Callable[[], int] | None = None) -> None:
+        self.key = key
+        self.db = db
+        self.name = dict(name or DEFAULT_NAME)
+        self.window = window
+        self._clock = clock_fn or clock.now
+        self.customers = DEMO_CUSTOMERS if customers is None and source is None else (customers or {})
+        self.source = source or demo_source(self.customers)
+        self.links = LinkStore(db)
+        self.replay = ReplayCache(db)
+        self.nonces = NonceStore(db)
+        self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock)
+        self.records = Records(db)
+
+    @classmethod
+    def open(cls, home: str | Path, registry: RegistryLike | None = None, **options: Any) -> Holder:
+        """The holder kept in folder ``home`` (key and SQLite file created on first use)."""
+        folder = Path(home)
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(load_or_create_key(folder), open_database(folder / DB_FILE), registry, **options)
+
+    @property
+    def did(self) -> str:
+        """This holder's DID: the audience its customers' consents must name."""
+        return self.key.did
+
+    def now(self, now: int | None = None) -> int:
+        """The holder's clock (injectable for tests)."""
+        return self._clock() if now is None else now
+
+    def start(self) -> None:
+        """Start following the registry's change feed."""
+        self.status.subscribe()
+
+    def close(self) -> None:
+        """Stop the change feed and close the database."""
+        self.status.close()
+        with self.db.lock:
+            self.db.conn.close()
+
+    # ------------------------------------------------------------------ verification and release
+
+    def verify(self, data: bytes, now: int | None = None) -> Grant:
+        """The decision for presentation bytes, without reading or recording any data."""
+        return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
+                                   replay=self.replay, status=self.status, nonces=self.nonces,
+                                   window=self.window, now=self.now(now))
+
+    def decide(self, data: bytes, now: int | None = None) -> Grant:
+        """:meth:`verify`, with a refusal written to the records."""
+        try:
+            return self.verify(data, now)
+        except CopyMeError as err:
+            self._record_refusal(err, data, now)
+            raise
+
+    def release(self, data: bytes, now: int | None = None) -> Release:
+        """Verify, read exactly the granted items, write the provision record; or refuse and record why."""
+        current = self.now(now)
+        grant = self.decide(data, current)
+        try:
+            items = fetch_items(self.source, grant.customer_id, grant.items)
+        except CopyMeError as err:
+            self.records.refusal(err.code, err.detail, recipient=grant.recipient, person=grant.customer_id,
+                                 user=grant.user, items=grant.items, purpose=grant.purpose,
+                                 consent_id=grant.consent_id, now=current)
+            raise
+        self.records.provision(grant, current)
+        return Release(grant, items)
+
+    def _record_refusal(self, err: CopyMeError, data: bytes, now: int | None) -> None:
+        """Log a refusal with whatever of the request could be read (only from verified bytes)."""
+        recipient = None
+        items: tuple[str, ...] = ()
+        purpose = None
+        try:
+            presentation = Presentation.decode(data)
+            recipient, items, purpose = presentation.presenter, presentation.items, presentation.purpose
+        except CopyMeError:
+            pass
+        self.records.refusal(err.code, err.detail, recipient=recipient, items=items, purpose=purpose,
+                             now=self.now(now))
+
+    # ------------------------------------------------------------------ links and nonces
+
+    def new_link_code(self, customer_id: str, *, ttl: int = DEFAULT_CODE_TTL, now: int | None = None) -> str:
+        """A one-time link code for a known customer."""
+        if self.customers and customer_id not in self.customers:
+            raise NotFound(f"no customer {customer_id!r}")
+        return self.links.new_code(customer_id, ttl=ttl, now=self.now(now))
+
+    def link(self, proof: bytes, now: int | None = None) -> tuple[str, str]:
+        """Link the DID in a signed link proof to the customer its code was issued for."""
+        return self.links.link(proof, holder=self.did, now=self.now(now))
+
+    def issue_nonce(self, now: int | None = None) -> bytes:
+        """A nonce for a data user to put in its next presentation."""
+        return self.nonces.issue(self.now(now))

@@ -1,0 +1,113 @@
+"""Account links: which customer a wallet DID belongs to, established with one-time codes.
+
+The holder gives its customer a short code (at the branch, in online banking).  The wallet signs
+it with the user's DID key for this holder (:class:`protocol.LinkProof`) and posts the proof; the
+holder checks the signature, the audience, the time, and that the code is one it issued, unused
+and unexpired, then links the DID to the customer.  Codes are stored only as SHA-256 hashes, so
+a copy of the database does not hand out usable codes, and each code links at most one DID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+
+from protocol import LinkProof, clock
+from protocol.errors import Conflict, CopyMeError, Expired, Replayed, WrongAudience
+
+from .errors import LinkCodeInvalid
+from .store import Database
+
+__all__ = ["CODE_ALPHABET", "DEFAULT_CODE_TTL", "LinkStore", "normalise_code"]
+
+#: Crockford's base32: no I, L, O or U, so codes read out over a counter are not misheard.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: How long a link code may be used after it was issued (seconds).
+DEFAULT_CODE_TTL = 15 * 60
+_CODE_GROUPS = 3  # 3 x 4 characters = 60 random bits
+
+
+def normalise_code(code: str) -> str:
+    """The canonical form of a typed code: upper case, no spaces or dashes, I/L as 1, O as 0."""
+    text = code.upper().replace("-", "").replace(" ", "")
+    return text.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+class LinkStore:
+    """Link codes (hashed, single-use, with expiry) and the DID -> customer links they create."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        with db.lock:
+            db.execute("""CREATE TABLE IF NOT EXISTS link_codes (
+                code_hash TEXT PRIMARY KEY, customer_id TEXT NOT NULL, issued_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL, used_at INTEGER, used_by TEXT)""")
+            db.execute("""CREATE TABLE IF NOT EXISTS links (
+                did TEXT PRIMARY KEY, customer_id TEXT NOT NULL, linked_at INTEGER NOT NULL)""")
+            self._links: dict[str, str] = dict(db.execute("SELECT did, customer_id FROM links").fetchall())
+
+    def new_code(self, customer_id: str, *, ttl: int = DEFAULT_CODE_TTL, now: int | None = None,
+                 code: str | None = None) -> str:
+        """A fresh one-time code for ``customer_id``, shown once and stored only as a hash."""
+        current = clock.now(now)
+        if code is None:
+            chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(4 * _CODE_GROUPS))
+            code = "-".join(chars[i:i + 4] for i in range(0, len(chars), 4))
+        with self._db.lock:
+            self._db.execute(
+                "INSERT INTO link_codes (code_hash, customer_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                [_hash(code), customer_id, current, current + ttl])
+        return code
+
+    def link(self, proof: bytes, *, holder: str, now: int | None = None) -> tuple[str, str]:
+        """Check a signed :class:`LinkProof` and link its DID; returns ``(did, customer_id)``.
+
+        Raises ``malformed``/``bad_signature``/... for the proof itself, ``wrong_audience`` if it
+        is meant for another holder, ``expired``/``not_yet_valid`` for its time,
+        ``link_code_invalid`` for a code never issued, ``replayed`` for a used code, ``expired``
+        for an out-of-date code, and ``conflict`` if the DID already belongs to another customer.
+        """
+        current = clock.now(now)
+        checked = LinkProof.decode(proof)
+        if checked.holder != holder:
+            raise WrongAudience("this link proof is meant for another data holder")
+        checked.check_validity(current)
+        code_hash = _hash(checked.code)
+        with self._db.lock:
+            row = self._db.execute(
+                "SELECT customer_id, expires_at, used_at FROM link_codes WHERE code_hash = ?", [code_hash]).fetchone()
+            if row is None:
+                raise LinkCodeInvalid("no such link code; ask the holder for a new one")
+            customer_id, expires_at, used_at = row
+            if used_at is not None:
+                raise Replayed("this link code was already used")
+            if current >= expires_at:
+                raise Expired("this link code has expired; ask the holder for a new one")
+            existing = self._links.get(checked.user)
+            if existing is not None and existing != customer_id:
+                raise Conflict("this DID is already linked to another customer")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("UPDATE link_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
+                                 [current, checked.user, code_hash])
+                self._db.execute("INSERT OR REPLACE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
+                                 [checked.user, customer_id, current])
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                self._db.execute("ROLLBACK")
+                raise CopyMeError(f"the link could not be stored: {type(err).__name__}") from None
+            self._links[checked.user] = customer_id
+        return checked.user, customer_id
+
+    def customer_for(self, did: str) -> str | None:
+        """The customer a DID is linked to, if any."""
+        return self._links.get(did)
+
+    def all_links(self) -> dict[str, str]:
+        """Every DID -> customer link."""
+        return dict(self._links)

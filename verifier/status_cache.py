@@ -1,0 +1,244 @@
+"""Status lists from the registry, cached only while they may be trusted, refreshed on change.
+
+A cached list is used until the earliest of: its ``ttl`` (or the registry's ``max-age``) after it
+was fetched, the maximum staleness this holder allows, and the token's ``exp``.  Past that it is
+fetched again; if that fails the answer is ``status_unavailable`` - never a release on old news.
+
+One background subscription to the registry's ``/v1/events`` change feed re-fetches a cached
+list the moment the registry accepts a new version, so a revocation takes effect at the next
+request rather than after ``ttl``.  The subscription resumes after a dropped connection with
+``Last-Event-ID``, so updates published meanwhile are not missed; if a push-triggered re-fetch
+fails, the cached copy is dropped (fail closed).
+
+Every token is checked before use: its signature (``StatusListToken.decode``), its signer
+against the per-list key the credential names (``status_invalid``), its ``sub`` against the
+credential's status URI (``status_invalid``), and its ``iat`` against the newest one already
+seen for that URI (``status_rollback``) - the newest ``iat`` is kept in SQLite across restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from protocol import Status, StatusListToken, StatusRef, clock
+from protocol.errors import (
+    CopyMeError,
+    Revoked,
+    StatusInvalid,
+    StatusRollback,
+    StatusUnavailable,
+    Suspended,
+)
+
+from .store import Database
+
+__all__ = ["DEFAULT_MAX_STALENESS", "RegistryLike", "StatusCache"]
+
+log = logging.getLogger(__name__)
+
+#: The longest a status list is used without asking the registry again, whatever its ttl says.
+DEFAULT_MAX_STALENESS = 300
+
+
+class RegistryLike(Protocol):
+    """What the cache needs of ``protocol.registry_client.RegistryClient``."""
+
+    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any: ...
+
+    def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]: ...
+
+
+@dataclass
+class _Entry:
+    token: StatusListToken
+    etag: str
+    fetched_at: int
+    fresh_until: int
+
+
+class StatusCache:
+    """Answers "what is the status of this credential right now?" from fresh, verified lists."""
+
+    def __init__(self, client: RegistryLike, db: Database, *, max_staleness: int = DEFAULT_MAX_STALENESS,
+                 clock_fn: Callable[[], int] | None = None) -> None:
+        if max_staleness < 1:
+            raise ValueError("max_staleness must be at least one second")
+        self._client = client
+        self._db = db
+        self.max_staleness = max_staleness
+        self._clock = clock_fn or clock.now
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stream: Any = None
+        self.last_event_id: str | None = None
+        self.events_seen = 0
+        with db.lock:
+            db.execute("CREATE TABLE IF NOT EXISTS status_seen (uri TEXT PRIMARY KEY, iat INTEGER NOT NULL)")
+            self._newest: dict[str, int] = dict(db.execute("SELECT uri, iat FROM status_seen").fetchall())
+
+    # ------------------------------------------------------------------ checking a credential
+
+    def check(self, ref: StatusRef, now: int | None = None) -> None:
+        """Return if the entry is valid now; else raise its refusal (``revoked``, ``suspended`` ...)."""
+        status = self.status_of(ref, now)
+        if status is Status.VALID:
+            return
+        if status is Status.REVOKED:
+            raise Revoked("the user revoked this consent")
+        if status is Status.SUSPENDED:
+            raise Suspended("the user paused this consent")
+        raise StatusInvalid(f"status value {int(status)} is not one CopyMe writes")
+
+    def status_of(self, ref: StatusRef, now: int | None = None) -> Status:
+        """The entry's status in a fresh list that is signed by ``ref.key`` and is about ``ref.uri``."""
+        current = self._clock() if now is None else now
+        entry = self._entries.get(ref.uri)
+        if entry is None or current >= entry.fresh_until:
+            entry = self._refresh(ref.uri, current, entry)
+        token = entry.token
+        if token.signer != ref.key:
+            raise StatusInvalid("the status list is not signed by the key the consent names")
+        return token.status_list.get(ref.index)
+
+    # ------------------------------------------------------------------ fetching
+
+    def _lock_for(self, uri: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(uri, threading.Lock())
+
+    def _refresh(self, uri: str, current: int, seen: _Entry | None) -> _Entry:
+        with self._lock_for(uri):
+            entry = self._entries.get(uri)
+            if entry is not None and entry is not seen and current < entry.fresh_until:
+                return entry  # another thread refreshed it while we waited
+            return self._fetch(uri, current, entry)
+
+    def _fetch(self, uri: str, current: int, entry: _Entry | None) -> _Entry:
+        try:
+            result = self._client.fetch(uri, entry.etag if entry is not None else None)
+        except CopyMeError as err:
+            self._drop_if_stale(uri, current)
+            raise StatusUnavailable(f"the status list could not be fetched ({err.code}): {err.detail}") from None
+        except Exception as err:  # a client bug must not become a release or a 500
+            self._drop_if_stale(uri, current)
+            raise StatusUnavailable(f"the status list could not be fetched ({type(err).__name__})") from None
+        if result is None:  # 304: the copy we hold is still the registry's current one
+            if entry is None:
+                raise StatusUnavailable("the registry answered 'not modified' to a first fetch")
+            token, etag, max_age = entry.token, entry.etag, None
+        else:
+            token = self._verify(uri, result.token)
+            etag, max_age = str(result.etag), result.max_age
+        if token.expires_at is not None and current >= token.expires_at:
+            self._entries.pop(uri, None)
+            raise StatusUnavailable("the registry only has an expired status list")
+        fresh = _fresh_until(token, current, max_age, self.max_staleness)
+        new = _Entry(token=token, etag=etag, fetched_at=current, fresh_until=fresh)
+        self._entries[uri] = new
+        return new
+
+    def _drop_if_stale(self, uri: str, current: int) -> None:
+        entry = self._entries.get(uri)
+        if entry is not None and current >= entry.fresh_until:
+            self._entries.pop(uri, None)
+
+    def _verify(self, uri: str, data: bytes) -> StatusListToken:
+        try:
+            token = StatusListToken.decode(data)
+        except CopyMeError as err:
+            raise StatusInvalid(f"the status list does not verify ({err.code}): {err.detail}") from None
+        if token.uri != uri:
+            raise StatusInvalid("the status list is about another URI than the consent names")
+        with self._db.lock:
+            newest = self._newest.get(uri)
+            if newest is not None and token.issued_at < newest:
+                raise StatusRollback(f"status list issued at {token.issued_at} is older than {newest} already seen")
+            if newest is None or token.issued_at > newest:
+                self._newest[uri] = token.issued_at
+                self._db.execute("INSERT OR REPLACE INTO status_seen (uri, iat) VALUES (?, ?)", [uri, token.issued_at])
+        return token
+
+    def invalidate(self, uri: str) -> None:
+        """Forget the cached copy of ``uri`` (the next check fetches it again)."""
+        self._entries.pop(uri, None)
+
+    def cached(self) -> dict[str, dict[str, Any]]:
+        """What is cached, for ``/health`` and the CLI."""
+        return {uri: {"iat": e.token.issued_at, "etag": e.etag, "fetched_at": e.fetched_at,
+                      "fresh_until": e.fresh_until} for uri, e in list(self._entries.items())}
+
+    # ------------------------------------------------------------------ the change feed
+
+    def on_event(self, uri: str, etag: str | None = None) -> None:
+        """A list changed at the registry: re-fetch it now if cached (drop it if that fails)."""
+        entry = self._entries.get(uri)
+        if entry is None or (etag is not None and etag == entry.etag):
+            return
+        try:
+            with self._lock_for(uri):
+                self._fetch(uri, self._clock(), entry)
+        except CopyMeError as err:
+            log.warning("dropping cached status list after a failed push refresh: %s", err.code)
+            self.invalidate(uri)
+
+    def subscribe(self) -> None:
+        """Start the one background subscription to the registry's change feed."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._follow, name="copyme-status-events", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop following the change feed and drop its connection."""
+        self._stop.set()
+        stream, self._stream = self._stream, None
+        if stream is not None and hasattr(stream, "close"):
+            stream.close()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
+
+    def _follow(self) -> None:
+        delay = 0.2
+        while not self._stop.is_set():
+            try:
+                self._stream = self._client.events(last_event_id=self.last_event_id)
+                if self._stop.is_set():
+                    break
+                for event in self._stream:
+                    if self._stop.is_set():
+                        return
+                    delay = 0.2
+                    self.last_event_id = str(event.id)
+                    self.events_seen += 1
+                    self._on_feed_event(str(event.uri), str(event.list_id), getattr(event, "etag", None))
+            except Exception as err:  # noqa: BLE001 - the feed must survive anything and resume
+                log.info("status change feed dropped (%s); resuming after %s", type(err).__name__, self.last_event_id)
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
+
+    def _on_feed_event(self, uri: str, list_id: str, etag: str | None) -> None:
+        suffix = f"/v1/lists/{list_id}"
+        for cached in [u for u in list(self._entries) if u == uri or u.endswith(suffix)]:
+            self.on_event(cached, etag)
+
+
+def _fresh_until(token: StatusListToken, fetched_at: int, max_age: int | None, max_staleness: int) -> int:
+    """When a copy fetched at ``fetched_at`` stops being usable."""
+    limits = [fetched_at + max_staleness]
+    if token.ttl is not None:
+        limits.append(fetched_at + token.ttl)
+    if max_age is not None and max_age >= 0:
+        limits.append(fetched_at + max_age)
+    if token.expires_at is not None:
+        limits.append(token.expires_at)
+    return min(limits)
