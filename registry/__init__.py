@@ -1,5 +1,26 @@
-"""The status registry: serves signed status lists and pushes their changes; holds no consents."""
+"""The status registry: serves signed status lists and pushes their changes; holds no consents.
+
+Library front door: :class:`Registry` (the write rules and the trust list over one SQLite file),
+:func:`create_app` (the FastAPI service), :func:`check_list_id`.  The HTTP client lives in the
+shared protocol package (``protocol.RegistryClient``) so that wallets and verifiers need not
+import this package.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .app import create_app
+from .council import load_council_key
+from .service import LIST_ID_PATTERN, MAX_TOKEN_SIZE, Published, Registry, check_list_id
+from .store import Event, ListRow
+
+__all__ = [
+    "Event",
+    "LIST_ID_PATTERN",
+    "ListRow",
+    "MAX_TOKEN_SIZE",
+    "Published",
+    "Registry",
+    "check_list_id",
+    "create_app",
+    "load_council_key",
+]
