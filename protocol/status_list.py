@@ -103,6 +103,15 @@ class StatusList:
             raise DecodeError("lst is empty")
         return cls(len(data) * _PER_BYTE, data)
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON view: size, bits, and the entries that are not valid."""
+        flagged = {
+            str(i): int(self.get(i))
+            for pos, byte in enumerate(self._data) if byte
+            for i in range(pos * _PER_BYTE, pos * _PER_BYTE + _PER_BYTE) if self.get(i)
+        }
+        return {"bits": BITS, "size": self.size, "not_valid": flagged}
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StatusList) and self._data == other._data
 
@@ -110,7 +119,7 @@ class StatusList:
         return f"StatusList(size={self.size})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class StatusListToken(SignedModel):
     """A signed status list (``typ`` application/statuslist+cwt), signed by the list's own key."""
 
@@ -123,7 +132,7 @@ class StatusListToken(SignedModel):
     ttl: int | None
     expires_at: int | None
     status_list: StatusList
-    signer: str = ""
+    signer: str = field(default="", compare=False)  # the list key, from kid: not a claim
     raw: bytes = field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,114 @@
+"""Deterministic CBOR: the RFC's own examples, its key order, and the strict decoder's refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import pytest
+
+from protocol import DecodeError, TooLarge, cbor
+
+EXAMPLES = json.loads((Path(__file__).parent / "data" / "rfc8949_examples.json").read_text())
+
+
+def _value(example: dict[str, Any]) -> Any:
+    return bytes.fromhex(example["bytes"]) if "bytes" in example else example["value"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES["examples"], ids=lambda e: e["hex"][:16])
+def test_rfc8949_examples(example: dict[str, Any]) -> None:
+    encoded = bytes.fromhex(example["hex"])
+    assert cbor.encode(_value(example)) == encoded
+    assert cbor.decode(encoded) == _value(example)
+
+
+def test_integer_keys() -> None:
+    assert cbor.encode({3: 4, 1: 2}).hex() == "a201020304"
+
+
+def test_rfc8949_core_deterministic_key_order() -> None:
+    keys = [10, 100, -1, "z", "aa"]
+    encoded = cbor.encode({k: 0 for k in reversed(keys)})
+    order = EXAMPLES["deterministic_key_order"]["keys_in_order_hex"]
+    assert encoded.hex() == "a5" + "".join(k + "00" for k in order)
+    # cbor2's canonical mode sorts length-first (RFC 7049) and would put -1 before 100:
+    assert cbor2.dumps({k: 0 for k in keys}, canonical=True) != encoded
+
+
+def test_enum_members_encode_as_plain_values() -> None:
+    from protocol import Claim, Typ
+
+    assert cbor.encode({Claim.EXP: Typ.CONSENT}) == cbor.encode({4: "application/copyme-consent+cwt"})
+
+
+@pytest.mark.parametrize(
+    "hex_input, why",
+    [
+        ("1800", "non-minimal integer head"),
+        ("190017", "non-minimal 16-bit integer"),
+        ("5801ff", "non-minimal byte string length"),
+        ("9f01ff", "indefinite-length array"),
+        ("5f4101ff", "indefinite-length byte string"),
+        ("bf0101ff", "indefinite-length map"),
+        ("a201010102", "duplicate map keys"),
+        ("a203040102", "unsorted map keys"),
+        ("a22000186400", "keys in cbor2-canonical (length-first) order, not bytewise"),
+        ("c11a514b67b0", "tag 1 (epoch time)"),
+        ("d82076687474703a2f2f6578616d706c652e636f6d", "tag 32 (URI)"),
+        ("c249010000000000000000", "bignum"),
+        ("f93c00", "half-precision float"),
+        ("fb3ff199999999999a", "double float"),
+        ("f7", "undefined"),
+        ("f0", "simple value"),
+        ("0101", "trailing bytes"),
+        ("", "empty input"),
+        ("83", "truncated array"),
+        ("62c3", "truncated text"),
+        ("62c328", "invalid UTF-8"),
+        ("a1f401", "boolean map key"),
+        ("a1810001", "array map key"),
+        ("d81c81d81d00", "shared-value cycle"),
+        ("9bffffffffffffffff", "absurd array length"),
+        ("5bffffffffffffffff", "absurd byte string length"),
+        ("81" * 20 + "00", "nesting deeper than the limit"),
+    ],
+)
+def test_strict_decoder_refuses(hex_input: str, why: str) -> None:
+    with pytest.raises(DecodeError) as err:
+        cbor.decode(bytes.fromhex(hex_input))
+    assert err.value.code in ("malformed", "too_large"), why
+
+
+def test_unsorted_cbor2_canonical_order_refused() -> None:
+    data = cbor2.dumps({100: 0, -1: 0}, canonical=True)  # length-first puts -1 first
+    with pytest.raises(DecodeError):
+        cbor.decode(data)
+    assert cbor.decode(cbor.encode({100: 0, -1: 0})) == {100: 0, -1: 0}
+
+
+def test_size_limit_applies_before_parsing() -> None:
+    with pytest.raises(TooLarge) as err:
+        cbor.decode(b"\xff" * (cbor.MAX_SIZE + 1))
+    assert err.value.code == "too_large"
+    assert cbor.decode(cbor.encode(b"x" * 100), max_size=200) == b"x" * 100
+
+
+@pytest.mark.parametrize("value", [1.5, {1, 2}, object(), {(1, 2): 3}, 2**64])
+def test_encoder_refuses_values_outside_the_data_model(value: Any) -> None:
+    with pytest.raises(DecodeError):
+        cbor.encode(value)
+
+
+def test_non_bytes_input() -> None:
+    with pytest.raises(DecodeError):
+        cbor.decode("a1")  # type: ignore[arg-type]
+
+
+def test_allowed_tag() -> None:
+    data = cbor.encode(cbor.Tag(18, [b"", {}, b"", b""]))
+    assert cbor.decode(data, tags=(18,)).tag == 18
+    with pytest.raises(DecodeError):
+        cbor.decode(data)

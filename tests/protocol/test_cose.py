@@ -1,0 +1,95 @@
+"""COSE_Sign1: what we sign verifies, and every header or signature trick is refused by code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from protocol import (
+    BadSignature,
+    CopyMeError,
+    DecodeError,
+    KeyPair,
+    UnknownKey,
+    UnsupportedAlg,
+    WrongType,
+    cbor,
+    cose,
+)
+
+KEY = KeyPair.from_seed(b"\x11" * 32)
+TYP = "application/copyme-consent+cwt"
+PAYLOAD = cbor.encode({1: KEY.did, 6: 1})
+
+
+def _sign_raw(protected: dict[int, Any], payload: bytes = PAYLOAD, unprotected: dict[int, Any] | None = None,
+              key: KeyPair = KEY, tag: int | None = 18) -> bytes:
+    prot = cbor.encode(protected)
+    sig = key.sign(cose.sig_structure(prot, payload))
+    body = [prot, unprotected or {}, payload, sig]
+    return cbor.encode(cbor.Tag(tag, body) if tag is not None else body, tags=(tag or 18,))
+
+
+def _good_header(key: KeyPair = KEY) -> dict[int, Any]:
+    return {1: -8, 16: TYP, 4: key.did.encode()}
+
+
+def test_sign_and_verify() -> None:
+    data = cose.sign1(PAYLOAD, KEY, TYP)
+    signed = cose.verify1(data, TYP)
+    assert signed.signer == KEY.did
+    assert signed.claims == {1: KEY.did, 6: 1}
+    assert data == _sign_raw(_good_header())  # the same bytes as built by hand
+
+
+@pytest.mark.parametrize(
+    "data, error, code",
+    [
+        (_sign_raw({1: -7, 16: TYP, 4: KEY.did.encode()}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({16: TYP, 4: KEY.did.encode()}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({16: TYP, 4: KEY.did.encode()}, unprotected={1: -8}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({1: -8, 4: KEY.did.encode()}), WrongType, "wrong_type"),
+        (_sign_raw({1: -8, 16: "application/copyme-request+cwt", 4: KEY.did.encode()}), WrongType, "wrong_type"),
+        (_sign_raw({1: -8, 16: TYP}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: b"did:web:example.com"}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: b"\xff\xfe"}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: KeyPair.from_seed(b"\x12" * 32).did.encode()}), BadSignature, "bad_signature"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.did.encode(), 2: [1]}), DecodeError, "malformed"),
+        (_sign_raw(_good_header(), unprotected={4: b"x"}), DecodeError, "malformed"),
+        (_sign_raw(_good_header(), tag=None), DecodeError, "malformed"),
+        (_sign_raw(_good_header(), tag=98), DecodeError, "malformed"),
+        (cbor.encode(cbor.Tag(18, [b"", {}, PAYLOAD])), DecodeError, "malformed"),
+        (cbor.encode(cbor.Tag(18, [cbor.encode(_good_header()), {}, None, b"\x00" * 64])), DecodeError, "malformed"),
+        (cbor.encode(cbor.Tag(18, [cbor.encode(_good_header()), {}, PAYLOAD, b"\x00" * 63])), DecodeError, "malformed"),
+        (cbor.encode(cbor.Tag(18, [cbor.encode([1]), {}, PAYLOAD, b"\x00" * 64])), DecodeError, "malformed"),
+        (b"\x00" * (cbor.MAX_SIZE + 1), DecodeError, "too_large"),
+    ],
+    ids=[
+        "es256", "no-alg", "unprotected-alg", "no-typ", "foreign-typ", "no-kid", "kid-not-did-key",
+        "kid-not-text", "kid-of-someone-else", "crit-header", "unprotected-other", "untagged", "other-tag",
+        "three-parts", "detached-payload", "short-signature", "header-not-map", "oversized",
+    ],
+)
+def test_refusals(data: bytes, error: type[CopyMeError], code: str) -> None:
+    with pytest.raises(error) as err:
+        cose.verify1(data, TYP)
+    assert err.value.code == code
+
+
+def test_flipped_signature_and_payload_bits() -> None:
+    data = bytearray(cose.sign1(PAYLOAD, KEY, TYP))
+    data[-1] ^= 1
+    with pytest.raises(BadSignature):
+        cose.verify1(bytes(data), TYP)
+    data = bytearray(cose.sign1(cbor.encode({1: "x" * 10}), KEY, TYP))
+    data[data.index(b"xxxxx")] = ord("y")
+    with pytest.raises(BadSignature):
+        cose.verify1(bytes(data), TYP)
+
+
+def test_truncations_never_escape_our_errors() -> None:
+    data = cose.sign1(PAYLOAD, KEY, TYP)
+    for cut in range(len(data)):
+        with pytest.raises(CopyMeError):
+            cose.verify1(data[:cut], TYP)

@@ -1,0 +1,100 @@
+"""Random and mutated bytes into every decoder: only our documented errors ever come out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from protocol import (
+    ConsentCredential,
+    ConsentRequest,
+    CopyMeError,
+    LinkProof,
+    Presentation,
+    StatusList,
+    StatusListToken,
+    TrustList,
+    cbor,
+    cose,
+    error_codes,
+    parse_cid,
+    parse_deep_link,
+    public_key_from_did,
+)
+from tests.support import samples
+from tests.support.samples import KEYS
+
+DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof]
+SEEDS = {
+    ConsentRequest: samples.request().sign(KEYS.requester),
+    ConsentCredential: samples.credential().sign(KEYS.user),
+    Presentation: samples.presentation().sign(KEYS.requester),
+    StatusListToken: samples.status_list_token().sign(KEYS.status),
+    TrustList: samples.trust_list().sign(KEYS.council),
+    LinkProof: samples.link_proof().sign(KEYS.user),
+}
+CODES = set(error_codes())
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _only_our_errors(fn: Any, data: Any) -> None:
+    try:
+        fn(data)
+    except CopyMeError as err:
+        assert err.code in CODES
+    # any other exception type fails the test by propagating
+
+
+@pytest.mark.parametrize("cls", DECODERS, ids=lambda c: c.__name__)
+@FUZZ
+@given(data=st.binary(max_size=2048))
+def test_random_bytes(cls: Any, data: bytes) -> None:
+    _only_our_errors(cls.decode, data)
+
+
+@st.composite
+def _mutations(draw: st.DrawFn, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "cut", "insert", "delete", "byte"]))
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        if kind == "flip" and data:
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "cut":
+            data = data[:pos]
+        elif kind == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        elif kind == "delete" and data:
+            del data[pos]
+        elif data:
+            data[pos] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("cls", DECODERS, ids=lambda c: c.__name__)
+@FUZZ
+@given(data=st.data())
+def test_mutated_valid_objects(cls: Any, data: st.DataObject) -> None:
+    mutated = data.draw(_mutations(SEEDS[cls]))
+    _only_our_errors(cls.decode, mutated)
+
+
+@FUZZ
+@given(data=st.binary(max_size=512))
+def test_cbor_and_cose(data: bytes) -> None:
+    _only_our_errors(cbor.decode, data)
+    _only_our_errors(lambda d: cose.verify1(d, "application/copyme-consent+cwt"), data)
+    _only_our_errors(StatusList.decompress, data)
+
+
+@FUZZ
+@given(text=st.text(max_size=200))
+def test_text_parsers(text: str) -> None:
+    _only_our_errors(public_key_from_did, "did:key:" + text)
+    _only_our_errors(public_key_from_did, text)
+    _only_our_errors(parse_cid, text)
+    _only_our_errors(parse_deep_link, text)
+    _only_our_errors(parse_deep_link, "copyme://request?u=" + text)

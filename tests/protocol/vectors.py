@@ -1,0 +1,75 @@
+"""Generate ``specs/vectors/*.json`` from fixed seeds: ``python -m tests.protocol.vectors``.
+
+Ed25519 signatures are deterministic, so the same seeds give the same bytes everywhere; the
+test in ``test_vectors.py`` regenerates everything and fails on any difference.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from protocol import Status, cbor
+from tests.support import samples
+from tests.support.samples import KEYS
+
+VECTORS = Path(__file__).resolve().parents[2] / "specs" / "vectors"
+
+
+def _keys() -> dict[str, Any]:
+    return {
+        role: {"seed": key.seed.hex(), "public_key": key.public_key.hex(), "did": key.did}
+        for role, key in vars(KEYS).items()
+    }
+
+
+def _object(obj: Any, key: Any, note: str) -> dict[str, Any]:
+    signed = obj.sign(key)
+    protected = cbor.decode(signed, tags=(18,)).value[0]
+    return {
+        "description": note,
+        "typ": str(obj.TYP),
+        "signer": key.did,
+        "claims": obj.to_json(),
+        "payload_cbor_hex": obj.to_payload().hex(),
+        "protected_header_hex": protected.hex(),
+        "cose_sign1_hex": signed.hex(),
+        "cid": obj.cid if obj.raw else type(obj).decode(signed).cid,
+        "size_bytes": len(signed),
+    }
+
+
+def build() -> dict[str, dict[str, Any]]:
+    """Every vector file's content, by file name."""
+    token = samples.status_list_token()
+    lst = token.status_list
+    return {
+        "keys.json": {"description": "Fixed-seed Ed25519 keys (seed = RFC 8032 private key)", "now": samples.NOW,
+                      "keys": _keys()},
+        "request.json": _object(samples.request(), KEYS.requester, "Kakeibo asks Sakura Bank for transactions "
+                                "(required), balance and name (optional)"),
+        "credential.json": _object(samples.credential(), KEYS.user, "The user grants transactions and balance, "
+                                   "not name; status entry 1234"),
+        "presentation.json": _object(samples.presentation(), KEYS.requester, "Kakeibo presents the credential to "
+                                     "the bank for transactions, purpose dpv:ServiceProvision"),
+        "status_list.json": {
+            **_object(token, KEYS.status, "A 16,384-entry 2-bit list: 7 revoked, 42 suspended, rest valid"),
+            "bits": 2,
+            "size": lst.size,
+            "lst_hex": lst.compress().hex(),
+            "known_entries": {"7": int(Status.REVOKED), "42": int(Status.SUSPENDED), "1234": int(Status.VALID)},
+        },
+        "trust_list.json": _object(samples.trust_list(), KEYS.council, "A council vouching for Kakeibo and the bank"),
+        "link.json": _object(samples.link_proof(), KEYS.user, "The user proves their DID to the bank with a code"),
+    }
+
+
+def write() -> None:
+    VECTORS.mkdir(parents=True, exist_ok=True)
+    for name, content in build().items():
+        (VECTORS / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write()
