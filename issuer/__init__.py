@@ -1,5 +1,41 @@
-"""The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data."""
+"""The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data.
+
+Modules: :mod:`~issuer.requests` (build and sign a request), :mod:`~issuer.button` (publish it,
+QR code and deep link), :mod:`~issuer.callback` (receive and check a consent),
+:mod:`~issuer.status_watch` (follow revocations), :mod:`~issuer.fetch` (present a consent to
+the data holder), :mod:`~issuer.records` (APPI recipient records), :mod:`~issuer.store`
+(SQLite), :mod:`~issuer.service` (all of it for one company) and :mod:`~issuer.app` (the
+Kakeibo demo web app).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .button import CopyMeButton, publish, request_url
+from .callback import receive_consent
+from .fetch import FetchedData, fetch_data, fetch_nonce
+from .records import RecipientRecord, export_csv, record_receipt, records
+from .requests import build_request
+from .service import Issuer, IssuerConfig, load_or_create_key
+from .status_watch import StatusWatcher
+from .store import IssuerStore, StoredConsent, StoredRequest
+
+__all__ = [
+    "CopyMeButton",
+    "FetchedData",
+    "Issuer",
+    "IssuerConfig",
+    "IssuerStore",
+    "RecipientRecord",
+    "StatusWatcher",
+    "StoredConsent",
+    "StoredRequest",
+    "build_request",
+    "export_csv",
+    "fetch_data",
+    "fetch_nonce",
+    "publish",
+    "receive_consent",
+    "record_receipt",
+    "records",
+    "request_url",
+]

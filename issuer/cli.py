@@ -2,6 +2,55 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
+from protocol import CopyMeError, cli_exit
+
 app = typer.Typer(help="The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    holder: str = typer.Option(..., "--holder", help="Base URL of the data holder's verifier service."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8020, "--port", help="Port to listen on."),
+    home: Path = typer.Option(Path("./issuer-home"), "--home", help="Folder for the key and issuer.db (created)."),
+    wallet: str | None = typer.Option(None, "--wallet", help="A wallet dashboard's base URL; the button links to <wallet>/review?u=..."),
+    public_url: str | None = typer.Option(None, "--public-url", help="Base URL wallets reach this service at (default: from each request)."),
+    holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
+    nonce: bool = typer.Option(False, "--nonce", help="Use the holder's nonce (GET /v1/nonce) in every presentation."),
+) -> None:
+    """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
+                         use_nonce=nonce)
+    except CopyMeError as err:
+        cli_exit(err)
+    typer.echo(f"Kakeibo (issuer demo) on http://{host}:{port}  home={home}", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command("records")
+def records_cmd(
+    home: Path = typer.Option(Path("./issuer-home"), "--home", help="The issuer's home folder."),
+    account: str | None = typer.Option(None, "--account", help="Only this account's records."),
+) -> None:
+    """Print the recipient records (APPI) as CSV."""
+    from .records import export_csv, records
+    from .service import DB_FILE
+    from .store import IssuerStore
+
+    if not (home / DB_FILE).exists():
+        cli_exit(CopyMeError(f"no issuer database in {home}"))
+    store = IssuerStore(home / DB_FILE)
+    try:
+        sys.stdout.write(export_csv(records(store, account)))
+    finally:
+        store.close()

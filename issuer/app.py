@@ -1,0 +1,249 @@
+"""The Kakeibo demo web app: the CopyMe button, the callback, consents, fetching bank data.
+
+Server-rendered (Jinja2), Japanese and English, no CDN.  Each visitor gets a demo Kakeibo
+account id in a cookie (or ``?account=`` for scripts and for trying several users in one
+browser); a request is published *for that account*, so the consent that comes back to the
+callback is stored for that account and nobody else's.  Routes are thin over
+:class:`issuer.service.Issuer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from protocol import DEFAULT_VOCABULARY, CopyMeError, InvalidArgument, Typ, error_response, read_capped
+
+from .button import CopyMeButton, request_url
+from .callback import MAX_CREDENTIAL_SIZE
+from .demo import kakeibo_config
+from .i18n import LANGS, reason, t
+from .records import export_csv, records
+from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_create_key, resolve_holder
+from .status_watch import StatusWatcher
+from .store import IssuerStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("copyme.issuer")
+HERE = Path(__file__).parent
+ACCOUNT_COOKIE = "kakeibo_account"
+LANG_COOKIE = "lang"
+MAX_JSON = 16 * 1024
+
+
+def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
+               public_url: str | None = None, config: IssuerConfig | None = None,
+               holder_did: str | None = None, watch_status: bool = True,
+               use_nonce: bool = False) -> FastAPI:
+    """The demo app.  ``holder`` is the data holder's base URL (its verifier service).
+
+    The key is generated in ``home`` at first start.  ``public_url`` is the base URL wallets
+    reach this app at (default: taken from each incoming request).  ``holder_did`` skips
+    asking ``<holder>/v1/holder``.  ``wallet`` is a wallet dashboard's base URL: the button
+    then links to ``<wallet>/review?u=<request url>``.
+    """
+    home = Path(home)
+    key = load_or_create_key(home)
+    store = IssuerStore(home / DB_FILE)
+    watcher = StatusWatcher(store) if watch_status else None
+    issuer = Issuer(key, store, config or kakeibo_config(holder),
+                    holder=holder_did or (lambda: resolve_holder(holder)), watcher=watcher,
+                    use_nonce=use_nonce)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if watcher is not None:
+            watcher.follow_all()
+        yield
+        if watcher is not None:
+            watcher.stop()
+        store.close()
+
+    app = FastAPI(title="Kakeibo (CopyMe issuer demo)", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.issuer = issuer
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+    @app.exception_handler(CopyMeError)
+    async def _copyme_error(_: Request, err: CopyMeError) -> JSONResponse:
+        status, body = error_response(err)
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid", "detail": "the request's parameters are invalid"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, err: Exception) -> JSONResponse:
+        log.error("internal error: %s", type(err).__name__)
+        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+
+    def base_url(request: Request) -> str:
+        return (public_url or str(request.base_url)).rstrip("/")
+
+    def lang_of(request: Request) -> str:
+        lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "ja"
+        return lang if lang in LANGS else "ja"
+
+    def account_of(request: Request) -> tuple[str, bool]:
+        given = request.query_params.get("account") or request.cookies.get(ACCOUNT_COOKIE)
+        if given:
+            return check_account(given), False
+        return "demo-" + secrets.token_hex(4), True
+
+    def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        lang = lang_of(request)
+        account, new = account_of(request)
+        other = "en" if lang == "ja" else "ja"
+        ctx = {"lang": lang, "other_lang": other, "t": lambda k: t(k, lang), "account": account,
+               "vocab": DEFAULT_VOCABULARY, "fmt_time": _fmt_time, "path": request.url.path, **context}
+        response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+        if new or request.query_params.get("account"):
+            response.set_cookie(ACCOUNT_COOKIE, account, httponly=True, samesite="lax", max_age=365 * 86400)
+        if request.query_params.get("lang") in LANGS:
+            response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+        return response
+
+    # ------------------------------------------------------------------ pages
+
+    @app.get("/", response_class=HTMLResponse)
+    def home_page(request: Request) -> HTMLResponse:
+        account, _ = account_of(request)
+        held = issuer.consents(account)
+        button = None if held else issuer.button(account, base_url(request), wallet_url=wallet)
+        return page(request, "index.html", {"button": button, "held": held, "config": issuer.config,
+                                            "holder_name": issuer.holder_name(lang_of(request))})
+
+    @app.get("/consents", response_class=HTMLResponse)
+    def consents_page(request: Request) -> HTMLResponse:
+        account, _ = account_of(request)
+        show_all = request.query_params.get("all") == "1"
+        held = issuer.consents(None if show_all else account)
+        return page(request, "consents.html", {"held": held, "show_all": show_all,
+                                               "records": records(issuer.store, None if show_all else account)})
+
+    @app.post("/consents/refresh")
+    def refresh(request: Request) -> RedirectResponse:
+        account, _ = account_of(request)
+        issuer.refresh(account)
+        return RedirectResponse("/consents", status_code=303)
+
+    @app.post("/fetch", response_class=HTMLResponse)
+    def fetch_page(request: Request) -> HTMLResponse:
+        account, _ = account_of(request)
+        lang = lang_of(request)
+        try:
+            data, record = issuer.fetch(account)
+        except CopyMeError as err:
+            return page(request, "fetch.html", {"data": None, "code": err.code, "reason": reason(err.code, lang),
+                                                "detail": err.detail}, status_code=200)
+        return page(request, "fetch.html", {"data": data, "record": record, "code": None})
+
+    @app.get("/records.csv")
+    def records_csv(request: Request) -> Response:
+        account = None if request.query_params.get("all") == "1" else account_of(request)[0]
+        body = "\ufeff" + export_csv(records(issuer.store, account))
+        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="recipient-records.csv"'})
+
+    # ------------------------------------------------------------------ protocol endpoints
+
+    @app.get("/r/{request_id}")
+    def published_request(request_id: str) -> Response:
+        return Response(issuer.request_bytes(request_id), media_type=Typ.REQUEST.value,
+                        headers={"Cache-Control": "no-store"})
+
+    @app.get("/r/{request_id}/qr.svg")
+    def qr_svg(request: Request, request_id: str) -> Response:
+        issuer.request_bytes(request_id)
+        svg = CopyMeButton(request_url(base_url(request), request_id)).qr_svg()
+        return Response(svg, media_type="image/svg+xml")
+
+    @app.get("/r/{request_id}/qr.png")
+    def qr_png(request: Request, request_id: str) -> Response:
+        issuer.request_bytes(request_id)
+        return Response(CopyMeButton(request_url(base_url(request), request_id)).qr_png(), media_type="image/png")
+
+    @app.post("/callback")
+    async def callback(request: Request) -> JSONResponse:
+        body = await read_capped(request.stream(), MAX_CREDENTIAL_SIZE, request.headers.get("content-length"))
+        consent = issuer.receive(body)
+        return JSONResponse({"consent_id": consent.id})
+
+    # ------------------------------------------------------------------ JSON for scripts
+
+    @app.get("/api/button")
+    def api_button(request: Request, account: str) -> dict[str, Any]:
+        button = issuer.button(check_account(account), base_url(request), wallet_url=wallet)
+        return {"request_url": button.request_url, "deep_link": button.deep_link,
+                "review_url": button.review_url, "account": account}
+
+    @app.get("/api/consents")
+    def api_consents(account: str | None = None) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        return {"consents": [c.to_json() for c in issuer.consents(account)]}
+
+    @app.post("/api/consents/refresh")
+    def api_refresh(account: str | None = None) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        return {"consents": [c.to_json() for c in issuer.refresh(account)]}
+
+    @app.post("/api/fetch")
+    async def api_fetch(request: Request) -> dict[str, Any]:
+        body = await read_capped(request.stream(), MAX_JSON, request.headers.get("content-length"))
+        args = _fetch_args(body)
+        data, record = issuer.fetch(**args)
+        return {"consent_id": data.consent_id, "purpose": data.purpose, "items": data.items,
+                "record": record.to_json()}
+
+    @app.get("/api/records")
+    def api_records(account: str | None = None) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        return {"records": [r.to_json() for r in records(issuer.store, account)]}
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "did": issuer.did}
+
+    @app.get("/robots.txt", response_class=PlainTextResponse)
+    def robots() -> str:
+        return "User-agent: *\nDisallow: /\n"
+
+    return app
+
+
+def _fetch_args(body: bytes) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidArgument("the body must be JSON", field="body") from None
+    if not isinstance(data, dict) or not isinstance(data.get("account"), str):
+        raise InvalidArgument("the body needs an account", field="account")
+    out: dict[str, Any] = {"account": data["account"]}
+    for name, kind in (("consent_id", str), ("purpose", str), ("items", list)):
+        if data.get(name) is not None:
+            if not isinstance(data[name], kind) or (kind is list and not all(isinstance(i, str) for i in data[name])):
+                raise InvalidArgument(f"{name} has the wrong type", field=name)
+            out[name] = data[name]
+    return out
+
+
+def _fmt_time(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"

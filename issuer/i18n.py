@@ -1,0 +1,104 @@
+"""The demo's words in Japanese and English, and each refusal reason in plain words.
+
+A user who is refused data must be told why in words they understand, not a code; the code
+stays visible next to it for support and scripts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "REASONS", "TEXTS", "reason", "t"]
+
+LANGS = ("ja", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "app_name": {"ja": "かけいぼ", "en": "Kakeibo"},
+    "tagline": {"ja": "銀行の明細から、家計簿を自動でつくります。",
+                "en": "Your household budget, built from your bank transactions."},
+    "nav_home": {"ja": "ホーム", "en": "Home"},
+    "nav_consents": {"ja": "同意と受領記録", "en": "Consents and records"},
+    "lang_switch": {"ja": "English", "en": "日本語"},
+    "account": {"ja": "あなたのかけいぼアカウント", "en": "Your Kakeibo account"},
+    "connect_title": {"ja": "銀行の明細を取り込む", "en": "Import your bank transactions"},
+    "connect_lead": {"ja": "CopyMe ボタンを押すか、QRコードをウォレットで読み取ってください。何を渡すかは、ウォレットで項目ごとに選べます。",
+                     "en": "Press the CopyMe button or scan the QR code with your wallet. You choose item by item what to share."},
+    "button": {"ja": "CopyMe で同意する", "en": "Consent with CopyMe"},
+    "qr_label": {"ja": "CopyMe 同意リクエストのQRコード", "en": "QR code of the CopyMe consent request"},
+    "deep_link": {"ja": "ウォレットアプリ用リンク", "en": "Link for a wallet app"},
+    "asks_for": {"ja": "お願いする情報", "en": "What we ask for"},
+    "required": {"ja": "必須", "en": "required"},
+    "optional": {"ja": "任意", "en": "optional"},
+    "purpose": {"ja": "利用目的", "en": "Purpose"},
+    "from_holder": {"ja": "提供元", "en": "From"},
+    "consents_title": {"ja": "かけいぼが持っている同意", "en": "Consents Kakeibo holds"},
+    "no_consents": {"ja": "まだ同意はありません。", "en": "No consent yet."},
+    "consent_id": {"ja": "同意ID", "en": "Consent id"},
+    "items": {"ja": "項目", "en": "Items"},
+    "state": {"ja": "状態", "en": "State"},
+    "received": {"ja": "受け取った日時", "en": "Received"},
+    "expires": {"ja": "有効期限", "en": "Valid until"},
+    "refresh": {"ja": "状態を確認する", "en": "Check state now"},
+    "fetch_button": {"ja": "銀行のデータを取り込む", "en": "Fetch my bank data"},
+    "fetch_ok": {"ja": "銀行からデータを受け取りました。", "en": "Your bank sent your data."},
+    "fetch_refused": {"ja": "データを受け取れませんでした", "en": "We could not get your data"},
+    "reason_code": {"ja": "理由コード", "en": "Reason code"},
+    "records_title": {"ja": "受領記録（個人情報保護法）", "en": "Recipient records (APPI)"},
+    "records_csv": {"ja": "CSVで書き出す", "en": "Export as CSV"},
+    "no_records": {"ja": "受領記録はまだありません。", "en": "No data received yet."},
+    "date": {"ja": "受領年月日", "en": "Date"},
+    "provider": {"ja": "提供者", "en": "Provider"},
+    "obtained_by": {"ja": "取得の経緯", "en": "How obtained"},
+    "by_consent": {"ja": "本人の同意", "en": "the person's consent"},
+    "all_accounts": {"ja": "全アカウントを表示", "en": "Show all accounts"},
+    "back": {"ja": "戻る", "en": "Back"},
+    "already": {"ja": "このアカウントはすでに同意を受け取っています。", "en": "This account already holds a consent."},
+    "state_valid": {"ja": "有効", "en": "valid"},
+    "state_revoked": {"ja": "撤回済み", "en": "revoked"},
+    "state_suspended": {"ja": "一時停止中", "en": "suspended"},
+    "state_expired": {"ja": "期限切れ", "en": "expired"},
+    "state_invalid": {"ja": "無効", "en": "invalid"},
+    "state_unknown": {"ja": "不明", "en": "unknown"},
+    "value": {"ja": "値", "en": "Value"},
+    "item": {"ja": "項目", "en": "Item"},
+}
+
+REASONS: dict[str, dict[str, str]] = {
+    "revoked": {"ja": "あなたがこの同意を撤回したため、銀行はデータを渡しませんでした。",
+                "en": "You revoked this consent, so the bank did not release any data."},
+    "suspended": {"ja": "あなたがこの同意を一時停止しているため、銀行はデータを渡しませんでした。再開すれば取り込めます。",
+                  "en": "You paused this consent, so the bank did not release any data. Resume it to continue."},
+    "expired": {"ja": "同意の有効期限が切れています。もう一度同意してください。",
+                "en": "The consent has expired. Please consent again."},
+    "not_yet_valid": {"ja": "同意の有効期間がまだ始まっていません。", "en": "The consent is not valid yet."},
+    "items_not_granted": {"ja": "同意していない項目が含まれていました。", "en": "We asked for items you did not agree to share."},
+    "purpose_not_granted": {"ja": "同意していない目的でした。", "en": "We asked for a purpose you did not agree to."},
+    "not_linked": {"ja": "銀行があなたのウォレットを確認できません。まず銀行とウォレットを連携してください。",
+                   "en": "The bank does not know your wallet yet. Link your wallet with your bank first."},
+    "status_unavailable": {"ja": "同意の状態を確認できなかったため、銀行は安全のためデータを渡しませんでした。",
+                           "en": "The consent's state could not be checked, so the bank safely refused."},
+    "status_invalid": {"ja": "同意の状態を示す情報が信頼できないため、データは渡されませんでした。",
+                       "en": "The consent's status information could not be trusted, so nothing was released."},
+    "unavailable": {"ja": "銀行に接続できませんでした。しばらくしてからもう一度お試しください。",
+                    "en": "We could not reach the bank. Please try again later."},
+    "not_found": {"ja": "このアカウントにはまだ同意がありません。", "en": "This account holds no consent yet."},
+    "replayed": {"ja": "同じ要求が二度使われたため拒否されました。もう一度お試しください。",
+                 "en": "The request was refused as a repeat. Please try again."},
+    "wrong_audience": {"ja": "この同意は別の銀行宛てです。", "en": "This consent is addressed to another bank."},
+    "not_subject": {"ja": "この同意はかけいぼ宛てではありません。", "en": "This consent was not given to Kakeibo."},
+    "bad_signature": {"ja": "署名が正しくありません。", "en": "A signature did not verify."},
+}
+
+
+def t(key: str, lang: str) -> str:
+    """The text ``key`` in ``lang`` (Japanese if unknown)."""
+    entry = TEXTS.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry["ja"]
+
+
+def reason(code: str, lang: str) -> str:
+    """A refusal reason in plain words."""
+    entry = REASONS.get(code)
+    if entry is None:
+        return {"ja": "データを受け取れませんでした。", "en": "The data could not be fetched."}.get(lang, "")
+    return entry.get(lang) or entry["ja"]
