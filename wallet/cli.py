@@ -1,7 +1,383 @@
-"""`copyme wallet ...`: thin commands over the wallet library."""
+"""`copyme wallet ...`: thin commands over the wallet library (parse, one call, render).
+
+The passphrase comes from ``--passphrase-file``, else ``COPYME_PASSPHRASE``, else a prompt.
+Errors are one line ``error: <code>: <detail>`` and a non-zero exit status (see
+``protocol.cli_exit``); ``--json`` prints JSON for scripts (errors as JSON on stderr).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
 import typer
 
-app = typer.Typer(help="The user's consent wallet: keys, consents, status lists; CLI, local API and dashboard.", no_args_is_help=True)
+from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
+
+from . import backup as _backup
+from . import render
+from .home import Home
+from .wallet import Wallet
+
+app = typer.Typer(
+    help="The user's consent wallet: receive requests, keep consents, revoke, suspend, resume.",
+    no_args_is_help=True,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HomeOpt = typer.Option(None, "--home", help="Wallet home folder (default: $COPYME_HOME, else ~/.copyme).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text (errors too, on stderr).")
+PassOpt = typer.Option(None, "--passphrase-file", help="Read the passphrase from this file (else $COPYME_PASSPHRASE, else a prompt).")
+LangOpt = typer.Option(None, "--lang", help="Language of what is shown: ja or en (default: $COPYME_LANG, else ja).")
+
+
+def _command(func: F) -> F:
+    """Run a command, turning any CopyMe error into one line and an exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CopyMeError as err:
+            cli_exit(err, as_json=bool(kwargs.get("as_json")))
+        except OSError as err:  # e.g. an unwritable --out file or home folder
+            cli_exit(InvalidArgument(f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}"),
+                     as_json=bool(kwargs.get("as_json")))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
+    if passphrase_file is not None:
+        try:
+            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as err:
+            raise NotFound(f"cannot read the passphrase file: {err.strerror}") from None
+    env = os.environ.get("COPYME_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise InvalidArgument("no passphrase: use --passphrase-file, COPYME_PASSPHRASE or a terminal", field="passphrase")
+    value: str = typer.prompt("Wallet passphrase", hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def _lang(lang: str | None) -> str:
+    chosen = lang or os.environ.get("COPYME_LANG") or "ja"
+    if chosen not in ("ja", "en"):
+        raise InvalidArgument("--lang must be ja or en", field="lang")
+    return chosen
+
+
+def _open(home: Path | None, passphrase_file: Path | None = None, *, unlock: bool = True) -> Wallet:
+    target = Home.at(home)
+    if not target.exists():
+        return Wallet.open(target)  # raises not_initialised before asking for a passphrase
+    return Wallet.open(target, _passphrase(passphrase_file) if unlock else None)
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@app.command()
+@_command
+def init(
+    registry: str = typer.Option(..., "--registry", help="Base URL of the status registry, e.g. http://127.0.0.1:8600."),
+    council: Optional[str] = typer.Option(None, "--council", help="Pin this council DID for the trust list (default: trust the registry's on first use)."),
+    home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Create a wallet: a new DID whose key is sealed by your passphrase. Never overwrites one."""
+    target = Home.at(home)
+    if target.exists():
+        from .errors import WalletExists
+
+        raise WalletExists(f"there is already a wallet in {target.path}; it is never overwritten")
+    with Wallet.init(target, _passphrase(passphrase_file, confirm=True), registry=registry, council=council) as w:
+        info = w.info()
+    if as_json:
+        _print_json(info)
+    else:
+        typer.echo(f"wallet created in {info['home']}\nyour DID: {info['did']}\nregistry: {info['registry']}\n"
+                   f"council: {info['council'] or 'not pinned yet (registry unreachable)'}")
+
+
+@app.command()
+@_command
+def did(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
+    """Show your DID (and the wallet's registry and pinned council)."""
+    with _open(home, unlock=False) as w:
+        info = w.info()
+    if as_json:
+        _print_json(info)
+    else:
+        typer.echo(info["did"])
+
+
+@app.command()
+@_command
+def receive(
+    source: str = typer.Argument(..., help="The request: an https URL, a copyme:// link, or a file."),
+    accept: bool = typer.Option(False, "--accept", help="Accept all requested items without asking."),
+    items: Optional[str] = typer.Option(None, "--items", help="Accept only these items (comma-separated ids; required ones must be in)."),
+    decline: bool = typer.Option(False, "--decline", help="Decline without asking."),
+    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check a consent request, show what it asks in plain words, and answer it."""
+    if sum([accept, items is not None, decline]) > 1:
+        raise InvalidArgument("choose one of --accept, --items, --decline", field="answer")
+    chosen_lang = _lang(lang)
+    with _open(home, passphrase_file) as w:
+        review = w.review(source, lang=chosen_lang)
+        console = render.console()
+        if not as_json:
+            console.print(render.review_panel(review))
+        answer: list[str] | str | None = None
+        if accept:
+            answer = "all"
+        elif items is not None:
+            answer = [i.strip() for i in items.split(",") if i.strip()]
+        elif decline:
+            answer = "decline"
+        elif review.decision != "pending":
+            answer = "none"
+        elif sys.stdin.isatty() and not as_json:
+            answer = _ask(review)
+        else:
+            raise InvalidArgument("no answer given: use --accept, --items or --decline", field="answer")
+        if answer == "none":
+            result: dict[str, Any] = {"review": review.to_json(), "decision": review.decision}
+        elif answer == "decline":
+            result = {"review": w.decline(review).to_json(), "decision": "declined"}
+        else:
+            consent = w.accept(review, items=None if answer == "all" else list(answer), lang=chosen_lang)
+            result = {"review": review.to_json(), "decision": "accepted", "consent": consent.to_json()}
+    if as_json:
+        _print_json(result)
+        return
+    if result["decision"] == "declined":
+        typer.echo("declined: nothing was signed or sent")
+    elif result["decision"] == "accepted":
+        c = result["consent"]
+        typer.echo(f"accepted: consent {c['id']}\n  items: {', '.join(c['items'])}")
+        if c["pending"]:
+            typer.echo("  status list: PENDING publication (registry unreachable); run 'copyme wallet sync'")
+        if c["delivered"]:
+            typer.echo("  delivered to the requester")
+        else:
+            typer.echo(f"  NOT delivered ({c['delivery_error']}); kept in your wallet — retry with "
+                       f"'copyme wallet deliver {render.short_id(c['id'])}'")
+    else:
+        typer.echo(f"this request was already {result['decision']}")
+
+
+def _ask(review: Any) -> list[str] | str:
+    choice = typer.prompt("[a]ccept all / [c]hoose items / [d]ecline", default="d").strip().lower()
+    if choice.startswith("a"):
+        return "all"
+    if choice.startswith("c"):
+        chosen = list(review.required_items)
+        for item in review.items:
+            if not item.required and typer.confirm(f"share {item.label} ({item.id})?", default=False):
+                chosen.append(item.id)
+        return chosen
+    return "decline"
+
+
+@app.command("list")
+@_command
+def list_(
+    state: Optional[str] = typer.Option(None, "--state", help="active, suspended, revoked or expired."),
+    holder: Optional[str] = typer.Option(None, "--holder", help="A data holder's DID or part of its name/URL."),
+    requester: Optional[str] = typer.Option(None, "--requester", help="A requester's DID or part of its name."),
+    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Every consent you gave: to whom, what, why, its state (and pending changes)."""
+    with _open(home, unlock=False) as w:
+        consents = w.consents(state=state, holder=holder, requester=requester)
+    if as_json:
+        _print_json([c.to_json() for c in consents])
+    else:
+        render.console().print(render.consent_table(consents, _lang(lang)))
+
+
+@app.command()
+@_command
+def show(
+    consent_id: str = typer.Argument(..., metavar="ID", help="A consent id (or a unique prefix/suffix of it)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the raw credential (COSE bytes) to this file."),
+    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Everything about one consent: what you were shown, hashes, the credential, its history."""
+    with _open(home, unlock=False) as w:
+        detail = w.detail(consent_id)
+    if out is not None:
+        out.write_bytes(detail.credential)
+    if as_json:
+        _print_json(detail.to_json())
+    else:
+        render.console().print(render.detail_view(detail, with_credential=out is None))
+        if out is not None:
+            typer.echo(f"credential written to {out}")
+
+
+def _change(action: str, consent_id: str, home: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
+    with _open(home, passphrase_file) as w:
+        result = getattr(w, action)(consent_id)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        typer.echo(render.change_text(result))
+
+
+@app.command()
+@_command
+def revoke(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
+           passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Stop a consent for good and publish it to the registry."""
+    _change("revoke", consent_id, home, passphrase_file, as_json)
+
+
+@app.command()
+@_command
+def suspend(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
+            passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Pause a consent (until resume) and publish it to the registry."""
+    _change("suspend", consent_id, home, passphrase_file, as_json)
+
+
+@app.command()
+@_command
+def resume(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
+           passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Resume a suspended consent (a revoked one stays revoked)."""
+    _change("resume", consent_id, home, passphrase_file, as_json)
+
+
+@app.command()
+@_command
+def sync(home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Publish pending status changes (and refresh lists about to expire)."""
+    with _open(home, passphrase_file) as w:
+        results = w.sync()
+    if as_json:
+        _print_json([r.to_json() for r in results])
+    else:
+        typer.echo(render.sync_text(results))
+    if any(not r.accepted for r in results):
+        raise typer.Exit(6)
+
+
+@app.command()
+@_command
+def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
+            as_json: bool = JsonOpt) -> None:
+    """Send a stored consent to its requester again (after a failed delivery)."""
+    with _open(home, unlock=False) as w:
+        consent = w.deliver(consent_id)
+    if as_json:
+        _print_json(consent.to_json())
+    else:
+        typer.echo(f"delivered: {consent.id}")
+
+
+@app.command()
+@_command
+def link(holder_url: str = typer.Argument(..., help="The data holder's service URL."),
+         code: str = typer.Option(..., "--code", help="The one-time link code the holder gave you."),
+         home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Prove to a data holder that this DID is yours, with its one-time link code."""
+    with _open(home, passphrase_file) as w:
+        result = w.link(holder_url, code)
+    if as_json:
+        _print_json(result)
+    else:
+        typer.echo(f"linked: {result['did']} to {result['holder']} ({result['holder_url']})")
+
+
+@app.command()
+@_command
+def receipts(
+    consent_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Only this consent's receipts."),
+    import_file: Optional[Path] = typer.Option(None, "--import", help="Add receipts from a JSON file (an object or a list)."),
+    home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Usage receipts: each time data moved under a consent (as far as the wallet was told)."""
+    with _open(home, unlock=False) as w:
+        if import_file is not None:
+            try:
+                data = json.loads(import_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise InvalidArgument(f"cannot read receipts from {import_file}: {err}", field="import") from None
+            for entry in data if isinstance(data, list) else [data]:
+                w.add_receipt(entry)
+        found = w.receipts(consent_id)
+    if as_json:
+        _print_json([r.to_json() for r in found])
+        return
+    for r in found:
+        typer.echo(f"{r.at}  {render.short_id(r.consent_id)}  {r.recipient or '-'}  {','.join(r.items)}  "
+                   f"{r.purpose or '-'}  ({r.source})")
+    if not found:
+        typer.echo("no receipts")
+
+
+@app.command("backup")
+@_command
+def backup_(file: Path = typer.Argument(..., help="Where to write the encrypted backup."),
+            home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Write an encrypted backup (keys, consents, status lists, history) sealed by your passphrase."""
+    passphrase = _passphrase(passphrase_file)
+    target = Home.at(home)
+    if not target.exists():
+        Wallet.open(target)
+    with Wallet.open(target, passphrase) as w:
+        summary = _backup.write_backup(w.store, w.home, file, passphrase)
+    if as_json:
+        _print_json(summary)
+    else:
+        typer.echo(f"backup written to {file} ({summary['consents']} consents)")
+
+
+@app.command()
+@_command
+def restore(file: Path = typer.Argument(..., help="A backup written by 'copyme wallet backup'."),
+            home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Recreate a wallet from a backup, into an empty home folder only."""
+    target = Home.at(home)
+    if target.exists():
+        from .errors import WalletExists
+
+        raise WalletExists(f"there is already a wallet in {target.path}; restore only into an empty home")
+    summary = _backup.restore(target, file, _passphrase(passphrase_file))
+    if as_json:
+        _print_json(summary)
+    else:
+        typer.echo(f"restored {summary['consents']} consents into {summary['home']}")
+
+
+@app.command()
+@_command
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address only."),
+          port: int = typer.Option(8700, "--port"), home: Optional[Path] = HomeOpt,
+          passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Run the local JSON API (and later the dashboard) for this wallet, on 127.0.0.1 only."""
+    import uvicorn
+
+    from .api import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise InvalidArgument("the wallet API listens on loopback only (127.0.0.1)", field="host")
+    target = Home.at(home)
+    if not target.exists():
+        Wallet.open(target)
+    app_ = create_app(target, _passphrase(passphrase_file))
+    typer.echo(f"wallet API on http://{host}:{port}/api (bearer token in {target.api_token})", err=True)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")

@@ -1,0 +1,253 @@
+"""Consents as the wallet holds them: fetching and checking a request, the review shown to the
+user, the stored consent, and delivery of a signed consent to the data user's callback.
+
+A :class:`Review` is everything the user needs to *understand* a request before deciding, in
+one language: verified or UNVERIFIED requester, data holder, items (required or optional) and
+purposes in plain words, retention, onward sharing, validity and the notice's key points.  The
+same object renders as rich text in the CLI and as JSON in the local API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from protocol import (
+    DEFAULT_VOCABULARY,
+    ConsentRequest,
+    DecodeError,
+    InvalidArgument,
+    NotFound,
+    TooLarge,
+    Typ,
+    Unavailable,
+    Vocabulary,
+    clock,
+    error_from_response,
+    parse_deep_link,
+)
+from protocol.cbor import MAX_SIZE
+
+from .trust import TrustCheck
+
+__all__ = [
+    "ConsentView",
+    "ItemView",
+    "PurposeView",
+    "Review",
+    "deliver",
+    "fetch_request",
+    "verify_request",
+]
+
+LANGS = ("ja", "en")
+
+
+def check_lang(lang: str) -> str:
+    """``ja`` or ``en``."""
+    if lang not in LANGS:
+        raise InvalidArgument("lang must be ja or en", field="lang")
+    return lang
+
+
+def fetch_request(source: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> bytes:
+    """The signed request bytes behind a URL, a ``copyme://`` deep link, or a file path."""
+    text = source.strip()
+    if text.startswith(("http://", "https://", "copyme:")):
+        url = parse_deep_link(text)
+        try:
+            with httpx.Client(timeout=timeout, transport=transport) as http:
+                with http.stream("GET", url, headers={"Accept": str(Typ.REQUEST)}) as response:
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > MAX_SIZE:
+                            raise TooLarge(f"the request at {url} is above {MAX_SIZE} bytes")
+        except httpx.HTTPError as err:
+            raise Unavailable(f"could not fetch the request from {url}: {type(err).__name__}") from err
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, bytes(body))
+        return bytes(body)
+    path = Path(text)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SIZE + 1)
+    except OSError as err:
+        raise NotFound(f"cannot read {source}: {err.strerror}") from None
+    if len(data) > MAX_SIZE:
+        raise TooLarge(f"{source} is above {MAX_SIZE} bytes")
+    return data
+
+
+def verify_request(raw: bytes, *, now: int | None = None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> ConsentRequest:
+    """Decode and check a request: signature, ``typ``, expiry, and that every item and purpose
+    is one the wallet can explain (``unknown_item`` / ``unknown_purpose`` otherwise)."""
+    if not raw:
+        raise DecodeError("the request is empty")
+    request = ConsentRequest.decode(raw)
+    request.check_validity(now)
+    for item in request.items:
+        vocabulary.item(item.id)
+    for purpose in request.purposes:
+        vocabulary.purpose(purpose)
+    return request
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One requested data item as shown."""
+
+    id: str
+    label: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class PurposeView:
+    """One purpose as shown: DPV term, plain label, one-line explanation."""
+
+    id: str
+    label: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the wallet shows before the user decides (see the module docstring)."""
+
+    request_cid: str
+    source: str
+    lang: str
+    verified: bool
+    requester: str
+    requester_name: str
+    claimed_name: str
+    trust_note: str
+    holder: str
+    holder_name: str | None
+    holder_url: str
+    items: tuple[ItemView, ...]
+    purposes: tuple[PurposeView, ...]
+    retention_days: int
+    onward_sharing: bool
+    validity_days: int
+    expires_at: int
+    title: str
+    key_points: tuple[str, ...]
+    terms_url: str
+    terms_sha256: str
+    callback: str
+    decision: str = "pending"
+
+    @classmethod
+    def build(cls, request: ConsentRequest, *, source: str, lang: str, requester: TrustCheck,
+              holder: TrustCheck, vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+              decision: str = "pending") -> Review:
+        """The review of a verified ``request`` in ``lang``."""
+        check_lang(lang)
+        claimed = request.requester_name.get(lang) or request.requester_name["ja"]
+        org = requester.organisation
+        text = request.notice.text(lang)
+        return cls(
+            request_cid=request.cid, source=source, lang=lang, verified=requester.verified,
+            requester=request.requester, requester_name=org.name(lang) if org else claimed,
+            claimed_name=claimed, trust_note=requester.reason, holder=request.holder,
+            holder_name=holder.organisation.name(lang) if holder.organisation else None,
+            holder_url=request.holder_url,
+            items=tuple(ItemView(i.id, vocabulary.item(i.id).text(lang), i.required) for i in request.items),
+            purposes=tuple(PurposeView(p, vocabulary.purpose(p).text(lang), vocabulary.purpose(p).help(lang))
+                           for p in request.purposes),
+            retention_days=request.retention_days, onward_sharing=request.onward_sharing,
+            validity_days=request.validity_days, expires_at=request.expires_at, title=text.title,
+            key_points=text.points, terms_url=request.notice.terms_url,
+            terms_sha256=request.notice.terms_sha256.hex(), callback=request.callback, decision=decision,
+        )
+
+    @property
+    def required_items(self) -> tuple[str, ...]:
+        """Ids the user cannot leave out."""
+        return tuple(i.id for i in self.items if i.required)
+
+    @property
+    def optional_items(self) -> tuple[str, ...]:
+        """Ids the user may leave out."""
+        return tuple(i.id for i in self.items if not i.required)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """One stored consent as listed: who, what, why, its state, and whether changes are pending."""
+
+    id: str
+    requester: str
+    requester_name: dict[str, str]
+    verified: bool
+    holder: str
+    holder_name: dict[str, str] | None
+    holder_url: str
+    items: tuple[str, ...]
+    purposes: tuple[str, ...]
+    lang: str
+    issued_at: int
+    expires_at: int
+    state: str
+    pending: bool
+    delivered: bool
+    delivery_error: str | None
+    request_cid: str
+    list_id: str
+    index: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], now: int | None = None) -> ConsentView:
+        """Build from a ``consents`` row (plus a ``pending`` column)."""
+        state = row["state"]
+        if state != "revoked" and row["expires_at"] <= clock.now(now):
+            state = "expired"
+        return cls(
+            id=row["id"], requester=row["requester"], requester_name=json.loads(row["requester_name"]),
+            verified=bool(row["verified"]), holder=row["holder"],
+            holder_name=json.loads(row["holder_name"]) if row["holder_name"] else None,
+            holder_url=row["holder_url"], items=tuple(json.loads(row["items"])),
+            purposes=tuple(json.loads(row["purposes"])), lang=row["lang"], issued_at=row["issued_at"],
+            expires_at=row["expires_at"], state=state, pending=bool(row.get("pending")),
+            delivered=bool(row["delivered"]), delivery_error=row["delivery_error"],
+            request_cid=row["request_cid"], list_id=row["list_id"], index=row["idx"],
+        )
+
+    def name(self, lang: str) -> str:
+        """The requester's name in ``lang``."""
+        return self.requester_name.get(lang) or next(iter(self.requester_name.values()), self.requester)
+
+    def holder_label(self, lang: str) -> str:
+        """The data holder's verified name in ``lang``, else its URL's host."""
+        if self.holder_name:
+            return self.holder_name.get(lang) or self.holder
+        return httpx.URL(self.holder_url).host or self.holder
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
+            transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """POST a signed consent to the request's callback; the peer's refusal or ``unavailable``."""
+    try:
+        with httpx.Client(timeout=timeout, transport=transport) as http:
+            response = http.post(callback, content=credential, headers={"Content-Type": str(Typ.CONSENT)})
+    except httpx.HTTPError as err:
+        raise Unavailable(f"the callback {callback} did not answer: {type(err).__name__}") from err
+    if response.status_code != 200:
+        raise error_from_response(response.status_code, response.content)
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        body = {}
+    return body if isinstance(body, dict) else {}

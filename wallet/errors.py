@@ -1,0 +1,82 @@
+"""The wallet's own reason codes, for cases the shared protocol errors do not name.
+
+The tree (all under :class:`protocol.CopyMeError`)::
+
+    CopyMeError
+    ├── WrongPassphrase          wrong_passphrase   the passphrase does not open the key file
+    ├── WalletLocked             locked             a signing operation on a wallet opened without passphrase
+    ├── WalletExists             wallet_exists      ``init``/``restore`` refuse to overwrite a wallet
+    ├── NotInitialised           not_initialised    no wallet in this home folder yet
+    ├── CorruptStore             corrupt_store      the database or key file is damaged (nothing is reset)
+    ├── Undelivered              undelivered        the consent is stored, but its callback did not take it
+    └── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
+"""
+
+from __future__ import annotations
+
+from protocol import CopyMeError
+
+__all__ = [
+    "BadBackup",
+    "CorruptStore",
+    "NotInitialised",
+    "Undelivered",
+    "WalletExists",
+    "WalletLocked",
+    "WrongPassphrase",
+]
+
+
+class WrongPassphrase(CopyMeError):
+    """The passphrase does not decrypt the key file (or the backup)."""
+
+    code = "wrong_passphrase"
+    http_status = 401
+    exit_status = 3
+
+
+class WalletLocked(CopyMeError):
+    """The wallet was opened without its passphrase, and this operation needs its keys."""
+
+    code = "locked"
+    http_status = 401
+    exit_status = 3
+
+
+class WalletExists(CopyMeError):
+    """There is already a wallet in this home folder; it is never overwritten."""
+
+    code = "wallet_exists"
+    http_status = 409
+    exit_status = 5
+
+
+class NotInitialised(CopyMeError):
+    """No wallet in this home folder: run ``copyme wallet init`` (or ``restore``) first."""
+
+    code = "not_initialised"
+    http_status = 404
+    exit_status = 4
+
+
+class CorruptStore(CopyMeError):
+    """The database or key file cannot be read; it is left untouched for the user to recover."""
+
+    code = "corrupt_store"
+    http_status = 500
+    exit_status = 7
+
+
+class Undelivered(CopyMeError):
+    """The consent is kept in the wallet, but the data user's callback did not accept it."""
+
+    code = "undelivered"
+    http_status = 502
+    exit_status = 6
+
+
+class BadBackup(CopyMeError):
+    """The file is not a CopyMe wallet backup this version can read."""
+
+    code = "bad_backup"
+    exit_status = 2

@@ -1,0 +1,170 @@
+"""Rich text for the CLI: the notice a user reads before deciding, the consent table, one consent.
+
+Words come in the user's language (``ja`` or ``en``); an unverified requester is always shown
+with a red warning, never with a name that looks vouched for.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .consents import ConsentView, Review
+from .status import PublishResult
+from .wallet import ChangeResult, ConsentDetail
+
+__all__ = ["change_text", "consent_table", "console", "detail_view", "review_panel", "short_id", "sync_text"]
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "verified": "verified by the trust list", "unverified": "UNVERIFIED — this name is the requester's own claim",
+        "requester": "Requester", "holder": "Data holder", "items": "Data items", "required": "required",
+        "optional": "optional", "purposes": "Purposes", "retention": "Kept for", "days": "days",
+        "onward": "Passed on to others", "yes": "yes", "no": "no", "validity": "Consent valid for",
+        "points": "Key points", "terms": "Full terms", "answer_by": "Answer before", "decision": "Decision",
+        "id": "id", "state": "state", "until": "valid until", "pending": "pending", "undelivered": "undelivered",
+    },
+    "ja": {
+        "verified": "トラストリストで確認済み", "unverified": "未確認 — この名前は依頼者の自己申告です",
+        "requester": "依頼者", "holder": "データ保有者", "items": "データ項目", "required": "必須",
+        "optional": "任意", "purposes": "利用目的", "retention": "保存期間", "days": "日",
+        "onward": "第三者への再提供", "yes": "あり", "no": "なし", "validity": "同意の有効期間",
+        "points": "要点", "terms": "規約全文", "answer_by": "回答期限", "decision": "決定",
+        "id": "ID", "state": "状態", "until": "有効期限", "pending": "未公開", "undelivered": "未送達",
+    },
+}
+_STATES = {"ja": {"active": "有効", "suspended": "停止中", "revoked": "撤回済み", "expired": "期限切れ"},
+           "en": {"active": "active", "suspended": "suspended", "revoked": "revoked", "expired": "expired"}}
+
+
+def _w(lang: str) -> dict[str, str]:
+    return _WORDS.get(lang, _WORDS["en"])
+
+
+def _date(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short_id(consent_id: str) -> str:
+    """The last 12 characters of a consent id (``show`` accepts them)."""
+    return consent_id[-12:]
+
+
+def review_panel(review: Review) -> Panel:
+    """The notice as shown before the user decides."""
+    w = _w(review.lang)
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold")
+    body.add_column()
+    if review.verified:
+        who = Text(review.requester_name, style="bold green")
+        who.append(f"  ✔ {w['verified']}", style="green")
+    else:
+        who = Text(review.claimed_name, style="bold")
+        who.append(f"\n⚠ {w['unverified']}", style="bold red")
+        if review.trust_note:
+            who.append(f"\n  ({review.trust_note})", style="red")
+    body.add_row(w["requester"], who)
+    body.add_row("", Text(review.requester, style="dim"))
+    body.add_row(w["holder"], Text(review.holder_name or review.holder_url))
+    items = Text()
+    for i, item in enumerate(review.items):
+        items.append(("\n" if i else "") + f"• {item.label} ({item.id}) — ")
+        items.append(w["required"] if item.required else w["optional"],
+                     style="bold" if item.required else "cyan")
+    body.add_row(w["items"], items)
+    body.add_row(w["purposes"], Text("\n".join(f"• {p.label}: {p.help}" if p.help else f"• {p.label}"
+                                               for p in review.purposes)))
+    body.add_row(w["retention"], f"{review.retention_days} {w['days']}")
+    body.add_row(w["onward"], Text(w["yes"] if review.onward_sharing else w["no"],
+                                   style="bold red" if review.onward_sharing else ""))
+    body.add_row(w["validity"], f"{review.validity_days} {w['days']}")
+    body.add_row(w["points"], Text("\n".join(f"{n}. {p}" for n, p in enumerate(review.key_points, 1))))
+    body.add_row(w["terms"], Text(f"{review.terms_url}\nsha256 {review.terms_sha256}"))
+    body.add_row(w["answer_by"], _date(review.expires_at))
+    if review.decision != "pending":
+        body.add_row(w["decision"], review.decision)
+    return Panel(body, title=Text(review.title, style="bold"), border_style="green" if review.verified else "red")
+
+
+def consent_table(consents: list[ConsentView], lang: str) -> Table:
+    """``list``: one line per consent."""
+    w = _w(lang)
+    table = Table(show_lines=False, expand=False)
+    for name in (w["id"], w["requester"], w["holder"], w["items"], w["purposes"], w["state"], w["until"]):
+        table.add_column(name, overflow="fold")
+    for c in consents:
+        state = Text(_STATES[lang if lang in _STATES else "en"][c.state],
+                     style={"active": "green", "suspended": "yellow", "revoked": "red"}.get(c.state, "dim"))
+        if c.pending:
+            state.append(f" ({w['pending']})", style="bold yellow")
+        if not c.delivered:
+            state.append(f" ({w['undelivered']})", style="magenta")
+        name = c.name(lang) + ("" if c.verified else " ⚠")
+        table.add_row(short_id(c.id), name, c.holder_label(lang), ", ".join(c.items), ", ".join(c.purposes),
+                      state, _date(c.expires_at)[:10])
+    return table
+
+
+def detail_view(detail: ConsentDetail, *, with_credential: bool = True) -> Group:
+    """``show``: the notice as it was shown, hashes, status history, receipts, the credential."""
+    c = detail.consent
+    parts: list[Any] = [review_panel(detail.review)]
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column(overflow="fold")
+    facts.add_row("consent id", c.id)
+    facts.add_row("request cid", c.request_cid)
+    facts.add_row("terms sha256", detail.terms_sha256)
+    facts.add_row("state", c.state + (" (pending publication)" if c.pending else ""))
+    facts.add_row("granted items", ", ".join(c.items))
+    facts.add_row("issued", _date(c.issued_at))
+    facts.add_row("valid until", _date(c.expires_at))
+    facts.add_row("status list", f"{c.list_id} #{c.index}")
+    facts.add_row("delivered", "yes" if c.delivered else f"no ({c.delivery_error or 'not yet'})")
+    parts.append(facts)
+    history = Table(title="status history")
+    for col in ("state", "at", "list iat", "published"):
+        history.add_column(col)
+    for e in detail.events:
+        history.add_row(e["status"], _date(e["at"]), str(e["iat"]),
+                        _date(e["published_at"]) if e["published_at"] else "pending")
+    parts.append(history)
+    if detail.receipts:
+        receipts = Table(title="usage receipts")
+        for col in ("at", "recipient", "items", "purpose", "source"):
+            receipts.add_column(col)
+        for r in detail.receipts:
+            receipts.add_row(_date(r.at), r.recipient or "", ", ".join(r.items), r.purpose or "", r.source)
+        parts.append(receipts)
+    if with_credential:
+        parts.append(Text("credential (base64url):", style="bold"))
+        parts.append(Text(base64.urlsafe_b64encode(detail.credential).rstrip(b"=").decode(), overflow="fold"))
+    return Group(*parts)
+
+
+def change_text(result: ChangeResult) -> str:
+    """One line about a revoke/suspend/resume."""
+    if result.published:
+        return f"{result.state}: {result.consent_id} — the registry accepted the new list (iat {result.iat})"
+    return (f"{result.state}: {result.consent_id} — saved, but PENDING: the registry did not take it "
+            f"({result.error}: {result.detail}); run 'copyme wallet sync' later")
+
+
+def sync_text(results: list[PublishResult]) -> str:
+    """One line per published (or still pending) list."""
+    if not results:
+        return "nothing pending"
+    return "\n".join(f"{r.list_id}: " + ("published" if r.accepted else f"still pending ({r.error}: {r.detail})")
+                     + f" (iat {r.iat})" for r in results)
+
+
+def console() -> Console:
+    """The CLI's console (plain when not a terminal, so output can be piped)."""
+    return Console(soft_wrap=False)

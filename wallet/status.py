@@ -1,0 +1,192 @@
+"""The wallet's own status lists: allocation, bit flips, signing and publishing to the registry.
+
+Each list has a fixed size (``protocol.DEFAULT_LIST_SIZE``) so its size tells the registry
+nothing about how many consents it covers, its own signing key (sealed under the wallet's data
+key) so the registry cannot link it to the user's DID, and indexes picked at random.  Every new
+version is signed with an ``iat`` strictly greater than the last one, even within one second,
+because the registry refuses anything not newer (``status_rollback``).
+
+Signing happens inside the caller's transaction; publishing happens after it, over the network.
+A version the registry has not accepted yet is *pending*: ``lists.iat > lists.published_iat``.
+Status events (the history shown by ``show``) carry the ``iat`` of the version that holds them
+and are marked published when a version at least that new is accepted.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import (
+    DEFAULT_LIST_SIZE,
+    CopyMeError,
+    KeyPair,
+    NotFound,
+    Status,
+    StatusList,
+    StatusListToken,
+    StatusRef,
+    StatusRollback,
+    clock,
+)
+from protocol.registry_client import RegistryClient
+
+from .errors import WalletLocked
+from .keystore import open_box, seal_box
+from .store import Store
+
+__all__ = ["FILL_LIMIT", "PublishResult", "StatusLists"]
+
+#: A list takes new consents until this share of it is used; random probing stays cheap.
+FILL_LIMIT = 0.75
+#: How long a published list version may be trusted by a data holder (seconds); ``sync``
+#: re-signs a list once less than half of this is left.
+LIFETIME = 7 * 86400
+TTL = 300
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened when a list version was offered to the registry."""
+
+    list_id: str
+    iat: int
+    accepted: bool
+    error: str | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"list_id": self.list_id, "iat": self.iat, "accepted": self.accepted,
+                "error": self.error, "detail": self.detail}
+
+
+class StatusLists:
+    """The wallet's status lists in ``store``, published to ``registry``."""
+
+    def __init__(self, store: Store, registry: RegistryClient, data_key: bytes | None, *,
+                 size: int = DEFAULT_LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+        self.store = store
+        self.registry = registry
+        self.data_key = data_key
+        self.size = size
+        self._randbelow = randbelow
+
+    # -- inside a transaction ---------------------------------------------------------------
+
+    def _key(self, row: dict[str, Any]) -> KeyPair:
+        if self.data_key is None:
+            raise WalletLocked("signing a status list needs the wallet's passphrase")
+        return KeyPair.from_seed(open_box(self.data_key, row["key_box"]))
+
+    def _new_list(self, now: int) -> dict[str, Any]:
+        if self.data_key is None:
+            raise WalletLocked("creating a status list needs the wallet's passphrase")
+        key = KeyPair.generate()
+        list_id = secrets.token_hex(16)
+        row = {"id": list_id, "uri": self.registry.list_uri(list_id), "key_did": key.did,
+               "key_box": seal_box(self.data_key, key.seed), "size": self.size,
+               "bits": StatusList(self.size).to_bytes(), "iat": 0, "token": None,
+               "published_iat": 0, "last_error": None, "created_at": now}
+        self.store.db["lists"].insert(row)
+        return row
+
+    def allocate(self, now: int | None = None) -> tuple[str, StatusRef]:
+        """A fresh random index in a list with room (a new list when none has); returns (list id, ref).
+
+        A new list is signed right away so that it can be published with the consent.
+        """
+        current = clock.now(now)
+        conn = self.store.db.conn
+        row = None
+        for candidate in self.store.rows("SELECT * FROM lists ORDER BY created_at DESC, rowid DESC"):
+            used = conn.execute("SELECT COUNT(*) FROM consents WHERE list_id = ?", (candidate["id"],)).fetchone()[0]
+            if used < candidate["size"] * FILL_LIMIT:
+                row = candidate
+                break
+        if row is None:
+            row = self._new_list(current)
+            self.sign(row["id"], current)
+        while True:
+            index = int(self._randbelow(row["size"]))
+            taken = conn.execute("SELECT 1 FROM consents WHERE list_id = ? AND idx = ?", (row["id"], index)).fetchone()
+            if not taken:
+                return row["id"], StatusRef(row["uri"], index, row["key_did"])
+
+    def list_row(self, list_id: str) -> dict[str, Any]:
+        """One list's row."""
+        row = self.store.row("SELECT * FROM lists WHERE id = ?", (list_id,))
+        if row is None:
+            raise NotFound(f"no status list {list_id}")
+        return row
+
+    def set(self, list_id: str, index: int, status: Status, now: int | None = None) -> int:
+        """Flip one entry and sign the new version; returns its ``iat``."""
+        row = self.list_row(list_id)
+        bits = StatusList(row["size"], row["bits"])
+        bits.set(index, status)
+        self.store.db.conn.execute("UPDATE lists SET bits = ? WHERE id = ?", (bits.to_bytes(), list_id))
+        return self.sign(list_id, now)
+
+    def sign(self, list_id: str, now: int | None = None, *, after: int = 0) -> int:
+        """Sign the list's current bits as a new version with a strictly newer ``iat``."""
+        row = self.list_row(list_id)
+        iat = max(clock.now(now), row["iat"] + 1, after + 1)
+        token = StatusListToken.create(uri=row["uri"], status_list=StatusList(row["size"], row["bits"]),
+                                       signer=row["key_did"], ttl=TTL, lifetime=LIFETIME, now=iat)
+        raw = token.sign(self._key(row))
+        self.store.db.conn.execute("UPDATE lists SET iat = ?, token = ? WHERE id = ?", (iat, raw, list_id))
+        return iat
+
+    # -- after the transaction: the network -------------------------------------------------
+
+    def publish(self, list_id: str, now: int | None = None) -> PublishResult:
+        """Offer the list's latest signed version to the registry; record the outcome.
+
+        A ``status_rollback`` (the registry already holds a newer version, e.g. after a restore
+        from an older backup) is answered once by re-signing above the registry's ``iat``.
+        """
+        row = self.list_row(list_id)
+        try:
+            try:
+                self.registry.publish(list_id, row["token"])
+            except StatusRollback:
+                theirs = self._registry_iat(row)
+                with self.store.transaction():
+                    self.sign(list_id, now, after=theirs)
+                row = self.list_row(list_id)
+                self.registry.publish(list_id, row["token"])
+        except CopyMeError as err:
+            with self.store.transaction() as db:
+                db.conn.execute("UPDATE lists SET last_error = ? WHERE id = ?", (f"{err.code}: {err.detail}", list_id))
+            return PublishResult(list_id, row["iat"], False, err.code, err.detail)
+        published_at = clock.now(now)
+        with self.store.transaction() as db:
+            db.conn.execute("UPDATE lists SET published_iat = MAX(published_iat, ?), last_error = NULL WHERE id = ?",
+                            (row["iat"], list_id))
+            db.conn.execute("UPDATE events SET published_at = ? WHERE list_id = ? AND iat <= ? AND published_at IS NULL",
+                            (published_at, list_id, row["iat"]))
+        return PublishResult(list_id, row["iat"], True)
+
+    def _registry_iat(self, row: dict[str, Any]) -> int:
+        fetched = self.registry.fetch(row["id"])
+        if fetched is None:
+            return row["iat"]
+        token = StatusListToken.decode(fetched.token)
+        return token.issued_at if token.signer == row["key_did"] else row["iat"]
+
+    def pending(self) -> list[str]:
+        """Ids of lists with a version the registry has not accepted yet."""
+        return [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat > published_iat ORDER BY rowid")]
+
+    def sync(self, now: int | None = None) -> list[PublishResult]:
+        """Publish every pending list, and re-sign lists whose published version expires soon."""
+        current = clock.now(now)
+        stale = [r["id"] for r in self.store.rows(
+            "SELECT id FROM lists WHERE iat <= published_iat AND iat + ? < ?", (LIFETIME // 2, current))]
+        if stale:
+            with self.store.transaction():
+                for list_id in stale:
+                    self.sign(list_id, current)
+        return [self.publish(list_id, current) for list_id in self.pending()]

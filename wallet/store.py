@@ -1,0 +1,170 @@
+"""The wallet database (SQLite via sqlite-utils, WAL): schema, transactions, damage detection.
+
+Every change the wallet makes happens inside one :meth:`Store.transaction`, so a crash or an
+error leaves either the old or the new state.  Any ``sqlite3`` error that means the file is not
+(or no longer) a database becomes :class:`~wallet.errors.CorruptStore`; the file is never reset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from protocol import Conflict
+
+from .errors import CorruptStore, NotInitialised
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
+
+SCHEMA_VERSION = 1
+
+#: Tables in the order a backup writes and restores them.
+TABLES = ("meta", "requests", "lists", "consents", "events", "receipts", "links")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE requests (
+    cid TEXT PRIMARY KEY, raw BLOB NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
+    requester TEXT NOT NULL, decision TEXT NOT NULL DEFAULT 'pending', decided_at INTEGER,
+    lang TEXT
+);
+CREATE TABLE lists (
+    id TEXT PRIMARY KEY, uri TEXT NOT NULL, key_did TEXT NOT NULL, key_box BLOB NOT NULL,
+    size INTEGER NOT NULL, bits BLOB NOT NULL, iat INTEGER NOT NULL DEFAULT 0, token BLOB,
+    published_iat INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at INTEGER NOT NULL
+);
+CREATE TABLE consents (
+    id TEXT PRIMARY KEY, raw BLOB NOT NULL, request_cid TEXT NOT NULL REFERENCES requests(cid),
+    requester TEXT NOT NULL, requester_name TEXT NOT NULL, verified INTEGER NOT NULL,
+    holder TEXT NOT NULL, holder_name TEXT, holder_url TEXT NOT NULL,
+    items TEXT NOT NULL, purposes TEXT NOT NULL, lang TEXT NOT NULL,
+    issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    list_id TEXT NOT NULL REFERENCES lists(id), idx INTEGER NOT NULL, state TEXT NOT NULL,
+    callback TEXT NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, delivery_error TEXT,
+    UNIQUE (list_id, idx)
+);
+CREATE INDEX consents_order ON consents (issued_at DESC, id);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, consent_id TEXT NOT NULL REFERENCES consents(id),
+    status TEXT NOT NULL, at INTEGER NOT NULL, list_id TEXT NOT NULL, iat INTEGER NOT NULL,
+    published_at INTEGER
+);
+CREATE INDEX events_consent ON events (consent_id, seq);
+CREATE INDEX events_unpublished ON events (list_id, published_at);
+CREATE TABLE receipts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, consent_id TEXT NOT NULL REFERENCES consents(id),
+    at INTEGER NOT NULL, recipient TEXT, items TEXT NOT NULL, purpose TEXT, source TEXT NOT NULL,
+    detail TEXT, recorded_at INTEGER NOT NULL
+);
+CREATE INDEX receipts_consent ON receipts (consent_id, at);
+CREATE TABLE links (holder TEXT PRIMARY KEY, holder_url TEXT NOT NULL, linked_at INTEGER NOT NULL);
+"""
+
+
+@contextlib.contextmanager
+def translate_db_errors() -> Iterator[None]:
+    """Turn sqlite3 errors into the wallet's errors: damage is ``corrupt_store``, a lock is ``conflict``."""
+    try:
+        yield
+    except sqlite3.OperationalError as err:
+        if "locked" in str(err) or "busy" in str(err):
+            raise Conflict("the wallet is busy in another process; try again") from err
+        raise CorruptStore(f"the wallet database cannot be read: {err}") from err
+    except sqlite3.DatabaseError as err:
+        raise CorruptStore(f"the wallet database is damaged: {err}") from err
+
+
+class Store:
+    """An open wallet database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @classmethod
+    def create(cls, path: Path) -> Store:
+        """A new, empty database at ``path`` (which must not exist)."""
+        with translate_db_errors():
+            conn = sqlite3.connect(str(path), timeout=10)
+            db = sqlite_utils.Database(conn)
+            db.enable_wal()
+            with db.atomic():
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
+                db["meta"].insert({"key": "schema", "value": str(SCHEMA_VERSION)})
+        return cls(db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open and check an existing database; :class:`CorruptStore` if it is not one of ours."""
+        if not path.exists():
+            raise NotInitialised(f"no wallet at {path.parent} (run 'copyme wallet init')")
+        with translate_db_errors():
+            conn = sqlite3.connect(str(path), timeout=10)
+            db = sqlite_utils.Database(conn)
+            check = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if not check or check[0] != "ok":
+                raise CorruptStore(f"the wallet database failed its integrity check: {check[0] if check else '?'}")
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.OperationalError as err:
+                raise CorruptStore(f"the wallet database has no wallet schema: {err}") from err
+            if row is None or row[0] != str(SCHEMA_VERSION):
+                raise CorruptStore(f"unknown wallet database schema {row[0] if row else None!r}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        return cls(db)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One atomic change (nested calls become savepoints)."""
+        with translate_db_errors(), self.db.atomic():
+            yield self.db
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- small helpers --------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value from ``meta``."""
+        with translate_db_errors():
+            row = self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in ``meta`` (call inside a transaction)."""
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Query rows as dicts."""
+        with translate_db_errors():
+            return list(self.db.query(sql, params))
+
+    def row(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        """The first row of a query, or ``None``."""
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table (for backups)."""
+        return {table: self.rows(f"SELECT * FROM {table} ORDER BY rowid") for table in TABLES}
+
+    def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Insert a :meth:`dump` into this (new) database, in one transaction."""
+        with self.transaction() as db:
+            db.conn.execute("DELETE FROM meta")
+            for table in TABLES:
+                rows = tables.get(table, [])
+                if rows:
+                    db[table].insert_all(rows)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for list-valued columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

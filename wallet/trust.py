@@ -1,0 +1,100 @@
+"""Whose request is this?  The requester's name, verified against the registry's trust list.
+
+The wallet pins the council DID that signs the trust list (given at ``init`` with ``--council``,
+else trusted on first use from the registry).  Any failure to get a list that verifies under the
+pinned key — registry down, bad signature, another signer, expired — makes the name UNVERIFIED
+with the reason; it never aborts the review.  The last good list is cached for offline use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import CopyMeError, Organisation, TrustList, UnknownKey, clock
+from protocol.registry_client import RegistryClient
+
+from .store import Store
+
+__all__ = ["TrustCheck", "TrustLists"]
+
+
+@dataclass(frozen=True)
+class TrustCheck:
+    """The outcome of looking a DID up: the listed organisation, or why there is none."""
+
+    organisation: Organisation | None
+    reason: str = ""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the DID is on a trust list verified under the pinned council key."""
+        return self.organisation is not None
+
+    def to_json(self) -> dict[str, Any]:
+        org = self.organisation
+        return {"verified": self.verified, "reason": self.reason,
+                "name": {"ja": org.name_ja, "en": org.name_en} if org else None,
+                "role": org.role if org else None}
+
+
+class TrustLists:
+    """Fetches, verifies and caches the trust list for one wallet."""
+
+    def __init__(self, store: Store, registry: RegistryClient) -> None:
+        self.store = store
+        self.registry = registry
+        self._current: TrustList | None = None
+        self._error = ""
+
+    @property
+    def council(self) -> str | None:
+        """The pinned council DID, if any."""
+        return self.store.get_meta("council")
+
+    def _verify(self, raw: bytes, now: int) -> TrustList:
+        trust = TrustList.decode(raw)
+        council = self.council
+        if council is not None and trust.issuer != council:
+            raise UnknownKey(f"the trust list is signed by {trust.issuer}, not the pinned council {council}")
+        trust.check_validity(now)
+        return trust
+
+    def load(self, now: int | None = None, *, refresh: bool = True) -> TrustList | None:
+        """The verified trust list (fetched once per wallet object), or ``None`` with :attr:`error` set."""
+        current = clock.now(now)
+        if self._current is not None or (not refresh and self._error):
+            return self._current
+        try:
+            raw = self.registry.trust_list()
+            trust = self._verify(raw, current)
+        except CopyMeError as err:
+            self._error = f"trust list unavailable or unverifiable ({err.code}: {err.detail})"
+            cached = self.store.get_meta("trust_list")
+            if cached:
+                try:
+                    self._current = self._verify(bytes.fromhex(cached), current)
+                except CopyMeError:
+                    return None
+            return self._current
+        with self.store.transaction():
+            if self.council is None:
+                self.store.set_meta("council", trust.issuer)  # trust on first use
+            self.store.set_meta("trust_list", raw.hex())
+        self._current = trust
+        return trust
+
+    @property
+    def error(self) -> str:
+        """Why the last :meth:`load` found no verified list."""
+        return self._error
+
+    def check(self, did: str, now: int | None = None) -> TrustCheck:
+        """Look ``did`` up."""
+        trust = self.load(now)
+        if trust is None:
+            return TrustCheck(None, self._error or "no trust list")
+        org = trust.find(did)
+        if org is None:
+            return TrustCheck(None, "not on the council's trust list")
+        return TrustCheck(org)

@@ -1,0 +1,490 @@
+"""The wallet's front door: :class:`Wallet` ties the store, the keys, the status lists, the
+trust list and the registry together, one method per thing a user does.
+
+The CLI, the local JSON API and (later) the dashboard are thin layers over these methods.
+Every change is one database transaction; network calls (registry, callbacks, holders) happen
+after the transaction, and their failure never loses what was stored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from protocol import (
+    DEFAULT_VOCABULARY,
+    Conflict,
+    ConsentCredential,
+    ConsentRequest,
+    CopyMeError,
+    InvalidArgument,
+    LinkProof,
+    NotFound,
+    Status,
+    Typ,
+    Unavailable,
+    Vocabulary,
+    clock,
+    error_from_response,
+)
+from protocol._model import check_url
+from protocol.registry_client import RegistryClient
+
+from . import consents as _consents
+from .consents import ConsentView, Review, check_lang
+from .errors import NotInitialised, Undelivered, WalletExists, WalletLocked
+from .home import Home
+from .keystore import KeyStore
+from .receipts import Receipt, parse_receipt
+from .status import PublishResult, StatusLists
+from .store import Store, dumps
+from .trust import TrustCheck, TrustLists
+
+__all__ = ["ChangeResult", "ConsentDetail", "Wallet"]
+
+_STATUS_OF = {"active": Status.VALID, "suspended": Status.SUSPENDED, "revoked": Status.REVOKED}
+_PENDING_SQL = ("EXISTS (SELECT 1 FROM events e WHERE e.consent_id = c.id AND e.published_at IS NULL)")
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """The outcome of revoke/suspend/resume: the new state, and whether the registry has it yet."""
+
+    consent_id: str
+    state: str
+    iat: int
+    published: bool
+    error: str | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ConsentDetail:
+    """Everything about one consent (``show``)."""
+
+    consent: ConsentView
+    review: Review
+    credential: bytes
+    request: bytes
+    terms_sha256: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        import base64
+
+        return {
+            "consent": self.consent.to_json(), "shown": self.review.to_json(),
+            "hashes": {"consent_id": self.consent.id, "request_cid": self.consent.request_cid,
+                       "terms_sha256": self.terms_sha256},
+            "credential": base64.urlsafe_b64encode(self.credential).rstrip(b"=").decode(),
+            "events": self.events, "receipts": [r.to_json() for r in self.receipts],
+        }
+
+
+class Wallet:
+    """One open wallet.  Open with :meth:`open` (or create with :meth:`init`); close when done.
+
+    Opened without a passphrase it can list and show, but not sign (``locked``).
+    """
+
+    def __init__(self, home: Home, store: Store, keys: KeyStore | None, *,
+                 vocabulary: Vocabulary = DEFAULT_VOCABULARY, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 5.0) -> None:
+        self.home = home
+        self.store = store
+        self.keys = keys
+        self.vocabulary = vocabulary
+        self.transport = transport
+        self.timeout = timeout
+        registry = store.get_meta("registry")
+        if registry is None:
+            raise NotInitialised("the wallet database has no registry (damaged init?)")
+        self.registry = RegistryClient(registry, timeout=timeout, transport=transport)
+        self.lists = StatusLists(store, self.registry, keys.data_key if keys else None)
+        self.trust = TrustLists(store, self.registry)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, home: Home | str | os.PathLike[str] | None, passphrase: str, *, registry: str,
+             council: str | None = None, kdf: str | None = None, now: int | None = None,
+             transport: httpx.BaseTransport | None = None) -> Wallet:
+        """Create a new wallet: identity key sealed by ``passphrase``, an empty database.
+
+        Refuses (``wallet_exists``) if the home already holds a wallet.  The trust list's council
+        DID is pinned from ``council``, else from the registry's list on first use.
+        """
+        home = home if isinstance(home, Home) else Home.at(home)
+        check_url(registry, "registry")
+        if council is not None:
+            from protocol._model import check_did
+
+            check_did(council, "council")
+        if home.exists():
+            raise WalletExists(f"there is already a wallet in {home.path}; it is never overwritten")
+        if not passphrase:
+            raise InvalidArgument("the passphrase must not be empty", field="passphrase")
+        home.ensure()
+        keys = KeyStore.create()
+        keys.save(home.key_file, passphrase, kdf=kdf)
+        store = Store.create(home.db)
+        with store.transaction():
+            store.set_meta("did", keys.identity.did)
+            store.set_meta("registry", registry.rstrip("/"))
+            store.set_meta("created_at", str(clock.now(now)))
+            if council:
+                store.set_meta("council", council)
+        wallet = cls(home, store, keys, transport=transport)
+        if council is None:
+            wallet.trust.load(now)  # trust on first use; a registry that is down pins later
+        return wallet
+
+    @classmethod
+    def open(cls, home: Home | str | os.PathLike[str] | None, passphrase: str | None = None, *,
+             transport: httpx.BaseTransport | None = None, timeout: float = 5.0) -> Wallet:
+        """Open an existing wallet; with ``passphrase`` its keys are unlocked (``wrong_passphrase``)."""
+        home = home if isinstance(home, Home) else Home.at(home)
+        if not home.db.exists() and not home.key_file.exists():
+            raise NotInitialised(f"no wallet in {home.path} (run 'copyme wallet init')")
+        if not home.key_file.exists():
+            raise NotInitialised(f"the key file is missing from {home.path}")
+        store = Store.open(home.db)
+        keys = KeyStore.unlock(home.key_file, passphrase) if passphrase is not None else None
+        if keys is None:
+            KeyStore.read_public(home.key_file)
+        wallet = cls(home, store, keys, transport=transport, timeout=timeout)
+        if keys is not None and keys.identity.did != store.get_meta("did"):
+            from .errors import CorruptStore
+
+            raise CorruptStore("the key file belongs to another wallet than the database")
+        return wallet
+
+    def close(self) -> None:
+        """Close the database and the registry connection."""
+        self.registry.close()
+        self.store.close()
+
+    def __enter__(self) -> Wallet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def did(self) -> str:
+        """The user's DID."""
+        did = self.store.get_meta("did")
+        if did is None:
+            raise NotInitialised("the wallet has no DID")
+        return did
+
+    @property
+    def registry_url(self) -> str:
+        """The registry the wallet publishes to."""
+        return self.registry.base_url
+
+    def _identity(self) -> KeyStore:
+        if self.keys is None:
+            raise WalletLocked("this needs the wallet's passphrase")
+        return self.keys
+
+    # -- understand -------------------------------------------------------------------------
+
+    def review(self, source: str, *, lang: str = "ja", now: int | None = None) -> Review:
+        """Fetch (URL, deep link or file), verify and store a request; what to show the user."""
+        check_lang(lang)
+        raw = _consents.fetch_request(source, timeout=self.timeout, transport=self.transport)
+        return self.review_bytes(raw, source=source, lang=lang, now=now)
+
+    def review_bytes(self, raw: bytes, *, source: str = "bytes", lang: str = "ja", now: int | None = None) -> Review:
+        """:meth:`review` for request bytes already at hand."""
+        request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
+        with self.store.transaction() as db:
+            db.conn.execute(
+                "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
+                (request.cid, request.raw, source, clock.now(now), request.requester))
+        row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
+        return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
+
+    def _review_of(self, request: ConsentRequest, source: str, lang: str, decision: str,
+                   now: int | None, checks: tuple[TrustCheck, TrustCheck] | None = None) -> Review:
+        requester, holder = checks or (self.trust.check(request.requester, now), self.trust.check(request.holder, now))
+        return Review.build(request, source=source, lang=lang, requester=requester, holder=holder,
+                            vocabulary=self.vocabulary, decision=decision)
+
+    def _request(self, review: Review | str) -> tuple[ConsentRequest, dict[str, Any]]:
+        cid = review.request_cid if isinstance(review, Review) else review
+        row = self.store.row("SELECT * FROM requests WHERE cid = ?", (cid,))
+        if row is None:
+            raise NotFound(f"no received request {cid}")
+        return ConsentRequest.decode(row["raw"]), row
+
+    # -- decide -----------------------------------------------------------------------------
+
+    def accept(self, review: Review | str, *, items: list[str] | tuple[str, ...] | None = None,
+               lang: str | None = None, now: int | None = None, deliver: bool = True) -> ConsentView:
+        """Consent to a received request (all items, or ``items``): sign, store, publish, deliver.
+
+        The consent is stored even if publishing or delivery fails (it is then pending and/or
+        undelivered; see :meth:`sync` and :meth:`deliver`).
+        """
+        keys = self._identity()
+        request, row = self._request(review)
+        if row["decision"] != "pending":
+            raise Conflict(f"this request was already {row['decision']}")
+        request.check_validity(now)
+        lang = check_lang(lang or (review.lang if isinstance(review, Review) else "ja"))
+        if items is not None:
+            for item in items:
+                self.vocabulary.item(item)
+        requester = self.trust.check(request.requester, now)
+        holder = self.trust.check(request.holder, now)
+        current = clock.now(now)
+        with self.store.transaction() as db:
+            list_id, ref = self.lists.allocate(current)
+            credential = ConsentCredential.grant(request, user=keys.identity.did,
+                                                 items=tuple(items) if items is not None else None,
+                                                 status=ref, lang=lang, now=current)
+            raw = credential.sign(keys.identity)
+            consent_id = ConsentCredential.decode(raw).cid
+            org = requester.organisation
+            name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
+            horg = holder.organisation
+            db["consents"].insert({
+                "id": consent_id, "raw": raw, "request_cid": request.cid, "requester": request.requester,
+                "requester_name": dumps(name), "verified": int(requester.verified), "holder": request.holder,
+                "holder_name": dumps({"ja": horg.name_ja, "en": horg.name_en}) if horg else None,
+                "holder_url": request.holder_url, "items": dumps(list(credential.items)),
+                "purposes": dumps(list(credential.purposes)), "lang": lang, "issued_at": credential.issued_at,
+                "expires_at": credential.expires_at, "list_id": list_id, "idx": ref.index, "state": "active",
+                "callback": request.callback, "delivered": 0, "delivery_error": None,
+            })
+            self._event(consent_id, "active", list_id, current)
+            db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
+                            (current, lang, request.cid))
+        self.lists.sync(current)
+        if deliver:
+            try:
+                self.deliver(consent_id)
+            except CopyMeError:
+                pass  # kept and marked undelivered; ``deliver`` retries
+        return self.consent(consent_id, now=now)
+
+    def decline(self, review: Review | str, *, now: int | None = None) -> Review:
+        """Record that the user declined; nothing is signed or sent."""
+        request, row = self._request(review)
+        if row["decision"] != "pending":
+            raise Conflict(f"this request was already {row['decision']}")
+        with self.store.transaction() as db:
+            db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ? WHERE cid = ?",
+                            (clock.now(now), request.cid))
+        lang = review.lang if isinstance(review, Review) else "ja"
+        return self._review_of(request, row["source"], lang, "declined", now)
+
+    def deliver(self, consent_id: str) -> ConsentView:
+        """(Re)send a stored consent to its request's callback; ``undelivered`` if it is refused."""
+        consent_id = self.resolve(consent_id)
+        row = self.store.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
+        assert row is not None
+        try:
+            _consents.deliver(row["callback"], row["raw"], timeout=self.timeout, transport=self.transport)
+        except CopyMeError as err:
+            with self.store.transaction() as db:
+                db.conn.execute("UPDATE consents SET delivered = 0, delivery_error = ? WHERE id = ?",
+                                (f"{err.code}: {err.detail}", consent_id))
+            raise Undelivered(f"the consent is kept, but {row['callback']} did not take it ({err.code}: {err.detail})") from err
+        with self.store.transaction() as db:
+            db.conn.execute("UPDATE consents SET delivered = 1, delivery_error = NULL WHERE id = ?", (consent_id,))
+        return self.consent(consent_id)
+
+    # -- see --------------------------------------------------------------------------------
+
+    def resolve(self, consent_id: str) -> str:
+        """The full id for an id, or a unique prefix or suffix of at least 6 characters."""
+        if not isinstance(consent_id, str) or not consent_id:
+            raise InvalidArgument("a consent id is needed", field="id")
+        if self.store.row("SELECT 1 FROM consents WHERE id = ?", (consent_id,)):
+            return consent_id
+        if len(consent_id) >= 6 and "%" not in consent_id and "_" not in consent_id:
+            found = self.store.rows("SELECT id FROM consents WHERE id LIKE ? OR id LIKE ? LIMIT 2",
+                                    (consent_id + "%", "%" + consent_id))
+            if len(found) == 1:
+                return str(found[0]["id"])
+            if len(found) > 1:
+                raise InvalidArgument(f"{consent_id!r} matches more than one consent", field="id")
+        raise NotFound(f"no consent {consent_id}")
+
+    def consents(self, *, state: str | None = None, holder: str | None = None, requester: str | None = None,
+                 now: int | None = None) -> list[ConsentView]:
+        """Every consent, newest first; filter by state (active, suspended, revoked, expired),
+        holder and requester (a DID, or part of a name or of the holder's URL)."""
+        current = clock.now(now)
+        where, params = [], []  # type: ignore[var-annotated]
+        if state is not None:
+            if state == "expired":
+                where.append("c.state != 'revoked' AND c.expires_at <= ?")
+                params.append(current)
+            elif state in ("active", "suspended", "revoked"):
+                where.append("c.state = ?")
+                params.append(state)
+                if state != "revoked":
+                    where.append("c.expires_at > ?")
+                    params.append(current)
+            else:
+                raise InvalidArgument("state must be active, suspended, revoked or expired", field="state")
+        if holder:
+            where.append("(c.holder = ? OR c.holder_url LIKE ? OR c.holder_name LIKE ?)")
+            params += [holder, f"%{holder}%", f"%{holder}%"]
+        if requester:
+            where.append("(c.requester = ? OR c.requester_name LIKE ?)")
+            params += [requester, f"%{requester}%"]
+        sql = (f"SELECT c.*, {_PENDING_SQL} AS pending FROM consents c"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.issued_at DESC, c.id")
+        return [ConsentView.from_row(r, current) for r in self.store.rows(sql, params)]
+
+    def consent(self, consent_id: str, *, now: int | None = None) -> ConsentView:
+        """One consent."""
+        full = self.resolve(consent_id)
+        row = self.store.row(f"SELECT c.*, {_PENDING_SQL} AS pending FROM consents c WHERE c.id = ?", (full,))
+        assert row is not None
+        return ConsentView.from_row(row, now)
+
+    def detail(self, consent_id: str, *, now: int | None = None) -> ConsentDetail:
+        """Everything about one consent: what was shown, hashes, the credential, history, receipts."""
+        view = self.consent(consent_id, now=now)
+        row = self.store.row("SELECT c.raw AS credential, r.raw AS request, r.source AS source FROM consents c "
+                             "JOIN requests r ON r.cid = c.request_cid WHERE c.id = ?", (view.id,))
+        assert row is not None
+        request = ConsentRequest.decode(row["request"])
+        org_name = view.requester_name if view.verified else None
+        from protocol import Organisation
+
+        requester = TrustCheck(Organisation(view.requester, org_name["ja"], org_name["en"], "data_user")
+                               if org_name else None, "" if org_name else "not verified when consenting")
+        holder = TrustCheck(Organisation(view.holder, view.holder_name["ja"], view.holder_name["en"], "data_holder")
+                            if view.holder_name else None)
+        review = self._review_of(request, row["source"], view.lang, "accepted", now, (requester, holder))
+        events = self.store.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? ORDER BY seq",
+                                 (view.id,))
+        return ConsentDetail(view, review, row["credential"], row["request"], request.notice.terms_sha256.hex(),
+                             events, self.receipts(view.id))
+
+    # -- change -----------------------------------------------------------------------------
+
+    def revoke(self, consent_id: str, *, now: int | None = None) -> ChangeResult:
+        """Stop a consent for good."""
+        return self._change(consent_id, "revoked", ("active", "suspended"), now)
+
+    def suspend(self, consent_id: str, *, now: int | None = None) -> ChangeResult:
+        """Pause a consent until :meth:`resume`."""
+        return self._change(consent_id, "suspended", ("active",), now)
+
+    def resume(self, consent_id: str, *, now: int | None = None) -> ChangeResult:
+        """Resume a suspended consent (a revoked one stays revoked)."""
+        return self._change(consent_id, "active", ("suspended",), now)
+
+    def _change(self, consent_id: str, new: str, allowed: tuple[str, ...], now: int | None) -> ChangeResult:
+        self._identity()
+        full = self.resolve(consent_id)
+        current = clock.now(now)
+        with self.store.transaction() as db:
+            row = self.store.row("SELECT state, list_id, idx FROM consents WHERE id = ?", (full,))
+            assert row is not None
+            if row["state"] not in allowed:
+                verb = {"revoked": "revoke", "suspended": "suspend", "active": "resume"}[new]
+                raise Conflict(f"cannot {verb} a consent that is {row['state']}"
+                               + (" (revoking is final)" if row["state"] == "revoked" else ""))
+            iat = self.lists.set(row["list_id"], row["idx"], _STATUS_OF[new], current)
+            db.conn.execute("UPDATE consents SET state = ? WHERE id = ?", (new, full))
+            self._event(full, new, row["list_id"], current)
+        results = {r.list_id: r for r in self.lists.sync(current)}
+        mine = results.get(row["list_id"])
+        if mine is None:
+            return ChangeResult(full, new, iat, False, "pending", "not published")
+        return ChangeResult(full, new, mine.iat, mine.accepted, mine.error, mine.detail)
+
+    def _event(self, consent_id: str, status: str, list_id: str, now: int) -> None:
+        lst = self.lists.list_row(list_id)
+        published = now if lst["published_iat"] >= lst["iat"] else None
+        self.store.db.conn.execute(
+            "INSERT INTO events (consent_id, status, at, list_id, iat, published_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (consent_id, status, now, list_id, lst["iat"], published))
+
+    def sync(self, *, now: int | None = None) -> list[PublishResult]:
+        """Publish every pending status list version (and refresh lists about to expire)."""
+        self._identity()
+        return self.lists.sync(now)
+
+    def pending(self) -> list[str]:
+        """Ids of lists with changes the registry has not accepted yet."""
+        return self.lists.pending()
+
+    # -- link -------------------------------------------------------------------------------
+
+    def link(self, holder_url: str, code: str, *, now: int | None = None) -> dict[str, Any]:
+        """Prove control of this DID to a data holder with its one-time link code."""
+        keys = self._identity()
+        base = check_url(holder_url, "holder_url").rstrip("/")
+        try:
+            with httpx.Client(timeout=self.timeout, transport=self.transport) as http:
+                response = http.get(f"{base}/v1/holder")
+                if response.status_code != 200:
+                    raise error_from_response(response.status_code, response.content)
+                try:
+                    holder = response.json()["did"]
+                except (ValueError, KeyError, TypeError) as err:
+                    raise Unavailable("the holder's /v1/holder answer has no DID") from err
+                proof = LinkProof(user=keys.identity.did, holder=holder, code=code, issued_at=clock.now(now))
+                raw = proof.sign(keys.identity)
+                response = http.post(f"{base}/v1/links", content=raw, headers={"Content-Type": str(Typ.LINK)})
+        except httpx.HTTPError as err:
+            raise Unavailable(f"the data holder at {base} did not answer: {type(err).__name__}") from err
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, response.content)
+        with self.store.transaction() as db:
+            db["links"].upsert({"holder": holder, "holder_url": base, "linked_at": clock.now(now)}, pk="holder")
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            body = {}
+        return {"linked": True, "holder": holder, "holder_url": base, "did": keys.identity.did, "response": body}
+
+    # -- receipts ---------------------------------------------------------------------------
+
+    def add_receipt(self, data: dict[str, Any], *, now: int | None = None) -> Receipt:
+        """Record one use of data under a consent (see :mod:`wallet.receipts`)."""
+        receipt = parse_receipt(data, now=now)
+        consent_id = self.resolve(receipt.consent_id)
+        with self.store.transaction() as db:
+            cursor = db.conn.execute(
+                "INSERT INTO receipts (consent_id, at, recipient, items, purpose, source, detail, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (consent_id, receipt.at, receipt.recipient, dumps(list(receipt.items)), receipt.purpose,
+                 receipt.source, dumps(receipt.detail) if receipt.detail else None, clock.now(now)))
+        row = self.store.row("SELECT * FROM receipts WHERE seq = ?", (cursor.lastrowid,))
+        assert row is not None
+        return Receipt.from_row(row)
+
+    def receipts(self, consent_id: str | None = None) -> list[Receipt]:
+        """Receipts of one consent (or all), oldest first."""
+        if consent_id is None:
+            rows = self.store.rows("SELECT * FROM receipts ORDER BY at, seq")
+        else:
+            rows = self.store.rows("SELECT * FROM receipts WHERE consent_id = ? ORDER BY at, seq",
+                                   (self.resolve(consent_id),))
+        return [Receipt.from_row(r) for r in rows]
+
+    def info(self) -> dict[str, Any]:
+        """The wallet's public facts: DID, registry, pinned council, counts."""
+        return {"did": self.did, "home": str(self.home.path), "registry": self.registry_url,
+                "council": self.store.get_meta("council"),
+                "consents": self.store.row("SELECT COUNT(*) AS n FROM consents")["n"],  # type: ignore[index]
+                "pending_lists": self.pending()}
+
