@@ -38,6 +38,15 @@ class RegistryLike(Protocol):
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]: ...
 
 
+def _close(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing from another thread may race the reader
+            pass
+
+
 def registry_base(list_uri: str) -> str:
     """The registry's base URL from a status list URI (``<base>/v1/lists/<id>``)."""
     base, sep, _ = list_uri.rpartition("/v1/lists/")
@@ -60,6 +69,7 @@ class StatusWatcher:
         self._client_factory = client_factory
         self._now = now or (lambda: clock.now())
         self._threads: dict[str, threading.Thread] = {}
+        self._streams: dict[str, Any] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -150,8 +160,12 @@ class StatusWatcher:
             self.follow(registry_base(uri))
 
     def stop(self) -> None:
-        """Ask the feed threads to stop (they are daemons; a blocked read ends with the process)."""
+        """Stop following: close every change feed (their threads end with the next heartbeat)."""
         self._stop.set()
+        with self._lock:
+            streams = list(self._streams.values())
+        for stream in streams:
+            _close(stream)
 
     def _run(self, base_url: str) -> None:
         meta_key = f"last_event:{base_url}"
@@ -163,6 +177,11 @@ class StatusWatcher:
                     if registry_base(uri) == base_url:
                         self.refresh_list(uri)
                 events = self.client(base_url).events(last_event_id=self.store.get_meta(meta_key))
+                with self._lock:
+                    self._streams[base_url] = events
+                if self._stop.is_set():
+                    _close(events)
+                    break
                 for event in events:
                     if self._stop.is_set():
                         break
