@@ -1,0 +1,148 @@
+"""The change feed (SSE): delivery, push latency, per-list filtering and resumption."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from protocol import DecodeError, RegistryClient, cid_of
+from registry import Registry
+from tests.support.servers import free_port
+
+from .conftest import LIST_ID, Collector, Running, make_token, start
+
+OTHER = "other-list-0000000001"
+NOW = int(time.time())
+
+
+def test_delivery_is_pushed_at_once(running: Running) -> None:
+    running.client.publish(LIST_ID, running.token(iat=NOW))
+    feed = Collector(running.client.events(last_event_id="0"))
+    try:
+        [first] = feed.take(1)
+        assert (first.id, first.list_id, first.iat) == ("1", LIST_ID, NOW)
+        assert first.uri == f"{running.url}/v1/lists/{LIST_ID}"
+        token = running.token(iat=NOW + 1)
+        sent = time.monotonic()
+        running.client.publish(LIST_ID, token)
+        [second] = feed.take(1, timeout=5)
+        # heartbeat is 0.5 s in tests: arriving well before it means it was pushed, not polled
+        assert time.monotonic() - sent < 0.4
+        assert (second.id, second.iat, second.etag) == ("2", NOW + 1, cid_of(token))
+    finally:
+        feed.close()
+
+
+def test_feed_without_last_event_id_starts_from_now(running: Running) -> None:
+    running.client.publish(LIST_ID, running.token(iat=NOW))
+    with httpx.stream("GET", f"{running.url}/v1/events", timeout=5) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry:")
+        running.client.publish(LIST_ID, running.token(iat=NOW + 1))
+        seen = []
+        for line in lines:
+            seen.append(line)
+            if line.startswith("data:"):
+                break
+        assert "id: 2" in seen and "event: list" in seen
+
+
+def test_heartbeat_comments_when_idle(running: Running) -> None:
+    with httpx.stream("GET", f"{running.url}/v1/events", timeout=5) as response:
+        started = time.monotonic()
+        for line in response.iter_lines():
+            if line == ": heartbeat":
+                break
+        assert time.monotonic() - started < 3
+
+
+def test_one_list_feed_only_carries_that_list(running: Running) -> None:
+    feed = Collector(running.client.events(last_event_id="0", list_id=LIST_ID))
+    try:
+        running.client.publish(OTHER, running.token(OTHER, iat=NOW))
+        running.client.publish(LIST_ID, running.token(iat=NOW))
+        running.client.publish(OTHER, running.token(OTHER, iat=NOW + 1))
+        running.client.publish(LIST_ID, running.token(iat=NOW + 1))
+        events = feed.take(2)
+        assert [(e.list_id, e.id) for e in events] == [(LIST_ID, "2"), (LIST_ID, "4")]
+    finally:
+        feed.close()
+
+
+def test_resume_with_last_event_id(running: Running) -> None:
+    for i in range(5):
+        running.client.publish(LIST_ID, running.token(iat=NOW + i))
+    feed = Collector(running.client.events(last_event_id="3"))
+    try:
+        assert [e.id for e in feed.take(2)] == ["4", "5"]
+    finally:
+        feed.close()
+
+
+def test_many_events_arrive_in_order(running: Running) -> None:
+    registry = Registry.open(running.home)  # write fast through the library, read through HTTP
+    for i in range(620):  # more than one read batch
+        registry.publish(LIST_ID, running.token(iat=NOW - 1000 + i))
+    feed = Collector(running.client.events(last_event_id="0"))
+    try:
+        events = feed.take(620, timeout=20)
+        assert [int(e.id) for e in events] == list(range(1, 621))
+        assert [e.iat for e in events] == [NOW - 1000 + i for i in range(620)]
+    finally:
+        feed.close()
+
+
+def test_resumes_after_a_dropped_connection_without_missing_updates(tmp_path: Path) -> None:
+    home, port = tmp_path / "home", free_port()
+    server = start(home, port)
+    url = server.url
+    client = RegistryClient(url)
+    feed = Collector(client.events(last_event_id="0", reconnect_delay=0.1))
+    try:
+        client.publish(LIST_ID, make_token(url, iat=NOW))
+        assert [e.id for e in feed.take(1)] == ["1"]
+        server.stop()  # the subscriber's connection drops
+        # updates land while the subscriber is away (written straight into the same database)
+        registry = Registry.open(home)
+        registry.publish(LIST_ID, make_token(url, iat=NOW + 1))
+        registry.publish(OTHER, make_token(url, OTHER, iat=NOW + 2))
+        registry.close()
+        server = start(home, port)
+        client.publish(LIST_ID, make_token(url, iat=NOW + 3))
+        events = feed.take(3)
+        assert [(e.id, e.iat) for e in events] == [("2", NOW + 1), ("3", NOW + 2), ("4", NOW + 3)]
+        assert feed.stream.last_event_id == "4"
+    finally:
+        feed.close()
+        server.stop()
+
+
+def test_last_event_id_ahead_of_the_log_replays_from_the_start(running: Running) -> None:
+    running.client.publish(LIST_ID, running.token(iat=NOW))
+    feed = Collector(running.client.events(last_event_id="999"))
+    try:
+        assert [e.id for e in feed.take(1)] == ["1"]
+    finally:
+        feed.close()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "9" * 30, "１２"])
+def test_malformed_last_event_id(running: Running, value: str) -> None:
+    response = httpx.get(f"{running.url}/v1/events", headers={"Last-Event-ID": value.encode()}, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "malformed"
+    if not value.isascii():
+        return
+    with pytest.raises(DecodeError):
+        next(iter(running.client.events(last_event_id=value)))
+
+
+def test_unreachable_feed_gives_up_after_max_retries() -> None:
+    from protocol import Unavailable
+
+    client = RegistryClient(f"http://127.0.0.1:{free_port()}", timeout=1.0)
+    with pytest.raises(Unavailable):
+        next(iter(client.events(reconnect_delay=0.01, max_retries=2)))
