@@ -90,8 +90,10 @@ class Issuer:
 
     def __init__(self, key: KeyPair, store: IssuerStore, config: IssuerConfig, *,
                  holder: str | Callable[[], tuple[str, Mapping[str, str]]],
-                 watcher: StatusWatcher | None = None, use_nonce: bool = False) -> None:
+                 watcher: StatusWatcher | None = None, use_nonce: bool = False,
+                 clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
+        self._clock = clock_fn
         self.store = store
         self.config = config
         self._holder = holder
@@ -99,6 +101,12 @@ class Issuer:
         self._holder_name: Mapping[str, str] = config.holder_name
         self.watcher = watcher
         self.use_nonce = use_nonce
+
+    def now(self, now: int | None = None) -> int:
+        """``now`` if given, else this issuer's clock (injectable for tests)."""
+        if now is not None:
+            return now
+        return self._clock() if self._clock is not None else clock.now()
 
     @property
     def did(self) -> str:
@@ -123,7 +131,7 @@ class Issuer:
                now: int | None = None) -> CopyMeButton:
         """The CopyMe button for ``account``: reuses its open request, else signs a new one."""
         check_account(account)
-        current = clock.now(now)
+        current = self.now(now)
         open_request = self.store.open_request(account, current)
         if open_request is not None:
             return CopyMeButton(request_url(base_url, open_request.id), wallet_url)
@@ -144,7 +152,7 @@ class Issuer:
 
     def receive(self, body: bytes, *, now: int | None = None) -> StoredConsent:
         """The callback: verify and keep a consent, then look up its status."""
-        consent = receive_consent(self.store, body, requester=self.did, now=now)
+        consent = receive_consent(self.store, body, requester=self.did, now=self.now(now))
         if self.watcher is not None:
             self.watcher.follow(registry_base(consent.status_uri))
         return consent
@@ -177,9 +185,9 @@ class Issuer:
         consent = held[0]
         wanted = tuple(items) if items else consent.items
         data = fetch_data(self.key, consent.raw, holder_url=self.config.holder_url, items=wanted,
-                          purpose=purpose or consent.purposes[0], use_nonce=self.use_nonce, now=now)
+                          purpose=purpose or consent.purposes[0], use_nonce=self.use_nonce, now=self.now(now))
         record = record_receipt(self.store, consent, provider_name=self.holder_name("ja"),
-                                items=tuple(data.items), purpose=data.purpose, now=now)
+                                items=tuple(data.items), purpose=data.purpose, now=self.now(now))
         return data, record
 
 
