@@ -21,7 +21,7 @@ import cbor2
 
 from .errors import DecodeError, TooLarge
 
-__all__ = ["MAX_DEPTH", "MAX_SIZE", "Tag", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "MAX_SIZE", "Tag", "decode", "encode", "head"]
 
 #: Largest input :func:`decode` accepts unless the caller says otherwise (bytes).
 MAX_SIZE = 64 * 1024
@@ -37,7 +37,8 @@ Tag = cbor2.CBORTag
 _KEY_CACHE: dict[Any, bytes] = {}
 
 
-def _head(major: int, n: int) -> bytes:
+def head(major: int, n: int) -> bytes:
+    """The minimal head of a data item of ``major`` type with argument ``n`` (RFC 8949 §3)."""
     if n < 24:
         return bytes([major << 5 | n])
     for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
@@ -53,39 +54,53 @@ def _key_bytes(key: int | str) -> bytes:
         return cached
     if type(key) is str:
         raw = key.encode("utf-8")
-        encoded = _head(3, len(raw)) + raw
+        encoded = head(3, len(raw)) + raw
     else:
-        encoded = _head(0, key) if key >= 0 else _head(1, -1 - key)
+        encoded = head(0, key) if key >= 0 else head(1, -1 - key)
     if len(_KEY_CACHE) < 4096:  # keys of our formats repeat; a peer's junk must not grow this
         _KEY_CACHE[(type(key), key)] = encoded
     return encoded
 
 
+_LEAVES = frozenset({str, bytes, bool, type(None)})
+
+
 def _check(value: Any, depth: int, tags: Collection[int]) -> None:
-    """Refuse foreign types, deep nesting and out-of-order or duplicate map keys."""
+    """Refuse foreign types, deep nesting and out-of-order or duplicate map keys.
+
+    Written for speed (it runs on every verify): text, bytes, booleans and small integers are
+    accepted inline without a recursive call.
+    """
     if depth > MAX_DEPTH:
         raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
     kind = type(value)
-    if kind is str or kind is bytes or kind is bool or value is None:
-        return
-    if kind is int:
-        if not _INT_MIN <= value <= _INT_MAX:
-            raise DecodeError("integer out of 64-bit range")
-        return
     if kind is dict:
         previous = b""
         for key, item in value.items():
-            if type(key) is not int and type(key) is not str:
+            key_kind = type(key)
+            if key_kind is not int and key_kind is not str:
                 raise DecodeError("map keys must be integers or text")
-            encoded = _key_bytes(key)
+            encoded = _KEY_CACHE.get((key_kind, key)) or _key_bytes(key)
             if encoded <= previous:
                 raise DecodeError("map keys are not in deterministic order")
             previous = encoded
+            item_kind = type(item)
+            if item_kind in _LEAVES or (item_kind is int and _INT_MIN <= item <= _INT_MAX):
+                continue
             _check(item, depth + 1, tags)
         return
     if kind is list:
         for item in value:
+            item_kind = type(item)
+            if item_kind in _LEAVES or (item_kind is int and _INT_MIN <= item <= _INT_MAX):
+                continue
             _check(item, depth + 1, tags)
+        return
+    if kind in _LEAVES:
+        return
+    if kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise DecodeError("integer out of 64-bit range")
         return
     if kind is cbor2.CBORTag:
         if value.tag not in tags:

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import cbor
 from .enums import COSE_SIGN1_TAG, CoseAlg, CoseHeader
-from .errors import DecodeError, UnknownKey, UnsupportedAlg, WrongType
+from .errors import DecodeError, TooLarge, UnknownKey, UnsupportedAlg, WrongType
 from .keys import KeyPair, public_key_from_did, verify_signature
 
 __all__ = ["Sign1", "sig_structure", "sign1", "verify1"]
@@ -27,9 +27,62 @@ __all__ = ["Sign1", "sig_structure", "sign1", "verify1"]
 _ALLOWED_HEADERS = {CoseHeader.ALG, CoseHeader.TYP, CoseHeader.KID}
 
 
+_SIG1_CONTEXT = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+_HEADER_CACHE: dict[bytes, dict[int, Any]] = {}
+
+
 def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
-    """The ``Sig_structure`` (RFC 9052 §4.4) that the Ed25519 signature covers."""
-    return cbor.encode(["Signature1", protected, external_aad, payload])
+    """The ``Sig_structure`` (RFC 9052 §4.4) that the Ed25519 signature covers.
+
+    Built directly (it is on every sign and verify path); a test checks it equals
+    ``cbor.encode(["Signature1", protected, external_aad, payload])``.
+    """
+    return b"".join((
+        _SIG1_CONTEXT,
+        cbor.head(2, len(protected)), protected,
+        cbor.head(2, len(external_aad)), external_aad,
+        cbor.head(2, len(payload)), payload,
+    ))
+
+
+def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """A minimally encoded byte string at ``pos``, or None if the bytes there are anything else."""
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    if first >> 5 != 2:
+        return None
+    info = first & 0x1F
+    if info < 24:
+        size, pos = info, pos + 1
+    elif 24 <= info <= 26:
+        width = 1 << (info - 24)
+        size = int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
+        if size < (24 if width == 1 else 1 << (4 * width)):  # not minimal
+            return None
+        pos += 1 + width
+    else:
+        return None
+    end = pos + size
+    return (data[pos:end], end) if end <= len(data) else None
+
+
+def _split_fast(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(protected, payload, signature) if ``data`` is exactly the deterministic encoding of a
+    tagged COSE_Sign1 with an empty unprotected header, which is all CopyMe produces; else None,
+    and the caller falls back to the general decoder for a precise error."""
+    if data[:2] != b"\xd2\x84":
+        return None
+    protected_at = _read_bstr(data, 2)
+    if protected_at is None or protected_at[1] >= len(data) or data[protected_at[1]] != 0xA0:
+        return None
+    payload_at = _read_bstr(data, protected_at[1] + 1)
+    if payload_at is None:
+        return None
+    end = payload_at[1]
+    if data[end : end + 2] != b"\x58\x40" or end + 66 != len(data):
+        return None
+    return protected_at[0], payload_at[0], data[end + 2 :]
 
 
 def sign1(payload: bytes, key: KeyPair, typ: str) -> bytes:
@@ -53,14 +106,27 @@ class Sign1:
 
 
 def _protected_header(protected: bytes) -> dict[int, Any]:
+    cached = _HEADER_CACHE.get(protected)
+    if cached is not None:
+        return cached
     header = cbor.decode(protected)
     if not isinstance(header, dict):
         raise DecodeError("protected header is not a map")
+    if len(_HEADER_CACHE) < 4096:  # one entry per signer and typ; never grows without bound
+        _HEADER_CACHE[protected] = header
     return header
 
 
-def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
-    """Verify a COSE_Sign1 of type ``typ`` and return it with its decoded payload; else raise."""
+def _split(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes]:
+    """(protected, payload, signature) of a COSE_Sign1, refusing everything else by code."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    if len(data) > max_size:
+        raise TooLarge(f"{len(data)} bytes is above the limit of {max_size}")
+    data = bytes(data)
+    fast = _split_fast(data)
+    if fast is not None:
+        return fast
     outer = cbor.decode(data, max_size=max_size, tags=(COSE_SIGN1_TAG,))
     if not isinstance(outer, cbor.Tag) or outer.tag != COSE_SIGN1_TAG:
         raise DecodeError("not a tagged COSE_Sign1")
@@ -78,6 +144,12 @@ def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
         raise UnsupportedAlg("alg must be in the protected header")
     if unprotected:
         raise DecodeError("unprotected header must be empty")
+    return protected, payload, signature
+
+
+def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
+    """Verify a COSE_Sign1 of type ``typ`` and return it with its decoded payload; else raise."""
+    protected, payload, signature = _split(data, max_size)
     header = _protected_header(protected)
     if header.get(CoseHeader.ALG) != CoseAlg.EDDSA:
         raise UnsupportedAlg(f"only EdDSA (-8) is accepted, not {header.get(CoseHeader.ALG)!r}")

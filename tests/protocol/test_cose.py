@@ -93,3 +93,20 @@ def test_truncations_never_escape_our_errors() -> None:
     for cut in range(len(data)):
         with pytest.raises(CopyMeError):
             cose.verify1(data[:cut], TYP)
+
+
+def test_sig_structure_is_the_rfc_array() -> None:
+    for protected, payload in [(b"", b""), (b"\xa0", PAYLOAD), (b"x" * 300, b"y" * 70000)]:
+        assert cose.sig_structure(protected, payload) == cbor.encode(["Signature1", protected, b"", payload])
+
+
+def test_fast_and_general_paths_agree() -> None:
+    """A non-minimal but otherwise valid envelope is refused by the general path, not accepted."""
+    data = cose.sign1(PAYLOAD, KEY, TYP)
+    assert cose._split_fast(data) is not None
+    prot = cbor.encode(_good_header())
+    assert data.startswith(b"\xd2\x84\x58" + bytes([len(prot)]) + prot)
+    padded = b"\xd2\x84\x59\x00" + bytes([len(prot)]) + prot + data[4 + len(prot):]  # 2-byte length
+    assert cose._split_fast(padded) is None
+    with pytest.raises(DecodeError):
+        cose.verify1(padded, TYP)
