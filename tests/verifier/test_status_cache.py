@@ -1,0 +1,80 @@
+"""The status cache against the real registry: push refresh, resume after a drop, fail closed."""
+
+from __future__ import annotations
+
+import time
+
+from protocol import Status
+from registry.service import Registry
+from tests.verifier.conftest import KEYS, TTL, World, assert_refused
+
+LIST = "list-aaaaaaaaaaaaaaaa"
+
+
+def _wait(predicate: object, timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def test_feed_resumes_after_a_dropped_connection_without_missing_an_update(world: World) -> None:
+    cred = world.ready()
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    holder = world.holder
+    assert holder is not None
+    _wait(lambda: holder.status._stream is not None)
+    world.stop_registry()  # the feed connection drops
+    # While the verifier is disconnected, the list is revoked straight in the registry's database.
+    world.clock.advance(1)
+    token = world.token(LIST, {1234: Status.REVOKED})
+    offline = Registry.open(world.tmp / "registry", council_key=KEYS.council, clock_fn=world.clock)
+    offline.publish(LIST, token)
+    offline.close()
+    world.start_registry()  # same home, same port: the verifier reconnects with Last-Event-ID
+    _wait(lambda: any(e["iat"] == world.clock() for e in holder.status.cached().values()))
+    assert_refused(world.post("/v1/data", world.present(cred)), "revoked")  # well within ttl
+
+
+def test_cache_is_not_used_past_the_token_exp(world: World) -> None:
+    world.publish(LIST, ttl=TTL)
+    world.link_user()
+    cred = world.credential(LIST)
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    world.stop_registry()
+    world.clock.advance(86400)  # past exp (and ttl): nothing may be used
+    assert_refused(world.post("/v1/data", world.present(cred)), "status_unavailable", 503)
+
+
+def test_max_staleness_caps_a_long_ttl(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.support.servers import free_port
+    from tests.verifier.conftest import Clock
+
+    w = World(tmp=Path(str(tmp_path)), clock=Clock(), registry_port=free_port())
+    w.start_registry()
+    w.start_verifier(max_staleness=30)
+    try:
+        w.publish(LIST, ttl=3600)
+        w.link_user()
+        cred = w.credential(LIST)
+        assert w.post("/v1/data", w.present(cred)).status_code == 200
+        w.stop_registry()
+        w.clock.advance(31)
+        assert_refused(w.post("/v1/data", w.present(cred)), "status_unavailable", 503)
+    finally:
+        w.stop()
+
+
+def test_newest_iat_survives_a_restart(world: World) -> None:
+    cred = world.ready()
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    assert world.holder is not None
+    newest = world.holder.status._newest[world.list_uri(LIST)]
+    from verifier.status_cache import StatusCache
+
+    again = StatusCache(world.holder.status._client, world.holder.db)
+    assert again._newest[world.list_uri(LIST)] == newest
