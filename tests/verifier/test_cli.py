@@ -1,0 +1,52 @@
+"""`copyme verifier ...` as real processes: serve, link-code, records, customers, did."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from protocol import LinkProof
+from tests.support import samples
+from tests.support.servers import serve_cli
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "copyme", "verifier", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_serve_link_and_records(tmp_path: Path) -> None:
+    home = str(tmp_path / "bank")
+    did = _run("did", "--home", home).stdout.strip()
+    assert did.startswith("did:key:z")
+    code = _run("link-code", "C-1001", "--home", home).stdout.strip()
+    with serve_cli(["verifier", "serve", "--home", home, "--registry", "http://127.0.0.1:9"]) as (url, _):
+        assert httpx.get(url + "/v1/holder").json()["did"] == did
+        user = samples.KEYS.user
+        import time
+
+        proof = LinkProof(user=user.did, holder=did, code=code, issued_at=int(time.time())).sign(user)
+        assert httpx.post(url + "/v1/links", content=proof).json() == {"linked": True, "did": user.did}
+        # the registry is unreachable: a refusal (recorded), never a 5xx traceback or data
+        refused = httpx.post(url + "/v1/data", content=b"junk")
+        assert refused.status_code == 400 and refused.json()["error"] == "malformed"
+        docs = httpx.get(url + "/openapi.json").json()
+        assert {"/v1/data", "/v1/verify", "/v1/links", "/v1/nonce", "/v1/holder", "/health"} <= set(docs["paths"])
+    chain = _run("records", "--home", home, "--verify-chain")
+    assert chain.returncode == 0 and "chain ok: 1 records" in chain.stdout
+    csv = _run("records", "--home", home, "--csv").stdout.splitlines()
+    assert csv[0].startswith("seq,date,kind") and ",refusal," in csv[1] and ",malformed," in csv[1]
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    result = _run("link-code", "C-0000", "--home", str(tmp_path))
+    assert result.returncode != 0 and result.stderr.strip() == "error: not_found: no customer 'C-0000'"
+    assert "Traceback" not in result.stderr
+
+
+def test_customers() -> None:
+    out = _run("customers").stdout
+    assert "C-1001" in out and "山田 花子" in out
