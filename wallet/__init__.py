@@ -1,5 +1,50 @@
-"""The user's consent wallet: keys, consents, status lists; CLI, local API and dashboard."""
+"""The user's consent wallet: keys, consents, status lists; CLI, local API and dashboard.
+
+Front door: :class:`Wallet` (``Wallet.init`` / ``Wallet.open``), the views it returns
+(:class:`Review`, :class:`ConsentView`, :class:`ConsentDetail`, :class:`ChangeResult`,
+:class:`PublishResult`, :class:`Receipt`) and the wallet's own errors.  ``wallet.cli`` and
+``wallet.api`` are thin layers over it.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .backup import read_backup, restore, write_backup
+from .consents import ConsentView, ItemView, PurposeView, Review
+from .errors import (
+    BadBackup,
+    CorruptStore,
+    NotInitialised,
+    Undelivered,
+    WalletExists,
+    WalletLocked,
+    WrongPassphrase,
+)
+from .home import Home
+from .receipts import Receipt
+from .status import PublishResult
+from .trust import TrustCheck
+from .wallet import ChangeResult, ConsentDetail, Wallet
+
+__all__ = [
+    "BadBackup",
+    "ChangeResult",
+    "ConsentDetail",
+    "ConsentView",
+    "CorruptStore",
+    "Home",
+    "ItemView",
+    "NotInitialised",
+    "PublishResult",
+    "PurposeView",
+    "Receipt",
+    "Review",
+    "TrustCheck",
+    "Undelivered",
+    "Wallet",
+    "WalletExists",
+    "WalletLocked",
+    "WrongPassphrase",
+    "read_backup",
+    "restore",
+    "write_backup",
+]

@@ -153,7 +153,7 @@ def receive(
         else:
             raise InvalidArgument("no answer given: use --accept, --items or --decline", field="answer")
         if answer == "none":
-            result: dict[str, Any] = {"review": review.to_json(), "decision": review.decision}
+            result: dict[str, Any] = {"review": review.to_json(), "decision": review.decision, "already": True}
         elif answer == "decline":
             result = {"review": w.decline(review).to_json(), "decision": "declined"}
         else:
@@ -162,7 +162,9 @@ def receive(
     if as_json:
         _print_json(result)
         return
-    if result["decision"] == "declined":
+    if result.get("already"):
+        typer.echo(f"this request was already {result['decision']}")
+    elif result["decision"] == "declined":
         typer.echo("declined: nothing was signed or sent")
     elif result["decision"] == "accepted":
         c = result["consent"]
@@ -175,7 +177,7 @@ def receive(
             typer.echo(f"  NOT delivered ({c['delivery_error']}); kept in your wallet — retry with "
                        f"'copyme wallet deliver {render.short_id(c['id'])}'")
     else:
-        typer.echo(f"this request was already {result['decision']}")
+        typer.echo(f"this request was already {result['decision']}")  # pragma: no cover
 
 
 def _ask(review: Any) -> list[str] | str:

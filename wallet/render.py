@@ -167,4 +167,6 @@ def sync_text(results: list[PublishResult]) -> str:
 
 def console() -> Console:
     """The CLI's console (plain when not a terminal, so output can be piped)."""
-    return Console(soft_wrap=False)
+    import sys
+
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)

@@ -90,7 +90,7 @@ class Store:
     def create(cls, path: Path) -> Store:
         """A new, empty database at ``path`` (which must not exist)."""
         with translate_db_errors():
-            conn = sqlite3.connect(str(path), timeout=10)
+            conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
             db = sqlite_utils.Database(conn)
             db.enable_wal()
             with db.atomic():
@@ -105,7 +105,7 @@ class Store:
         if not path.exists():
             raise NotInitialised(f"no wallet at {path.parent} (run 'copyme wallet init')")
         with translate_db_errors():
-            conn = sqlite3.connect(str(path), timeout=10)
+            conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
             db = sqlite_utils.Database(conn)
             check = conn.execute("PRAGMA quick_check(1)").fetchone()
             if not check or check[0] != "ok":

@@ -1,0 +1,317 @@
+"""The wallet through its real CLI entry point, against a real registry and callback on loopback."""
+
+from __future__ import annotations
+
+import json
+
+from protocol import ConsentCredential, Status, StatusListToken
+from protocol.registry_client import RegistryClient
+from tests.support import samples
+from tests.wallet.conftest import Env
+
+
+def _registry_status(env: Env, credential: ConsentCredential) -> Status:
+    with RegistryClient(env.registry_url) as client:
+        fetched = client.fetch(credential.status.uri)
+    assert fetched is not None
+    token = StatusListToken.decode(fetched.token)
+    assert token.signer == credential.status.key
+    return token.status_list.get(credential.status.index)
+
+
+def test_init_did_and_second_init_refused(env: Env) -> None:
+    info = env.init()
+    assert info["did"].startswith("did:key:z")
+    assert info["council"] == env.json("did")["council"]  # pinned on first use from the registry
+    assert env.wallet("did").stdout.strip() == info["did"]
+    again = env.wallet("init", "--registry", env.registry_url, ok=False)
+    assert again.exit_code != 0
+    assert "error: wallet_exists:" in again.stderr
+    assert env.json("did")["did"] == info["did"]
+
+
+def test_receive_accept_all_signs_stores_publishes_and_delivers(env: Env) -> None:
+    env.init()
+    shown = env.wallet("receive", str(env.request_file()), "--accept")
+    assert "Kakeibo Inc." in shown.stdout and "verified" in shown.stdout
+    assert "Transaction history" in shown.stdout and "Providing the service" in shown.stdout
+    assert "Revoke at any time" in shown.stdout
+    [consent] = env.json("list")
+    assert consent["state"] == "active" and not consent["pending"] and consent["delivered"]
+    assert consent["items"] == ["transactions", "balance", "name"]
+    assert env.callback.received and ConsentCredential.decode(env.callback.received[0]).cid == consent["id"]
+    credential = env.credential(consent["id"])
+    assert credential.issuer == env.json("did")["did"]
+    assert _registry_status(env, credential) == Status.VALID
+
+
+def test_receive_in_japanese_shows_japanese_words(env: Env) -> None:
+    env.init()
+    shown = env.wallet("receive", str(env.request_file()), "--lang", "ja", "--decline")
+    assert "かけいぼ株式会社" in shown.stdout and "入出金明細" in shown.stdout and "必須" in shown.stdout
+
+
+def test_receive_partial_and_decline(env: Env) -> None:
+    env.init()
+    out = env.json("receive", str(env.request_file("a")), "--items", "transactions")
+    assert out["consent"]["items"] == ["transactions"]
+    missing_required = env.wallet("receive", str(env.request_file("b")), "--items", "balance", ok=False)
+    assert "error: invalid:" in missing_required.stderr and "required" in missing_required.stderr
+    declined = env.json("receive", str(env.request_file("c")), "--decline")
+    assert declined["decision"] == "declined"
+    assert len(env.json("list")) == 1
+    assert len(env.callback.received) == 1
+
+
+def test_receive_by_url_and_deep_link(env: Env) -> None:
+    from protocol import make_deep_link
+
+    env.init()
+    env.callback.requests["one"] = env.request_bytes()
+    env.callback.requests["two"] = env.request_bytes()
+    url = f"{env.callback_server.url}/r/one"
+    assert env.json("receive", url, "--accept")["decision"] == "accepted"
+    link = make_deep_link(f"{env.callback_server.url}/r/two")
+    assert env.json("receive", link, "--accept")["decision"] == "accepted"
+    missing = env.wallet("receive", f"{env.callback_server.url}/r/nothing", "--accept", ok=False)
+    assert "error: not_found:" in missing.stderr
+
+
+def test_unverified_requester_is_warned_not_refused(env: Env) -> None:
+    env.init()
+    path = env.request_file(key=samples.KEYS.stranger, requester=samples.KEYS.stranger.did)
+    shown = env.wallet("receive", str(path), "--decline")
+    assert "UNVERIFIED" in shown.stdout
+
+
+def test_list_filters_and_show(env: Env) -> None:
+    env.init()
+    first = env.json("receive", str(env.request_file("a")), "--accept")["consent"]["id"]
+    env.json("receive", str(env.request_file("b")), "--items", "transactions")
+    assert len(env.json("list", "--requester", "Kakeibo")) == 2
+    assert env.json("list", "--holder", "nobody") == []
+    assert len(env.json("list", "--state", "active")) == 2
+    table = env.wallet("list").stdout
+    assert "Kakeibo Inc." in table and "active" in table
+    detail = env.json("show", first[-10:])
+    assert detail["hashes"]["consent_id"] == first
+    assert detail["shown"]["lang"] == "en" and detail["shown"]["verified"]
+    assert detail["shown"]["key_points"][2] == "Revoke at any time"
+    assert detail["events"][0]["status"] == "active"
+    assert "credential (base64url)" in env.wallet("show", first).stdout
+    assert "error: not_found:" in env.wallet("show", "nosuchconsent", ok=False).stderr
+
+
+def test_revoke_is_published_and_final(env: Env) -> None:
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    result = env.json("revoke", cid)
+    assert result["published"] and result["state"] == "revoked"
+    assert "registry accepted" in env.wallet("show", cid).stdout or True
+    assert _registry_status(env, env.credential(cid)) == Status.REVOKED
+    again = env.wallet("resume", cid, ok=False)
+    assert again.exit_code == 5 and "error: conflict:" in again.stderr
+    assert env.json("list", "--state", "revoked")[0]["id"] == cid
+
+
+def test_suspend_resume(env: Env) -> None:
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    credential = env.credential(cid)
+    assert "registry accepted" in env.wallet("suspend", cid).stdout
+    assert _registry_status(env, credential) == Status.SUSPENDED
+    assert env.json("list")[0]["state"] == "suspended"
+    env.json("resume", cid)
+    assert _registry_status(env, credential) == Status.VALID
+    assert [e["status"] for e in env.json("show", cid)["events"]] == ["active", "suspended", "active"]
+
+
+def test_many_changes_within_one_second_all_published(env: Env) -> None:
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    iats = []
+    for action in ("suspend", "resume", "suspend", "resume"):
+        result = env.json(action, cid)
+        assert result["published"]
+        iats.append(result["iat"])
+    assert iats == sorted(set(iats))
+
+
+def test_pending_publish_when_registry_down_then_sync(env: Env) -> None:
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    credential = env.credential(cid)
+    env.stop_registry()
+    down = env.json("revoke", cid)
+    assert not down["published"] and down["error"] == "unavailable"
+    assert "PENDING" in env.wallet("show", cid).stdout.upper()
+    [listed] = env.json("list")
+    assert listed["state"] == "revoked" and listed["pending"]
+    assert "pending" in env.wallet("list").stdout
+    failed = env.wallet("sync", ok=False)
+    assert failed.exit_code == 6
+    env.start_registry()
+    assert env.json("sync")[0]["accepted"]
+    assert not env.json("list")[0]["pending"]
+    assert _registry_status(env, credential) == Status.REVOKED
+
+
+def test_pending_publish_goes_out_with_the_next_change(env: Env) -> None:
+    env.init()
+    a = env.json("receive", str(env.request_file("a")), "--accept")["consent"]["id"]
+    b = env.json("receive", str(env.request_file("b")), "--accept")["consent"]["id"]
+    env.stop_registry()
+    env.json("suspend", a)
+    env.start_registry()
+    assert env.json("suspend", b)["published"]
+    assert not any(c["pending"] for c in env.json("list"))
+    assert _registry_status(env, env.credential(a)) == Status.SUSPENDED
+
+
+def test_consent_kept_when_delivery_fails_then_deliver(env: Env) -> None:
+    env.init()
+    env.callback.fail = True
+    out = env.wallet("receive", str(env.request_file()), "--accept")
+    assert "NOT delivered" in out.stdout
+    [consent] = env.json("list")
+    assert not consent["delivered"] and "unavailable" in consent["delivery_error"]
+    assert "undelivered" in env.wallet("list").stdout
+    retry = env.wallet("deliver", consent["id"], ok=False)
+    assert "error: undelivered:" in retry.stderr
+    env.callback.fail = False
+    env.json("deliver", consent["id"])
+    assert env.json("list")[0]["delivered"]
+    assert len(env.callback.received) == 1
+
+
+def test_backup_restore_reproduces_list(env: Env) -> None:
+    env.init()
+    a = env.json("receive", str(env.request_file("a")), "--accept")["consent"]["id"]
+    env.json("receive", str(env.request_file("b")), "--items", "transactions")
+    env.json("suspend", a)
+    before_json, before_text = env.json("list"), env.wallet("list").stdout
+    backup = env.tmp / "wallet.backup"
+    env.json("backup", str(backup))
+    assert b"Kakeibo" not in backup.read_bytes()  # encrypted
+    restored = env.tmp / "restored"
+    env.run("restore", str(backup), "--home", str(restored))
+    assert json.loads(env.run("list", "--home", str(restored), "--json").stdout) == before_json
+    assert env.run("list", "--home", str(restored)).stdout == before_text
+    # the restored wallet keeps working: same DID, and changes still publish
+    assert env.run("did", "--home", str(restored)).stdout == env.wallet("did").stdout
+    assert json.loads(env.run("resume", a, "--home", str(restored), "--json").stdout)["published"]
+    refused = env.run("restore", str(backup), "--home", str(restored), ok=False)
+    assert "error: wallet_exists:" in refused.stderr
+
+
+def test_restore_with_wrong_passphrase_or_bad_file(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env.init()
+    backup = env.tmp / "wallet.backup"
+    env.json("backup", str(backup))
+    monkeypatch.setenv("COPYME_PASSPHRASE", "wrong")
+    wrong = env.run("restore", str(backup), "--home", str(env.tmp / "r1"), ok=False)
+    assert "error: wrong_passphrase:" in wrong.stderr
+    junk = env.tmp / "junk"
+    junk.write_bytes(b"COPYME-WALLET-BACKUP\x01garbage")
+    assert "error: bad_backup:" in env.run("restore", str(junk), "--home", str(env.tmp / "r2"), ok=False).stderr
+    assert not (env.tmp / "r1" / "wallet.db").exists()
+
+
+def test_wrong_passphrase_is_a_clear_error(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    monkeypatch.setenv("COPYME_PASSPHRASE", "not it")
+    result = env.wallet("revoke", cid, ok=False)
+    assert result.exit_code == 3
+    assert result.stderr.strip().startswith("error: wrong_passphrase:") and "Traceback" not in result.output
+    monkeypatch.delenv("COPYME_PASSPHRASE")
+    pfile = env.tmp / "pass"
+    pfile.write_text("correct horse battery staple\n")
+    assert env.json("revoke", cid, "--passphrase-file", str(pfile))["published"]
+
+
+def test_tampered_request_is_refused(env: Env) -> None:
+    env.init()
+    raw = bytearray(env.request_bytes())
+    pos = raw.find(b"Kakeibo Inc.")
+    raw[pos] = ord("X")
+    path = env.tmp / "tampered.cwt"
+    path.write_bytes(bytes(raw))
+    result = env.wallet("receive", str(path), "--accept", ok=False)
+    assert "error: bad_signature:" in result.stderr
+    assert env.json("list") == []
+
+
+def test_expired_request_is_refused(env: Env) -> None:
+    import time
+
+    env.init()
+    path = env.request_file(now=int(time.time()) - 3600)
+    result = env.wallet("receive", str(path), "--accept", ok=False)
+    assert "error: expired:" in result.stderr
+    assert env.json("list") == []
+
+
+def test_unknown_item_is_refused(env: Env) -> None:
+    from protocol import Item
+
+    env.init()
+    path = env.request_file(items=(Item("transactions", True), Item("blood_type", False)))
+    result = env.wallet("receive", str(path), "--accept", ok=False)
+    assert "error: unknown_item:" in result.stderr and "blood_type" in result.stderr
+
+
+def test_garbage_and_oversized_requests(env: Env) -> None:
+    env.init()
+    for name, data, code in [("garbage", b"\x00\x01not cbor", "malformed"), ("empty", b"", "malformed"),
+                             ("big", b"\xa0" * 70_000, "too_large")]:
+        path = env.tmp / name
+        path.write_bytes(data)
+        result = env.wallet("receive", str(path), "--accept", ok=False)
+        assert f"error: {code}:" in result.stderr, (name, result.stderr)
+    assert "error: not_found:" in env.wallet("receive", str(env.tmp / "nope"), "--accept", ok=False).stderr
+
+
+def test_corrupted_database_is_a_clear_error_and_kept(env: Env) -> None:
+    env.init()
+    env.json("receive", str(env.request_file()), "--accept")
+    db = env.home / "wallet.db"
+    for leftover in (env.home / "wallet.db-wal", env.home / "wallet.db-shm"):
+        leftover.unlink(missing_ok=True)
+    damaged = b"this is not a database" + bytes(4096)
+    db.write_bytes(damaged)
+    for command in (["list"], ["show", "x" * 10], ["revoke", "x" * 10]):
+        result = env.wallet(*command, ok=False)
+        assert result.exit_code == 7 and "error: corrupt_store:" in result.stderr, result.output
+        assert "Traceback" not in result.output
+    assert db.read_bytes() == damaged
+    assert "error: wallet_exists:" in env.wallet("init", "--registry", env.registry_url, ok=False).stderr
+
+
+def test_not_initialised(env: Env) -> None:
+    result = env.wallet("list", ok=False)
+    assert result.exit_code == 4 and "error: not_initialised:" in result.stderr
+
+
+def test_receipts_are_kept_per_consent(env: Env) -> None:
+    env.init()
+    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
+    records = env.tmp / "records.json"
+    records.write_text(json.dumps([{"consent_id": cid, "items": ["transactions"], "purpose": "dpv:ServiceProvision",
+                                    "recipient": samples.KEYS.requester.did, "at": 1_800_000_000, "source": "bank"}]))
+    out = env.json("receipts", "--import", str(records))
+    assert out[0]["items"] == ["transactions"] and out[0]["source"] == "bank"
+    assert env.json("show", cid)["receipts"][0]["recipient"] == samples.KEYS.requester.did
+    bad = env.tmp / "bad.json"
+    bad.write_text(json.dumps({"consent_id": "nosuchconsent"}))
+    assert "error: not_found:" in env.wallet("receipts", "--import", str(bad), ok=False).stderr
+
+
+def test_answer_flags_are_exclusive_and_needed(env: Env) -> None:
+    env.init()
+    path = str(env.request_file())
+    assert "error: invalid:" in env.wallet("receive", path, "--accept", "--decline", ok=False).stderr
+    assert "error: invalid:" in env.wallet("receive", path, ok=False).stderr
+    env.json("receive", path, "--accept")
+    assert "error: conflict:" not in env.wallet("receive", path).stderr  # shows the earlier decision
+    assert "already accepted" in env.wallet("receive", path).stdout

@@ -1,0 +1,193 @@
+"""The wallet's local JSON API (``copyme wallet serve``): the CLI's operations over HTTP on 127.0.0.1.
+
+Every route under ``/api`` needs ``Authorization: Bearer <token>``; the token is kept in the
+home folder (``api.token``, mode 0600) so only the user's own programs can read it.  Routes are
+thin: parse, one :class:`~wallet.wallet.Wallet` call, JSON out.  Errors are
+``{"error": code, "detail": ...}`` with the code's HTTP status.  The wallet object is on
+``app.state.wallet`` (with ``app.state.lock``) for the dashboard pages built on top.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from protocol import CopyMeError, InvalidArgument, Typ, __version__, error_response, read_capped
+
+from .home import Home
+from .wallet import Wallet
+
+__all__ = ["API_BODY_LIMIT", "create_app", "load_token"]
+
+API_BODY_LIMIT = 64 * 1024
+T = TypeVar("T")
+
+
+class Unauthorised(CopyMeError):
+    """No or a wrong bearer token for the local API."""
+
+    code = "unauthorised"
+    http_status = 401
+
+
+def load_token(home: Home) -> str:
+    """The API's bearer token, created (mode 0600) on first use."""
+    try:
+        return home.api_token.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        token = secrets.token_urlsafe(32)
+        fd = os.open(home.api_token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token)
+        return token
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await read_capped(request.stream(), API_BODY_LIMIT, request.headers.get("content-length"))
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise InvalidArgument("the body is not JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument("the body must be a JSON object", field="body")
+    return data
+
+
+def _opt_str(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be text", field=name)
+    return value
+
+
+def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Wallet | None = None) -> FastAPI:
+    """The local API app for the wallet in ``home``, unlocked with ``passphrase``."""
+    target = home if isinstance(home, Home) else Home.at(home)
+    opened = wallet or Wallet.open(target, passphrase)
+    token = load_token(target)
+    lock = threading.Lock()
+    bearer = HTTPBearer(auto_error=False)
+
+    app = FastAPI(title="CopyMe wallet (local API)", version=__version__,
+                  description="The user's own consent wallet, on 127.0.0.1 only. Every /api route needs "
+                              "`Authorization: Bearer <token from the home folder's api.token>`. "
+                              "Errors are `{\"error\": code, \"detail\": ...}`.")
+    app.state.wallet = opened
+    app.state.lock = lock
+
+    @app.exception_handler(CopyMeError)
+    async def _copyme(_: Request, err: CopyMeError) -> JSONResponse:
+        status, body = error_response(err)
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid", "detail": "request parameters are not valid"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, err: Exception) -> JSONResponse:
+        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+
+    def authorised(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if credentials is None or not secrets.compare_digest(credentials.credentials, token):
+            raise Unauthorised("a bearer token from the wallet home's api.token is needed")
+
+    async def call(fn: Callable[[], T]) -> T:
+        def locked() -> T:
+            with lock:
+                return fn()
+        return await run_in_threadpool(locked)
+
+    auth = [Depends(authorised)]
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/wallet", dependencies=auth, summary="The wallet's DID, registry, council and counts")
+    async def info() -> dict[str, Any]:
+        return await call(opened.info)
+
+    @app.get("/api/consents", dependencies=auth, summary="Every consent (filters: state, holder, requester)")
+    async def consents(state: str | None = None, holder: str | None = None,
+                       requester: str | None = None) -> list[dict[str, Any]]:
+        found = await call(lambda: opened.consents(state=state, holder=holder, requester=requester))
+        return [c.to_json() for c in found]
+
+    @app.get("/api/consents/{consent_id}", dependencies=auth, summary="One consent: what was shown, hashes, history")
+    async def consent(consent_id: str) -> dict[str, Any]:
+        return (await call(lambda: opened.detail(consent_id))).to_json()
+
+    @app.get("/api/consents/{consent_id}/credential", dependencies=auth, summary="The raw signed credential")
+    async def credential(consent_id: str) -> Response:
+        detail = await call(lambda: opened.detail(consent_id))
+        return Response(detail.credential, media_type=str(Typ.CONSENT))
+
+    @app.post("/api/requests", dependencies=auth,
+              summary="Receive a request by URL or copyme:// link; returns what to show the user")
+    async def receive(request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        source = _opt_str(data, "url")
+        if not source or not source.startswith(("http://", "https://", "copyme:")):
+            raise InvalidArgument("url must be an http(s) URL or a copyme:// link", field="url")
+        lang = _opt_str(data, "lang") or "ja"
+        return (await call(lambda: opened.review(source, lang=lang))).to_json()
+
+    @app.post("/api/requests/{request_cid}/decision", dependencies=auth,
+              summary="Answer a received request: accept (all or some items) or decline")
+    async def decide(request_cid: str, request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        decision = data.get("decision")
+        lang = _opt_str(data, "lang") or "ja"
+        items = data.get("items")
+        if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
+            raise InvalidArgument("items must be a list of item ids", field="items")
+        if decision == "accept":
+            consent = await call(lambda: opened.accept(request_cid, items=items, lang=lang))
+            return {"decision": "accepted", "consent": consent.to_json()}
+        if decision == "decline":
+            review = await call(lambda: opened.decline(request_cid))
+            return {"decision": "declined", "review": review.to_json()}
+        raise InvalidArgument("decision must be accept or decline", field="decision")
+
+    def change(action: str) -> Callable[[str], Any]:
+        async def handler(consent_id: str) -> dict[str, Any]:
+            result = await call(lambda: getattr(opened, action)(consent_id))
+            return dict(result.to_json())
+        return handler
+
+    for action in ("revoke", "suspend", "resume"):
+        app.post(f"/api/consents/{{consent_id}}/{action}", dependencies=auth,
+                 summary=f"{action.capitalize()} a consent and publish the status list",
+                 name=action)(change(action))
+
+    @app.post("/api/consents/{consent_id}/deliver", dependencies=auth, summary="Retry delivery to the callback")
+    async def deliver(consent_id: str) -> dict[str, Any]:
+        return (await call(lambda: opened.deliver(consent_id))).to_json()
+
+    @app.post("/api/sync", dependencies=auth, summary="Publish pending status list versions")
+    async def sync() -> list[dict[str, Any]]:
+        return [r.to_json() for r in await call(opened.sync)]
+
+    @app.get("/api/receipts", dependencies=auth, summary="Usage receipts (optionally of one consent)")
+    async def receipts(consent_id: str | None = None) -> list[dict[str, Any]]:
+        return [r.to_json() for r in await call(lambda: opened.receipts(consent_id))]
+
+    @app.post("/api/receipts", dependencies=auth, status_code=201,
+              summary="Record that data moved under a consent (e.g. a holder's provision record)")
+    async def add_receipt(request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        return (await call(lambda: opened.add_receipt(data))).to_json()
+
+    return app
