@@ -8,8 +8,9 @@ caller's ``invalid`` argument.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any, ClassVar, Mapping, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from . import clock, cose
 from .cbor import MAX_SIZE

@@ -15,7 +15,8 @@ applied before cbor2 sees a byte; nesting depth is bounded while walking the res
 
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 import cbor2
 

@@ -1,4 +1,4 @@
-"""Content ids: CIDv1, multicodec ``cbor``, sha2-256, rendered in base32 (``bafyrei...``).
+"""Content ids: CIDv1, multicodec ``cbor``, sha2-256, rendered in base32 (``bafirei...``).
 
 A consent's id is the CID of its signed credential bytes, so the id can be recomputed by every
 party that holds the credential and no registry has to hand out ids.
@@ -43,6 +43,6 @@ def parse_cid(text: str) -> str:
         cid = CID.decode(text) if isinstance(text, str) else CID.decode(bytes(text))
     except Exception as err:  # multiformats raises several unrelated types
         raise DecodeError(f"not a CID: {err}") from err
-    if cid.version != 1 or cid.hashfun.name != "sha2-256":
-        raise DecodeError("CopyMe ids are CIDv1 with sha2-256")
+    if cid.version != 1 or cid.codec.name != "cbor" or cid.hashfun.name != "sha2-256":
+        raise DecodeError("CopyMe ids are CIDv1, codec cbor, sha2-256")
     return str(cid.set(base="base32"))

@@ -8,8 +8,9 @@ issued by that DID is recognised as that customer's consent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import clock
 from ._model import SignedModel, check_did, check_int, check_text, check_times, claim

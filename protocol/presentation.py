@@ -9,8 +9,9 @@ cache makes every presentation single-use.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import clock
 from ._model import SignedModel, check_bytes, check_did, check_int, check_unique, claim, optional, text_list

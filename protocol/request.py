@@ -8,8 +8,9 @@ points with a link to, and hash of, the full terms.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import clock
 from ._model import (

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import secrets
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import clock
 from ._model import SignedModel, check_int, check_url, claim, optional

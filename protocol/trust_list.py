@@ -7,8 +7,9 @@ requester's own, unverified claim.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import clock
 from ._model import SignedModel, check_did, check_int, check_text, check_times, claim

@@ -9,9 +9,9 @@ purposes are terms of the W3C Data Privacy Vocabulary (``dpv:`` = https://w3id.o
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import InvalidArgument, UnknownItem, UnknownPurpose
 

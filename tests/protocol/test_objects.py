@@ -12,12 +12,10 @@ import pytest
 from protocol import (
     BadSignature,
     ConsentCredential,
-    ConsentRequest,
     DecodeError,
     Expired,
     InvalidArgument,
     Item,
-    LinkProof,
     Notice,
     NoticeText,
     NotYetValid,
