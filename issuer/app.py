@@ -28,7 +28,7 @@ from protocol import DEFAULT_VOCABULARY, CopyMeError, InvalidArgument, Typ, erro
 from .button import CopyMeButton, request_url
 from .callback import MAX_CREDENTIAL_SIZE
 from .demo import kakeibo_config
-from .i18n import LANGS, reason, t
+from .i18n import LANGS, TEXTS, reason, t
 from .records import export_csv, records
 from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_create_key, resolve_holder
 from .status_watch import StatusWatcher
@@ -108,7 +108,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         account, new = account_of(request)
         other = "en" if lang == "ja" else "ja"
         ctx = {"lang": lang, "other_lang": other, "t": lambda k: t(k, lang), "account": account,
-               "vocab": DEFAULT_VOCABULARY, "fmt_time": _fmt_time, "path": request.url.path, **context}
+               "vocab": DEFAULT_VOCABULARY, "fmt_time": _fmt_time, "money": _money,
+               "col_label": lambda c: t("col_" + c, lang) if "col_" + c in TEXTS else c, "path": request.url.path, **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
         if new or request.query_params.get("account"):
             response.set_cookie(ACCOUNT_COOKIE, account, httponly=True, samesite="lax", max_age=365 * 86400)
@@ -243,6 +244,10 @@ def _fetch_args(body: bytes) -> dict[str, Any]:
                 raise InvalidArgument(f"{name} has the wrong type", field=name)
             out[name] = data[name]
     return out
+
+
+def _money(value: int | float) -> str:
+    return f"¥{value:,}"
 
 
 def _fmt_time(ts: int) -> str:

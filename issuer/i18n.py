@@ -59,6 +59,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "state_unknown": {"ja": "不明", "en": "unknown"},
     "value": {"ja": "値", "en": "Value"},
     "item": {"ja": "項目", "en": "Item"},
+    "col_date": {"ja": "日付", "en": "Date"},
+    "col_description": {"ja": "内容", "en": "Description"},
+    "col_amount": {"ja": "金額", "en": "Amount"},
+    "col_balance": {"ja": "残高", "en": "Balance"},
 }
 
 REASONS: dict[str, dict[str, str]] = {

@@ -176,7 +176,9 @@ class StatusWatcher:
                 for uri in self.store.status_uris():
                     if registry_base(uri) == base_url:
                         self.refresh_list(uri)
-                events = self.client(base_url).events(last_event_id=self.store.get_meta(meta_key))
+                # With no stored position, replay the feed from its start (once per registry):
+                # "from now" would miss an update made between the catch-up and the connect.
+                events = self.client(base_url).events(last_event_id=self.store.get_meta(meta_key) or "0")
                 with self._lock:
                     self._streams[base_url] = events
                 if self._stop.is_set():

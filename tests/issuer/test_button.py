@@ -7,13 +7,12 @@ import xml.etree.ElementTree as ET
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from issuer import CopyMeButton, request_url
 from protocol import InvalidArgument, parse_deep_link
 
-from .conftest import open_request
+from .conftest import http, open_request
 
 URL = "http://127.0.0.1:8020/r/" + "0f" * 16
 
@@ -94,25 +93,25 @@ def test_request_url() -> None:
 
 
 def test_published_request_and_qr_over_http(issuer_url: str) -> None:
-    button = httpx.get(f"{issuer_url}/api/button", params={"account": "alice"}).json()
+    button = http.get(f"{issuer_url}/api/button", params={"account": "alice"}).json()
     assert parse_deep_link(button["deep_link"]) == button["request_url"]
     request = open_request(issuer_url, "alice")
     assert button["request_url"].endswith("/r/" + request.request_id.hex())
     assert request.callback == issuer_url + "/callback"
     # the same open request is reused for the same account, another account gets its own
-    assert httpx.get(f"{issuer_url}/api/button", params={"account": "alice"}).json() == button
-    assert httpx.get(f"{issuer_url}/api/button", params={"account": "bob"}).json()["request_url"] != button["request_url"]
-    png = httpx.get(button["request_url"] + "/qr.png")
+    assert http.get(f"{issuer_url}/api/button", params={"account": "alice"}).json() == button
+    assert http.get(f"{issuer_url}/api/button", params={"account": "bob"}).json()["request_url"] != button["request_url"]
+    png = http.get(button["request_url"] + "/qr.png")
     assert png.headers["content-type"] == "image/png"
     assert png_modules(png.content, 6) == CopyMeButton(button["request_url"]).qr_matrix()
-    svg = httpx.get(button["request_url"] + "/qr.svg")
+    svg = http.get(button["request_url"] + "/qr.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml")
     ET.fromstring(svg.content)
 
 
 @pytest.mark.parametrize("path", ["/r/" + "00" * 16, "/r/nothex", "/r/" + "a" * 5000, "/r/x/qr.png"])
 def test_unknown_requests_are_not_found(issuer_url: str, path: str) -> None:
-    response = httpx.get(issuer_url + path)
+    response = http.get(issuer_url + path)
     assert response.status_code in (404, 414) or response.json()["error"] == "not_found"
     if response.status_code == 404:
         assert response.json()["error"] == "not_found"
@@ -120,6 +119,6 @@ def test_unknown_requests_are_not_found(issuer_url: str, path: str) -> None:
 
 @pytest.mark.parametrize("account", ["", "a" * 65, "al ice", "アリス", "x;drop"])
 def test_bad_account_ids_are_invalid(issuer_url: str, account: str) -> None:
-    response = httpx.get(f"{issuer_url}/api/button", params={"account": account})
+    response = http.get(f"{issuer_url}/api/button", params={"account": account})
     assert response.status_code == 422
     assert response.json()["error"] == "invalid"

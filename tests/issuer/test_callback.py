@@ -6,7 +6,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from issuer.app import create_app
@@ -15,12 +14,12 @@ from tests.support import samples
 from tests.support.samples import KEYS
 from tests.support.servers import serve
 
-from .conftest import grant, open_request, post_credential
+from .conftest import http, grant, open_request, post_credential
 
 
 def consents(issuer_url: str, account: str | None = None) -> list[dict[str, object]]:
     params = {"account": account} if account else {}
-    return httpx.get(f"{issuer_url}/api/consents", params=params).json()["consents"]
+    return http.get(f"{issuer_url}/api/consents", params=params).json()["consents"]
 
 
 def test_good_consent_is_stored_for_the_account_it_was_asked_for(issuer_url: str) -> None:
@@ -39,7 +38,7 @@ def test_good_consent_is_stored_for_the_account_it_was_asked_for(issuer_url: str
     assert post_credential(issuer_url, body).json() == {"consent_id": consent_id}
     assert len(consents(issuer_url)) == 1
     # the answered request is not offered again: the account's next button is a new request
-    assert httpx.get(f"{issuer_url}/api/button", params={"account": "alice"}).json()["request_url"] \
+    assert http.get(f"{issuer_url}/api/button", params={"account": "alice"}).json()["request_url"] \
         != f"{issuer_url}/r/{request.request_id.hex()}"
 
 
