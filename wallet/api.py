@@ -190,4 +190,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         data = await _json_body(request)
         return (await call(lambda: opened.add_receipt(data))).to_json()
 
+    from .dashboard import install as install_dashboard  # the web pages, on the same wallet and lock
+
+    install_dashboard(app, opened, token=token, lock=lock)
     return app

@@ -207,7 +207,7 @@ def list_(
     if as_json:
         _print_json([c.to_json() for c in consents])
     else:
-        render.console().print(render.consent_table(consents, _lang(lang)))
+        typer.echo(render.consent_table(consents, _lang(lang)))
 
 
 @app.command()

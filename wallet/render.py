@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -93,23 +94,33 @@ def review_panel(review: Review) -> Panel:
     return Panel(body, title=Text(review.title, style="bold"), border_style="green" if review.verified else "red")
 
 
-def consent_table(consents: list[ConsentView], lang: str) -> Table:
-    """``list``: one line per consent."""
+def consent_table(consents: list[ConsentView], lang: str) -> str:
+    """``list``: one aligned line per consent.
+
+    Plain text rather than a rich table: it stays fast with tens of thousands of consents
+    (rich measures every cell; ~1 ms a row) and pipes cleanly into ``grep``.  Widths count
+    terminal cells, so Japanese names line up.
+    """
     w = _w(lang)
-    table = Table(show_lines=False, expand=False)
-    for name in (w["id"], w["requester"], w["holder"], w["items"], w["purposes"], w["state"], w["until"]):
-        table.add_column(name, overflow="fold")
+    states = _STATES[lang if lang in _STATES else "en"]
+    header = (w["id"], w["requester"], w["holder"], w["items"], w["purposes"], w["state"], w["until"])
+    rows: list[tuple[str, ...]] = []
     for c in consents:
-        state = Text(_STATES[lang if lang in _STATES else "en"][c.state],
-                     style={"active": "green", "suspended": "yellow", "revoked": "red"}.get(c.state, "dim"))
-        if c.pending:
-            state.append(f" ({w['pending']})", style="bold yellow")
-        if not c.delivered:
-            state.append(f" ({w['undelivered']})", style="magenta")
-        name = c.name(lang) + ("" if c.verified else " ⚠")
-        table.add_row(short_id(c.id), name, c.holder_label(lang), ", ".join(c.items), ", ".join(c.purposes),
-                      state, _date(c.expires_at)[:10])
-    return table
+        state = states[c.state] + (f" ({w['pending']})" if c.pending else "") + (
+            f" ({w['undelivered']})" if not c.delivered else "")
+        rows.append((short_id(c.id), c.name(lang) + ("" if c.verified else " ⚠"), c.holder_label(lang),
+                     ",".join(c.items), ",".join(p.removeprefix("dpv:") for p in c.purposes), state,
+                     _date(c.expires_at)[:10]))
+    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) for i, h in enumerate(header)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  ".join(v + " " * (widths[i] - cell_len(v)) for i, v in enumerate(values)).rstrip()
+
+    out = [line(header), "  ".join("-" * width for width in widths)]
+    out += [line(r) for r in rows]
+    if not rows:
+        out.append("(no consents)")
+    return "\n".join(out)
 
 
 def detail_view(detail: ConsentDetail, *, with_credential: bool = True) -> Group:

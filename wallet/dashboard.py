@@ -1,0 +1,430 @@
+"""The wallet dashboard: server-rendered pages over :class:`~wallet.wallet.Wallet`.
+
+Understand (``/review?u=``), See (``/`` and ``/consents/{id}``) and Change (revoke, suspend,
+resume, sync) as plain HTML forms in Japanese or English (``?lang=``, remembered in a cookie).
+No JavaScript, no CDN: templates and one CSS file ship in the package.
+
+The pages change the user's consents, so they are not open to whoever can reach the port:
+a browser gets a session cookie by opening ``/login?key=<the api.token of the home>`` once
+(``copyme demo`` prints that link), and every form carries a token derived from the same key
+so another page on this machine cannot post to them (CSRF).  Host headers other than
+loopback names are refused (DNS rebinding).  Routes are thin: parse, one wallet call, render.
+
+Mount with :func:`install` on the local API app (``wallet.api.create_app``), which keeps the
+open wallet on ``app.state.wallet`` and its lock on ``app.state.lock``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from protocol import CopyMeError, InvalidArgument, read_capped
+
+from .consents import ConsentView
+from .wallet import Wallet
+
+__all__ = ["FORM_LIMIT", "SESSION_COOKIE", "install", "session_value", "words"]
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "copyme_wallet"
+LANG_COOKIE = "copyme_lang"
+FORM_LIMIT = 16 * 1024
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+T = TypeVar("T")
+
+_WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "app": "CopyMe ウォレット", "nav_consents": "同意の一覧", "switch": "English",
+        "skip": "本文へ移動",
+        "review_title": "同意の依頼", "requester": "依頼者", "holder": "データの提供元",
+        "verified": "確認済み（トラストリスト）",
+        "unverified": "未確認の依頼者です。表示名は依頼者の自己申告で、誰も保証していません。",
+        "points": "要点", "items": "渡すデータ", "required": "必須", "optional": "任意",
+        "required_help": "必須の項目は外せません。任意の項目は選べます。",
+        "purposes": "利用目的", "retention": "保存期間", "days": "日", "onward": "第三者への再提供",
+        "onward_yes": "あり：ほかの会社にも渡されます", "onward_no": "なし",
+        "validity": "同意の有効期間", "answer_by": "回答期限", "terms": "規約全文",
+        "accept": "選んだ項目で同意する", "decline": "同意しない",
+        "decided_accepted": "この依頼にはすでに同意しています。", "decided_declined": "この依頼はすでに断りました。",
+        "see_consent": "同意を見る",
+        "accepted_title": "同意しました", "accepted_lead": "同意書に署名して、依頼者に渡しました。",
+        "undelivered": "依頼者に届けられませんでした。同意はウォレットに保存されています。",
+        "retry": "もう一度届ける", "back_to": "に戻る", "back_to_requester": "依頼者のページに戻る",
+        "declined_title": "同意しませんでした", "declined_lead": "何も署名せず、何も送っていません。",
+        "list_title": "あなたの同意", "none": "まだ同意はありません。",
+        "granted": "渡すデータ", "until": "有効期限", "state": "状態", "details": "詳細",
+        "pending": "未反映", "pending_help": "変更はまだレジストリに届いていません。",
+        "sync": "今すぐレジストリに送る", "synced": "レジストリに送りました。",
+        "sync_failed": "まだ送れません", "nothing_pending": "未反映の変更はありません。",
+        "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
+        "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
+        "at": "日時", "reached": "レジストリに反映", "receipts": "データが使われた記録",
+        "no_receipts": "まだ記録はありません。", "recipient": "受け取った人", "purpose": "目的",
+        "source": "記録元", "ids": "識別子", "consent_id": "同意ID",
+        "change": "変更する", "suspend": "一時停止する", "resume": "再開する", "revoke": "撤回する",
+        "revoke_confirm": "撤回は取り消せないことを理解しました",
+        "suspend_help": "一時停止中は、データの提供が断られます。いつでも再開できます。",
+        "revoke_help": "撤回すると、この同意は二度と使えません。",
+        "changed_ok": "レジストリに反映されました", "changed_pending": "保存しましたが、まだレジストリに届いていません",
+        "error_title": "できませんでした", "error_code": "理由コード", "back_home": "一覧に戻る",
+        "login_title": "ウォレットを開く",
+        "login_lead": "このウォレットは、あなたのコンピューターの中だけで動いています。開くには、"
+                      "`copyme demo` が表示したリンクを開くか、ホームフォルダーの api.token の中身を入力してください。",
+        "key": "鍵（api.token の中身）", "open": "開く", "wrong_key": "鍵が違います。",
+        "delivered_no": "未送達",
+    },
+    "en": {
+        "app": "CopyMe wallet", "nav_consents": "Your consents", "switch": "日本語",
+        "skip": "Skip to content",
+        "review_title": "A request for your consent", "requester": "Requester", "holder": "Data comes from",
+        "verified": "verified (trust list)",
+        "unverified": "UNVERIFIED requester. This name is the requester's own claim; nobody vouches for it.",
+        "points": "Key points", "items": "Data to share", "required": "required", "optional": "optional",
+        "required_help": "Required items cannot be left out; optional ones are up to you.",
+        "purposes": "Purposes", "retention": "Kept for", "days": "days", "onward": "Passed on to others",
+        "onward_yes": "yes: other companies will receive it", "onward_no": "no",
+        "validity": "Consent valid for", "answer_by": "Answer before", "terms": "Full terms",
+        "accept": "Consent to the chosen items", "decline": "Decline",
+        "decided_accepted": "You already consented to this request.",
+        "decided_declined": "You already declined this request.",
+        "see_consent": "See the consent",
+        "accepted_title": "Consent given", "accepted_lead": "You signed the consent and it was handed to the requester.",
+        "undelivered": "The requester could not be reached. The consent is kept in your wallet.",
+        "retry": "Try delivering again", "back_to": "Back to", "back_to_requester": "Back to the requester",
+        "declined_title": "Declined", "declined_lead": "Nothing was signed and nothing was sent.",
+        "list_title": "Your consents", "none": "No consents yet.",
+        "granted": "Data shared", "until": "Valid until", "state": "State", "details": "Details",
+        "pending": "pending", "pending_help": "This change has not reached the registry yet.",
+        "sync": "Send to the registry now", "synced": "Sent to the registry.",
+        "sync_failed": "Still not sent", "nothing_pending": "Nothing is pending.",
+        "detail_title": "Consent details", "shown": "What you saw when you consented",
+        "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
+        "at": "When", "reached": "Reached the registry", "receipts": "When your data was used",
+        "no_receipts": "No use recorded yet.", "recipient": "Recipient", "purpose": "Purpose",
+        "source": "Reported by", "ids": "Identifiers", "consent_id": "Consent id",
+        "change": "Change", "suspend": "Suspend", "resume": "Resume", "revoke": "Revoke",
+        "revoke_confirm": "I understand that revoking is final",
+        "suspend_help": "While suspended, every data request is refused. You can resume at any time.",
+        "revoke_help": "A revoked consent can never be used again.",
+        "changed_ok": "The registry has it", "changed_pending": "Saved, but the registry does not have it yet",
+        "error_title": "That did not work", "error_code": "reason code", "back_home": "Back to your consents",
+        "login_title": "Open your wallet",
+        "login_lead": "This wallet runs only on your own computer. To open it, follow the link that "
+                      "`copyme demo` printed, or paste the contents of api.token from the wallet's home folder.",
+        "key": "Key (contents of api.token)", "open": "Open", "wrong_key": "That key is not right.",
+        "delivered_no": "not delivered",
+    },
+}
+_STATES = {"ja": {"active": "有効", "suspended": "一時停止中", "revoked": "撤回済み", "expired": "期限切れ"},
+           "en": {"active": "active", "suspended": "suspended", "revoked": "revoked", "expired": "expired"}}
+_REASONS = {
+    "ja": {"unavailable": "相手のサービスにつながりませんでした。", "not_found": "見つかりませんでした。",
+           "bad_signature": "署名が正しくありません。偽物の可能性があります。", "expired": "期限が切れています。",
+           "conflict": "今の状態ではできません。", "malformed": "読めない形式です。",
+           "unknown_item": "ウォレットが説明できないデータ項目が含まれています。",
+           "unknown_purpose": "ウォレットが説明できない利用目的が含まれています。",
+           "invalid": "入力が正しくありません。", "wallet_locked": "ウォレットの鍵が開いていません。",
+           "forbidden": "このページからの操作は受け付けられません。"},
+    "en": {"unavailable": "The other service could not be reached.", "not_found": "Not found.",
+           "bad_signature": "The signature is not valid; this may be forged.", "expired": "It has expired.",
+           "conflict": "Not possible in the current state.", "malformed": "It cannot be read.",
+           "unknown_item": "It asks for a data item the wallet cannot explain.",
+           "unknown_purpose": "It names a purpose the wallet cannot explain.",
+           "invalid": "The input is not valid.", "wallet_locked": "The wallet's keys are locked.",
+           "forbidden": "This action was not accepted from that page."},
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    """The dashboard's words in ``lang`` (``ja`` or ``en``)."""
+    return _WORDS[lang if lang in _WORDS else "ja"]
+
+
+def session_value(token: str, purpose: str = "session") -> str:
+    """The cookie (or form token) a browser holds, derived from the API token; never the token itself."""
+    return hmac.new(token.encode(), f"copyme-dashboard:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+class Forbidden(CopyMeError):
+    """A form posted without this dashboard's token, or a Host header that is not loopback."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+def _fmt_time(ts: int | None) -> str:
+    if not ts:
+        return "—"
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _fmt_date(ts: int) -> str:
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d")
+
+
+def _safe_back(url: str | None) -> str | None:
+    """Only http(s) URLs go into a "back" link (never ``javascript:``)."""
+    if not url or len(url) > 2000:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    raw = await read_capped(request.stream(), FORM_LIMIT, request.headers.get("content-length"))
+    try:
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=64)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidArgument("the form could not be read", field="form") from None
+
+
+def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = None,
+            lock: threading.Lock | None = None) -> None:
+    """Add the dashboard pages to ``app`` (the local API app, or any FastAPI app).
+
+    ``wallet``, ``lock`` default to ``app.state.wallet`` / ``app.state.lock``; ``token`` to the
+    home's ``api.token``.
+    """
+    from .api import load_token
+
+    opened: Wallet = wallet or app.state.wallet
+    guard: threading.Lock = lock or getattr(app.state, "lock", None) or threading.Lock()
+    secret = token or load_token(opened.home)
+    session = session_value(secret)
+    csrf = session_value(secret, "form")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    vocab = opened.vocabulary
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="wallet-static")
+
+    def locked(fn: Callable[[], T]) -> T:
+        with guard:
+            return fn()
+
+    def lang_of(request: Request) -> str:
+        lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+        if lang not in ("ja", "en"):
+            lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "ja"
+        return lang
+
+    def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        lang = lang_of(request)
+        query = dict(request.query_params)
+        query["lang"] = "en" if lang == "ja" else "ja"
+        switch = request.url.path + "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query.items())
+        ctx = {"lang": lang, "w": words(lang), "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
+               "fmt_time": _fmt_time, "fmt_date": _fmt_date, "item_label": lambda i, lg=lang: _item(i, lg),
+               "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path, **context}
+        response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+        if request.query_params.get("lang") in ("ja", "en"):
+            response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    def _item(item: str, lang: str) -> str:
+        try:
+            return vocab.item(item).text(lang)
+        except CopyMeError:
+            return item
+
+    def _purpose(purpose: str, lang: str) -> str:
+        try:
+            return vocab.purpose(purpose).text(lang)
+        except CopyMeError:
+            return purpose
+
+    def error_page(request: Request, err: CopyMeError) -> HTMLResponse:
+        lang = lang_of(request)
+        status = err.http_status if 400 <= err.http_status < 600 else 400
+        return page(request, "error.html", {"code": err.code, "reason": _REASONS[lang].get(err.code, ""),
+                                            "detail": err.detail}, status_code=status)
+
+    def check_host(request: Request) -> None:
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0] if not (request.headers.get("host") or "").startswith("[") \
+            else (request.headers.get("host") or "").split("]")[0] + "]"
+        if host not in LOOPBACK:
+            raise Forbidden("the wallet dashboard answers on loopback names only")
+
+    def signed_in(request: Request) -> bool:
+        return hmac.compare_digest(request.cookies.get(SESSION_COOKIE, ""), session)
+
+    def login_redirect(request: Request) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
+
+    def guarded(request: Request, fn: Callable[[], Response]) -> Response:
+        try:
+            check_host(request)
+            if not signed_in(request):
+                return login_redirect(request)
+            return fn()
+        except CopyMeError as err:
+            return error_page(request, err)
+
+    async def posted(request: Request) -> dict[str, list[str]]:
+        check_host(request)
+        form = await _form(request)
+        if not signed_in(request) or not hmac.compare_digest((form.get("csrf") or [""])[0], csrf):
+            raise Forbidden("this form did not come from your wallet's own pages")
+        return form
+
+    # -- sign in ----------------------------------------------------------------------------
+
+    def _next(value: str | None) -> str:
+        return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login(request: Request, key: str | None = None, next: str | None = None) -> Response:  # noqa: A002
+        try:
+            check_host(request)
+        except CopyMeError as err:
+            return error_page(request, err)
+        if key is not None and hmac.compare_digest(key.encode(), secret.encode()):
+            response = RedirectResponse(_next(next), status_code=303)
+            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", max_age=30 * 86400)
+            return response
+        return page(request, "login.html", {"next": _next(next), "wrong": key is not None},
+                    status_code=403 if key is not None else 200)
+
+    @app.post("/login", include_in_schema=False)
+    async def login_form(request: Request) -> Response:
+        try:
+            check_host(request)
+            form = await _form(request)
+        except CopyMeError as err:
+            return error_page(request, err)
+        key = (form.get("key") or [""])[0].strip()
+        nxt = _next((form.get("next") or ["/"])[0])
+        if key and hmac.compare_digest(key.encode(), secret.encode()):
+            response = RedirectResponse(nxt, status_code=303)
+            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", max_age=30 * 86400)
+            return response
+        return page(request, "login.html", {"next": nxt, "wrong": True}, status_code=403)
+
+    # -- see --------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> Response:
+        def render() -> Response:
+            consents, pending = locked(lambda: (opened.consents(), opened.pending()))
+            groups: dict[str, dict[str, Any]] = {}
+            lang = lang_of(request)
+            for c in consents:
+                group = groups.setdefault(c.holder, {"label": c.holder_label(lang), "url": c.holder_url,
+                                                     "consents": []})
+                group["consents"].append(c)
+            return page(request, "index.html", {"groups": list(groups.values()), "pending_lists": pending,
+                                                "synced": request.query_params.get("synced")})
+        return guarded(request, render)
+
+    @app.get("/consents/{consent_id}", response_class=HTMLResponse, include_in_schema=False)
+    def detail(request: Request, consent_id: str) -> Response:
+        def render() -> Response:
+            found = locked(lambda: opened.detail(consent_id))
+            events = found.events
+            done = request.query_params.get("done")
+            last = events[-1] if events else None
+            return page(request, "detail.html", {
+                "d": found, "c": found.consent, "r": found.review, "done": done if done in _STATES["en"] else None,
+                "done_error": request.query_params.get("error"), "last": last,
+                "accepted": request.query_params.get("accepted") == "1",
+                "back": _safe_back(request.query_params.get("back"))})
+        return guarded(request, render)
+
+    # -- understand and decide --------------------------------------------------------------
+
+    @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
+    def review(request: Request, u: str | None = None) -> Response:
+        def render() -> Response:
+            if not u or not u.startswith(("http://", "https://", "copyme:")):
+                raise InvalidArgument("u must be the request's http(s) URL or a copyme:// link", field="u")
+            lang = lang_of(request)
+            shown = locked(lambda: opened.review(u, lang=lang))
+            consent = None
+            if shown.decision == "accepted":
+                consent = next((c for c in locked(opened.consents) if c.request_cid == shown.request_cid), None)
+            back = _safe_back(request.query_params.get("back")) or _safe_back(request.headers.get("referer"))
+            if back and urlsplit(back).netloc == request.url.netloc:
+                back = None  # our own page (e.g. after a language switch) is not the requester's
+            return page(request, "review.html", {"r": shown, "consent": consent,
+                                                 "back": back or _origin(shown.callback)})
+        return guarded(request, render)
+
+    @app.post("/review/{request_cid}", include_in_schema=False)
+    async def decide(request: Request, request_cid: str) -> Response:
+        try:
+            form = await posted(request)
+            lang = lang_of(request)
+            decision = (form.get("decision") or [""])[0]
+            back = _safe_back((form.get("back") or [""])[0])
+            if decision == "accept":
+                items = [i for i in form.get("items", []) if i]
+                consent: ConsentView = await _threaded(lambda: locked(
+                    lambda: opened.accept(request_cid, items=items, lang=lang)))
+                target = f"/consents/{quote(consent.id, safe='')}?accepted=1"
+                if back:
+                    target += "&back=" + quote(back, safe="")
+                return RedirectResponse(target, status_code=303)
+            if decision == "decline":
+                await _threaded(lambda: locked(lambda: opened.decline(request_cid)))
+                return page(request, "declined.html", {"back": back})
+            raise InvalidArgument("decision must be accept or decline", field="decision")
+        except CopyMeError as err:
+            return error_page(request, err)
+
+    # -- change -----------------------------------------------------------------------------
+
+    @app.post("/consents/{consent_id}/{action}", include_in_schema=False)
+    async def change(request: Request, consent_id: str, action: str) -> Response:
+        try:
+            await posted(request)
+            if action not in ("revoke", "suspend", "resume", "deliver"):
+                raise InvalidArgument("unknown action", field="action")
+            full = await _threaded(lambda: locked(lambda: opened.resolve(consent_id)))
+            target = f"/consents/{quote(full, safe='')}"
+            if action == "deliver":
+                await _threaded(lambda: locked(lambda: opened.deliver(full)))
+                return RedirectResponse(target, status_code=303)
+            result = await _threaded(lambda: locked(lambda: getattr(opened, action)(full)))
+            target += f"?done={result.state}"
+            if not result.published:
+                target += "&error=" + quote(f"{result.error}: {result.detail}", safe="")
+            return RedirectResponse(target, status_code=303)
+        except CopyMeError as err:
+            return error_page(request, err)
+
+    @app.post("/sync", include_in_schema=False)
+    async def sync(request: Request) -> Response:
+        try:
+            await posted(request)
+            results = await _threaded(lambda: locked(opened.sync))
+            ok = all(r.accepted for r in results)
+            return RedirectResponse(f"/?synced={'ok' if ok else 'failed'}", status_code=303)
+        except CopyMeError as err:
+            return error_page(request, err)
+
+
+async def _threaded(fn: Callable[[], T]) -> T:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn)
