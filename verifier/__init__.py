@@ -7,6 +7,7 @@ the registry's change feed, and a data source.  ``verifier.app.create_app`` serv
 
 from __future__ import annotations
 
+from .credentials import CredentialCache
 from .errors import DataUnavailable, LinkCodeInvalid, RecordsTampered
 from .grant import Grant
 from .holder import Holder, Release, load_or_create_key
@@ -19,6 +20,7 @@ from .store import open_database
 from .verify import MAX_PRESENTATION_SIZE, verify_presentation
 
 __all__ = [
+    "CredentialCache",
     "DEFAULT_MAX_STALENESS",
     "DEMO_CUSTOMERS",
     "DataSource",

@@ -1,7 +1,7 @@
 """`copyme verifier ...`: thin commands over the verifier library.
 
-Each command opens the holder kept in ``--home`` (else ``$COPYME_VERIFIER_HOME``, else
-``~/.copyme-verifier``), makes one library call and prints the result; errors are one line
+Each command opens the holder kept in ``--home`` (else ``$COPYME_HOME/verifier``, else
+``~/.copyme/verifier``), makes one library call and prints the result; errors are one line
 ``error: <code>: <detail>`` and a non-zero exit.
 """
 
@@ -25,15 +25,15 @@ from .status_cache import DEFAULT_MAX_STALENESS
 app = typer.Typer(help="The data holder's gate: release data only under a valid, current consent.",
                   no_args_is_help=True)
 
-HomeOption = typer.Option(None, "--home", help="Holder folder (key, SQLite). Default: $COPYME_VERIFIER_HOME or ~/.copyme-verifier.")
+HomeOption = typer.Option(None, "--home", help="Holder folder (key, SQLite). Default: $COPYME_HOME/verifier, else ~/.copyme/verifier.")
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _home(home: Optional[Path]) -> Path:
     if home is not None:
         return home
-    env = os.environ.get("COPYME_VERIFIER_HOME")
-    return Path(env) if env else Path.home() / ".copyme-verifier"
+    env = os.environ.get("COPYME_HOME")
+    return (Path(env) if env else Path.home() / ".copyme") / "verifier"
 
 
 @app.command()

@@ -16,6 +16,7 @@ from typing import Any
 from protocol import KeyPair, Presentation, clock
 from protocol.errors import CopyMeError, NotFound, Unavailable
 
+from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .grant import Grant
 from .links import DEFAULT_CODE_TTL, LinkStore
 from .records import Records
@@ -74,7 +75,7 @@ class Holder:
     def __init__(self, key: KeyPair, db: Database, registry: RegistryLike | None, *,
                  source: DataSource | None = None, customers: dict[str, Any] | None = None,
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
-                 window: int = WINDOW, clock_fn: Callable[[], int] | None = None) -> None:
+                 window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE, clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
         self.db = db
         self.name = dict(name or DEFAULT_NAME)
@@ -87,6 +88,7 @@ class Holder:
         self.nonces = NonceStore(db)
         self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock)
         self.records = Records(db)
+        self.credentials = CredentialCache(credential_cache)
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, **options: Any) -> Holder:
@@ -120,6 +122,7 @@ class Holder:
         """The decision for presentation bytes, without reading or recording any data."""
         return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
                                    replay=self.replay, status=self.status, nonces=self.nonces,
+                                   credentials=self.credentials,
                                    window=self.window, now=self.now(now))
 
     def decide(self, data: bytes, now: int | None = None) -> Grant:

@@ -37,6 +37,7 @@ from protocol.errors import (
 )
 from protocol.presentation import WINDOW
 
+from .credentials import CredentialCache
 from .grant import Grant
 from .replay import NonceStore, ReplayCache
 from .status_cache import StatusCache
@@ -55,12 +56,14 @@ def verify_presentation(
     replay: ReplayCache,
     status: StatusCache,
     nonces: NonceStore | None = None,
+    credentials: CredentialCache | None = None,
     window: int = WINDOW,
     now: int | None = None,
 ) -> Grant:
     """Verify presentation bytes sent to ``holder`` (its DID) and return the grant, or raise.
 
-    ``customer_for`` maps a user DID to the linked customer id (``None`` when unlinked).
+    ``customer_for`` maps a user DID to the linked customer id (``None`` when unlinked);
+    ``credentials`` (optional) remembers credentials already verified, byte for byte.
     Raises exactly one :class:`~protocol.errors.CopyMeError` with the reason code of the first
     failed check (see the module docstring for the order).
     """
@@ -68,7 +71,11 @@ def verify_presentation(
     if len(data) > MAX_PRESENTATION_SIZE:
         raise TooLarge(f"a presentation is at most {MAX_PRESENTATION_SIZE} bytes")
     presentation = Presentation.decode(data)
-    credential = ConsentCredential.decode(presentation.credential)
+    if credentials is not None:
+        credential, consent_id = credentials.decode(presentation.credential)
+    else:
+        credential = ConsentCredential.decode(presentation.credential)
+        consent_id = cid_of(presentation.credential)
 
     if presentation.presenter != credential.subject:
         raise NotSubject("the presenter is not the party this consent was granted to")
@@ -102,7 +109,7 @@ def verify_presentation(
         customer_id=customer_id,
         items=presentation.items,
         purpose=presentation.purpose,
-        consent_id=cid_of(presentation.credential),
+        consent_id=consent_id,
         presentation_id=presentation.presentation_id,
         verified_at=current,
         consent_expires_at=credential.expires_at,
