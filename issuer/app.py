@@ -29,7 +29,7 @@ from .button import CopyMeButton, request_url
 from .callback import MAX_CREDENTIAL_SIZE
 from .demo import kakeibo_config
 from .i18n import LANGS, TEXTS, reason, t
-from .records import export_csv, records
+from .records import export_csv, list_records
 from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_create_key, resolve_holder
 from .status_watch import StatusWatcher
 from .store import IssuerStore
@@ -98,10 +98,14 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         return lang if lang in LANGS else "ja"
 
     def account_of(request: Request) -> tuple[str, bool]:
+        """The visitor's demo account (query, else cookie, else a new one: decided once per request)."""
+        cached: tuple[str, bool] | None = getattr(request.state, "account", None)
+        if cached is not None:
+            return cached
         given = request.query_params.get("account") or request.cookies.get(ACCOUNT_COOKIE)
-        if given:
-            return check_account(given), False
-        return "demo-" + secrets.token_hex(4), True
+        found = (check_account(given), False) if given else ("demo-" + secrets.token_hex(4), True)
+        request.state.account = found
+        return found
 
     def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         lang = lang_of(request)
@@ -133,7 +137,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         show_all = request.query_params.get("all") == "1"
         held = issuer.consents(None if show_all else account)
         return page(request, "consents.html", {"held": held, "show_all": show_all,
-                                               "records": records(issuer.store, None if show_all else account)})
+                                               "records": list_records(issuer.store, None if show_all else account)})
 
     @app.post("/consents/refresh")
     def refresh(request: Request) -> RedirectResponse:
@@ -155,7 +159,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     @app.get("/records.csv")
     def records_csv(request: Request) -> Response:
         account = None if request.query_params.get("all") == "1" else account_of(request)[0]
-        body = "\ufeff" + export_csv(records(issuer.store, account))
+        body = "\ufeff" + export_csv(list_records(issuer.store, account))
         return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="recipient-records.csv"'})
 
@@ -215,7 +219,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     def api_records(account: str | None = None) -> dict[str, Any]:
         if account is not None:
             check_account(account)
-        return {"records": [r.to_json() for r in records(issuer.store, account)]}
+        return {"records": [r.to_json() for r in list_records(issuer.store, account)]}
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -43,7 +43,7 @@ def records_cmd(
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
 ) -> None:
     """Print the recipient records (APPI) as CSV."""
-    from .records import export_csv, records
+    from .records import export_csv, list_records
     from .service import DB_FILE
     from .store import IssuerStore
 
@@ -51,6 +51,6 @@ def records_cmd(
         cli_exit(CopyMeError(f"no issuer database in {home}"))
     store = IssuerStore(home / DB_FILE)
     try:
-        sys.stdout.write(export_csv(records(store, account)))
+        sys.stdout.write(export_csv(list_records(store, account)))
     finally:
         store.close()

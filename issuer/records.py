@@ -21,7 +21,7 @@ from protocol import clock
 
 from .store import IssuerStore, StoredConsent
 
-__all__ = ["CSV_COLUMNS", "RecipientRecord", "export_csv", "record_receipt", "records"]
+__all__ = ["CSV_COLUMNS", "RecipientRecord", "export_csv", "list_records", "record_receipt"]
 
 #: Column headers of the CSV export, in order (English key / 日本語).
 CSV_COLUMNS = (
@@ -81,7 +81,7 @@ def record_receipt(store: IssuerStore, consent: StoredConsent, *, provider_name:
     return _record({**row, "id": record_id})
 
 
-def records(store: IssuerStore, account: str | None = None) -> list[RecipientRecord]:
+def list_records(store: IssuerStore, account: str | None = None) -> list[RecipientRecord]:
     """All recipient records (or one account's), oldest first."""
     return [_record(r) for r in store.records(account)]
 
