@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from copyme.demo import command as demo_command
 from issuer.cli import app as issuer_app
 from protocol import __version__
 from registry.cli import app as registry_app
@@ -23,6 +24,7 @@ app.add_typer(wallet_app, name="wallet", help="Your consent wallet: receive, lis
 app.add_typer(issuer_app, name="issuer", help="For companies that use data: requests, the CopyMe button, fetching data.")
 app.add_typer(verifier_app, name="verifier", help="For data holders: verify consents before releasing data.")
 app.add_typer(registry_app, name="registry", help="The status registry: signed status lists, pushed changes.")
+app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,469 @@
+"""``copyme demo``: the whole CopyMe journey on 127.0.0.1, in one command.
+
+It starts four real services as child processes (``python -m copyme <pkg> serve``), each with
+its own folder under one demo home:
+
+- a **registry** that vouches for the two companies in its trust list,
+- a **data holder**, Sakura Bank (the verifier service with demo customers),
+- a **data user**, Kakeibo, the household-budget app with the CopyMe button,
+- the **wallet dashboard** of a demo user whose DID is already linked to bank customer C-1001.
+
+``copyme demo`` prints the URLs and what to click, and stops everything on Ctrl-C.
+``copyme demo --script`` runs the journey in the terminal instead (request, partial consent,
+fetch, suspend, refusal, resume, fetch, revoke, refusal, resume refused) and exits 0 only if
+every outcome is the expected one.  The demo only uses the packages' public APIs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from issuer.service import load_or_create_key as issuer_key
+from protocol import CopyMeError
+from protocol.registry_client import RegistryClient
+from registry.service import Registry
+from verifier import Holder
+from verifier import load_or_create_key as holder_key
+from wallet import Wallet
+from wallet.api import load_token
+
+__all__ = ["CUSTOMER", "PASSPHRASE", "Demo", "Ports", "command", "run_script"]
+
+#: The demo user's wallet passphrase (a demo, so it is printed; never do this with a real wallet).
+PASSPHRASE = "copyme-demo"
+#: The bank customer the demo user's wallet is linked to.
+CUSTOMER = "C-1001"
+BANK_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
+BUDGET_NAME = {"ja": "かけいぼ", "en": "Kakeibo"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Ports:
+    """Ports of the four services; 0 means "pick a free one"."""
+
+    registry: int = 0
+    bank: int = 0
+    budget: int = 0
+    wallet: int = 0
+
+    def resolved(self) -> Ports:
+        return Ports(*(p or free_port() for p in (self.registry, self.bank, self.budget, self.wallet)))
+
+
+@dataclass
+class Service:
+    """One child process and where it answers."""
+
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_up(self, timeout: float = 30.0) -> None:
+        """Poll ``/health`` until it answers 200; a child that exits is an error with its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+                raise RuntimeError(f"the {self.name} exited with status {self.proc.returncode}:\n{tail}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the {self.name} did not come up at {self.url} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class Demo:
+    """The four demo services under ``home``; use as a context manager (stops them on exit)."""
+
+    home: Path
+    ports: Ports = field(default_factory=Ports)
+    with_wallet_server: bool = True
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home)
+        self.ports = self.ports.resolved()
+        self.registry_url = f"http://127.0.0.1:{self.ports.registry}"
+        self.bank_url = f"http://127.0.0.1:{self.ports.bank}"
+        self.budget_url = f"http://127.0.0.1:{self.ports.budget}"
+        self.wallet_url = f"http://127.0.0.1:{self.ports.wallet}"
+        self.wallet_home = self.home / "wallet"
+        self.passphrase_file = self.home / "wallet-passphrase.txt"
+        self.token = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Demo:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn(self, name: str, args: list[str], port: int) -> Service:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"{name}.log"
+        with log.open("ab") as out:
+            # own session: a Ctrl-C reaches only us, and we stop the children in order
+            proc = subprocess.Popen([sys.executable, "-m", "copyme", *args, "--host", "127.0.0.1", "--port", str(port)],
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        service = Service(name, f"http://127.0.0.1:{port}", proc, log)
+        self.services.append(service)
+        return service
+
+    def start(self) -> None:
+        """Prepare the folders, keys, trust list and wallet link; start the services."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        bank_home, budget_home, registry_home = self.home / "bank", self.home / "budget", self.home / "registry"
+        # the companies' keys exist before their services start, so the registry can vouch for them
+        bank_did, budget_did = holder_key(bank_home).did, issuer_key(budget_home).did
+        registry = Registry.open(registry_home)
+        try:
+            registry.trust_add(bank_did, BANK_NAME["ja"], BANK_NAME["en"], "data_holder")
+            registry.trust_add(budget_did, BUDGET_NAME["ja"], BUDGET_NAME["en"], "data_user")
+        finally:
+            registry.close()
+        code = None
+        if not self.wallet_home.exists():
+            holder = Holder.open(bank_home)
+            try:
+                code = holder.new_link_code(CUSTOMER)
+            finally:
+                holder.close()
+        reg = self._spawn("registry", ["registry", "serve", "--home", str(registry_home), "--log-level", "warning"],
+                          self.ports.registry)
+        bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url],
+                           self.ports.bank)
+        budget = self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
+                                        "--holder-did", bank_did, "--wallet", self.wallet_url], self.ports.budget)
+        reg.wait_up()
+        if code is not None:
+            wallet = Wallet.init(self.wallet_home, PASSPHRASE, registry=self.registry_url, kdf="interactive")
+            fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(PASSPHRASE)
+            try:
+                bank.wait_up()
+                wallet.link(self.bank_url, code)
+            finally:
+                wallet.close()
+        from wallet import Home
+
+        self.token = load_token(Home.at(self.wallet_home))
+        if self.with_wallet_server:
+            self._spawn("wallet", ["wallet", "serve", "--home", str(self.wallet_home),
+                                   "--passphrase-file", str(self.passphrase_file)], self.ports.wallet)
+        for service in self.services:
+            service.wait_up()
+
+    def stop(self) -> None:
+        """Stop every service (newest first)."""
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+
+    @property
+    def wallet_login_url(self) -> str:
+        """The link that opens the dashboard in a browser (it carries the wallet's local key)."""
+        return f"{self.wallet_url}/login?key={self.token}"
+
+    def open_wallet(self) -> Wallet:
+        """The demo user's wallet, unlocked (for the script and tests)."""
+        return Wallet.open(self.wallet_home, PASSPHRASE)
+
+
+# ---------------------------------------------------------------------------------- the script
+
+
+class Step:
+    """A journey step's printer: each step says what it expects and whether that happened."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.n = 0
+        self.failed: list[str] = []
+
+    def title(self, text: str) -> None:
+        self.n += 1
+        self.console.print(f"\n[bold]{self.n}. {text}[/bold]")
+
+    def say(self, text: str) -> None:
+        self.console.print(f"   {text}", highlight=False)
+
+    def expect(self, ok: bool, text: str) -> None:
+        mark = "[green]✔ as expected[/green]" if ok else "[bold red]✘ NOT as expected[/bold red]"
+        self.console.print(f"   {mark}: {text}", highlight=False)
+        if not ok:
+            self.failed.append(f"step {self.n}: {text}")
+
+
+class _Feed:
+    """Follows the registry's change feed, so the script can show (and wait for) each push."""
+
+    def __init__(self, registry_url: str) -> None:
+        self.client = RegistryClient(registry_url, timeout=30.0)
+        self.seen: list[tuple[float, Any]] = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(Exception):
+            for event in self.client.events():
+                with self.cond:
+                    self.seen.append((time.monotonic(), event))
+                    self.cond.notify_all()
+
+    def wait(self, list_id: str, iat: int, timeout: float = 10.0) -> float | None:
+        """Monotonic time the registry pushed ``list_id`` at ``iat`` or newer; None on timeout."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for at, event in self.seen:
+                    if event.list_id == list_id and event.iat >= iat:
+                        return at
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _fetch(budget_url: str, account: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Kakeibo fetches the user's bank data: (data, None) or (None, the bank's reason code)."""
+    response = httpx.post(f"{budget_url}/api/fetch", json={"account": account}, timeout=30.0)
+    body = response.json()
+    if response.status_code == 200:
+        return body, None
+    return None, str(body.get("error"))
+
+
+def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
+    """The journey in the terminal; True only if every outcome was the expected one."""
+    step = Step(console)
+    account = "demo-script"
+    feed = _Feed(demo.registry_url)
+    wallet = demo.open_wallet()
+    budget_label = BUDGET_NAME[lang]
+    try:
+        step.title(f"{budget_label} (the budget app) asks for your bank data with the CopyMe button")
+        button = httpx.get(f"{demo.budget_url}/api/button", params={"account": account}, timeout=30.0).json()
+        step.say(f"request: {button['request_url']}")
+        review = wallet.review(button["request_url"], lang=lang)
+        who = review.requester_name if review.verified else f"{review.claimed_name} (UNVERIFIED)"
+        step.say(f"your wallet shows: [bold]{review.title}[/bold]")
+        step.say(f"requester: {who}; data from: {review.holder_name or review.holder_url}")
+        for item in review.items:
+            step.say(f"  • {item.label} ({'required' if item.required else 'optional'})")
+        step.say(f"purposes: {', '.join(p.label for p in review.purposes)}; kept {review.retention_days} days; "
+                 f"passed on: {'yes' if review.onward_sharing else 'no'}")
+        step.expect(review.verified, "the requester's name is verified by the registry's trust list")
+
+        chosen = [*review.required_items, *review.optional_items[:1]]
+        left_out = [i for i in review.optional_items if i not in chosen]
+        step.title(f"You accept only some optional items: {', '.join(chosen)} (leaving out {', '.join(left_out)})")
+        consent = wallet.accept(review, items=chosen, lang=lang)
+        step.say(f"consent …{consent.id[-12:]} signed and stored in your wallet; its status list "
+                 + ("is waiting to be published (pending)" if consent.pending else "was published to the registry"))
+        step.expect(consent.delivered and set(consent.items) == set(chosen),
+                    f"{budget_label} received the consent for exactly {', '.join(consent.items)}")
+
+        def fetch_step(expect_code: str | None) -> None:
+            data, code = _fetch(demo.budget_url, account)
+            if data is not None:
+                got = sorted(data["items"])
+                step.say(f"the bank released: {', '.join(got)}")
+                for name in got:
+                    value = data["items"][name]
+                    shown = f"{len(value)} entries" if isinstance(value, list) else repr(value)
+                    step.say(f"  {name}: {shown}")
+                wallet.add_receipt({"consent_id": data["consent_id"], "items": got, "purpose": data["purpose"],
+                                    "recipient": budget_label, "source": "demo script (Kakeibo's recipient record)"})
+            else:
+                step.say(f"the bank refused: [bold]{code}[/bold]")
+            if expect_code is None:
+                step.expect(data is not None and sorted(data["items"]) == sorted(chosen),
+                            "data fetched, and only the granted items")
+            else:
+                step.expect(code == expect_code, f"refused with reason '{expect_code}'")
+
+        def change_step(action: str, verb: str) -> None:
+            started = time.monotonic()
+            result = getattr(wallet, action)(consent.id)
+            pushed = feed.wait(consent.list_id, result.iat)
+            if result.published:
+                step.say(f"the registry accepted the new status list (iat {result.iat})"
+                         + (f"; its change feed pushed it {1000 * (pushed - started):.0f} ms after the click"
+                            if pushed else ""))
+            step.expect(result.published and result.state == {"suspend": "suspended", "resume": "active",
+                                                                "revoke": "revoked"}[action],
+                        f"consent {verb}, and the registry has it")
+            time.sleep(0.3)  # the bank re-fetches the list when the feed tells it to
+
+        step.title(f"{budget_label} fetches your bank data")
+        fetch_step(None)
+        step.title("You suspend the consent in your wallet")
+        change_step("suspend", "suspended")
+        step.title(f"{budget_label} tries again")
+        fetch_step("suspended")
+        step.title("You resume the consent")
+        change_step("resume", "resumed")
+        step.title(f"{budget_label} fetches again")
+        fetch_step(None)
+        step.title("You revoke the consent")
+        change_step("revoke", "revoked")
+        step.title(f"{budget_label} tries again")
+        fetch_step("revoked")
+        step.title("You try to resume the revoked consent")
+        try:
+            wallet.resume(consent.id)
+            step.expect(False, "resuming a revoked consent is refused")
+        except CopyMeError as err:
+            step.say(f"your wallet says: {err.code}: {err.detail}")
+            step.expect(err.code == "conflict", "resuming a revoked consent is refused (revoking is final)")
+        receipts = wallet.receipts(consent.id)
+        step.say(f"\nyour wallet recorded {len(receipts)} uses of your data under this consent")
+    except (CopyMeError, httpx.HTTPError, KeyError, ValueError) as err:
+        step.expect(False, f"the journey stopped: {type(err).__name__}: {err}")
+    finally:
+        wallet.close()
+        feed.close()
+    if step.failed:
+        console.print(f"\n[bold red]{len(step.failed)} outcome(s) were not as expected:[/bold red]")
+        for line in step.failed:
+            console.print(f"  {line}", highlight=False)
+        return False
+    console.print(f"\n[bold green]All {step.n} steps went as expected.[/bold green]")
+    return True
+
+
+# ------------------------------------------------------------------------------- the command
+
+
+def _instructions(demo: Demo, console: Console) -> None:
+    console.print("\n[bold]CopyMe demo is running on 127.0.0.1[/bold]  (state in "
+                  f"{demo.home}; logs in {demo.home / 'logs'})\n", highlight=False)
+    rows = [("registry (status lists, trust list)", demo.registry_url),
+            (f"data holder: {BANK_NAME['en']} / {BANK_NAME['ja']}", demo.bank_url),
+            (f"data user: {BUDGET_NAME['en']} / {BUDGET_NAME['ja']} (budget app)", demo.budget_url),
+            ("your wallet dashboard", demo.wallet_url)]
+    for label, url in rows:
+        console.print(f"  {label:<48} {url}", highlight=False)
+    console.print("\n[bold]What to click[/bold]", highlight=False)
+    for n, text in enumerate([
+        f"Open your wallet (this link signs your browser in): {demo.wallet_login_url}",
+        f"Open the budget app: {demo.budget_url}  and press the CopyMe button.",
+        "Your wallet shows the request: who asks, what, why, how long. Untick an optional item and consent.",
+        "Back in the budget app, press 'fetch my bank data': only the items you chose arrive.",
+        "In your wallet, open the consent and suspend it; fetch again in the budget app: refused.",
+        "Resume, fetch again (it works), then revoke: refused for good.",
+    ], 1):
+        console.print(f"  {n}. {text}", highlight=False, soft_wrap=True)
+    console.print(f"\n  (Switch languages with the 日本語 / English links. Wallet passphrase: {PASSPHRASE}.)")
+    console.print("  Press Ctrl-C to stop everything.\n")
+
+
+@contextlib.contextmanager
+def _home(home: Path | None) -> Iterator[Path]:
+    if home is not None:
+        yield home
+        return
+    folder = Path(tempfile.mkdtemp(prefix="copyme-demo-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_on_sigterm() -> None:
+    """``kill`` stops the demo like Ctrl-C does: children are stopped, the temp folder removed."""
+    def raise_interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    with contextlib.suppress(ValueError):  # not in the main thread
+        signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def command(
+    script: bool = typer.Option(False, "--script", help="Run the journey in the terminal and exit (0 = every outcome as expected)."),
+    home: Path | None = typer.Option(None, "--home", help="Keep all demo state in this folder (default: a temporary folder, removed at the end)."),
+    registry_port: int = typer.Option(0, "--registry-port", help="Registry port (default: a free one)."),
+    bank_port: int = typer.Option(0, "--bank-port", help="Data holder (bank verifier) port (default: a free one)."),
+    budget_port: int = typer.Option(0, "--budget-port", help="Budget app (issuer) port (default: a free one)."),
+    wallet_port: int = typer.Option(0, "--wallet-port", help="Wallet dashboard port (default: a free one)."),
+    lang: str = typer.Option("en", "--lang", help="Language of the script's wallet notice: ja or en."),
+) -> None:
+    """Start a registry, a bank, a budget app and your wallet on 127.0.0.1 and try CopyMe."""
+    console = Console(highlight=False, soft_wrap=True)
+    if lang not in ("ja", "en"):
+        console.print("error: invalid: --lang must be ja or en")
+        raise typer.Exit(2)
+    _stop_on_sigterm()
+    ports = Ports(registry_port, bank_port, budget_port, wallet_port)
+    ok = True
+    with _home(home) as folder:
+        try:
+            with Demo(folder, ports, with_wallet_server=not script) as demo:
+                if script:
+                    console.print(f"[dim]services up: registry {demo.registry_url}, bank {demo.bank_url}, "
+                                  f"budget app {demo.budget_url}[/dim]")
+                    ok = run_script(demo, console, lang=lang)
+                else:
+                    _instructions(demo, console)
+                    while all(s.proc.poll() is None for s in demo.services):
+                        time.sleep(0.5)
+                    dead = [s.name for s in demo.services if s.proc.poll() is not None]
+                    console.print(f"[red]stopped: the {', '.join(dead)} service exited (see its log)[/red]")
+                    ok = False
+        except KeyboardInterrupt:
+            console.print("\nstopping… all services stopped.")
+        except (RuntimeError, CopyMeError, OSError) as err:
+            console.print(f"error: demo: {err}")
+            ok = False
+    if not ok:
+        raise typer.Exit(1)
+
