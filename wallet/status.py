@@ -89,7 +89,7 @@ class StatusLists:
                "key_box": seal_box(self.data_key, key.seed), "size": self.size,
                "bits": StatusList(self.size).to_bytes(), "iat": 0, "token": None,
                "published_iat": 0, "last_error": None, "created_at": now}
-        self.store.db["lists"].insert(row)
+        self.store.db.table("lists").insert(row)
         return row
 
     def allocate(self, now: int | None = None) -> tuple[str, StatusRef]:
@@ -137,7 +137,7 @@ class StatusLists:
                                        signer=row["key_did"], ttl=TTL, lifetime=LIFETIME, now=iat)
         raw = token.sign(self._key(row))
         self.store.db.conn.execute("UPDATE lists SET iat = ?, token = ? WHERE id = ?", (iat, raw, list_id))
-        return iat
+        return int(iat)
 
     # -- after the transaction: the network -------------------------------------------------
 
@@ -172,9 +172,9 @@ class StatusLists:
     def _registry_iat(self, row: dict[str, Any]) -> int:
         fetched = self.registry.fetch(row["id"])
         if fetched is None:
-            return row["iat"]
+            return int(row["iat"])
         token = StatusListToken.decode(fetched.token)
-        return token.issued_at if token.signer == row["key_did"] else row["iat"]
+        return int(token.issued_at if token.signer == row["key_did"] else row["iat"])
 
     def pending(self) -> list[str]:
         """Ids of lists with a version the registry has not accepted yet."""

@@ -96,7 +96,7 @@ class Store:
             with db.atomic():
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     conn.execute(statement)
-                db["meta"].insert({"key": "schema", "value": str(SCHEMA_VERSION)})
+                db.table("meta").insert({"key": "schema", "value": str(SCHEMA_VERSION)})
         return cls(db)
 
     @classmethod
@@ -139,7 +139,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a value in ``meta`` (call inside a transaction)."""
-        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+        self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """Query rows as dicts."""
@@ -162,7 +162,7 @@ class Store:
             for table in TABLES:
                 rows = tables.get(table, [])
                 if rows:
-                    db[table].insert_all(rows)
+                    db.table(table).insert_all(rows)
 
 
 def dumps(value: Any) -> str:

@@ -257,7 +257,7 @@ class Wallet:
             org = requester.organisation
             name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
             horg = holder.organisation
-            db["consents"].insert({
+            db.table("consents").insert({
                 "id": consent_id, "raw": raw, "request_cid": request.cid, "requester": request.requester,
                 "requester_name": dumps(name), "verified": int(requester.verified), "holder": request.holder,
                 "holder_name": dumps({"ja": horg.name_ja, "en": horg.name_en}) if horg else None,
@@ -326,7 +326,8 @@ class Wallet:
         """Every consent, newest first; filter by state (active, suspended, revoked, expired),
         holder and requester (a DID, or part of a name or of the holder's URL)."""
         current = clock.now(now)
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         if state is not None:
             if state == "expired":
                 where.append("c.state != 'revoked' AND c.expires_at <= ?")
@@ -449,7 +450,7 @@ class Wallet:
         if response.status_code != 200:
             raise error_from_response(response.status_code, response.content)
         with self.store.transaction() as db:
-            db["links"].upsert({"holder": holder, "holder_url": base, "linked_at": clock.now(now)}, pk="holder")
+            db.table("links").upsert({"holder": holder, "holder_url": base, "linked_at": clock.now(now)}, pk="holder")
         try:
             body: dict[str, Any] = response.json()
         except ValueError:
