@@ -1,0 +1,159 @@
+"""Revocation propagation: from ``wallet revoke`` returning to the first refused ``POST /v1/data``.
+
+    python bench/revocation.py [--push 100] [--cli 5] [--poll 30] [--poll-ttl 2] [--quick]
+
+Real processes on loopback: ``copyme registry serve`` and the verifier (``copyme verifier serve``,
+which follows the registry's ``/v1/events`` change feed).  A real wallet (library, Argon2id
+``min`` cost to keep set-up short) accepts consents to requests naming that verifier; its DID
+is linked to a customer there.  For each consent: one presentation is released (so the
+verifier holds the list in its cache), then ``Wallet.revoke`` signs the new list and publishes
+it; the clock starts when ``revoke`` returns, and fresh presentations are sent back to back
+until the verifier answers ``403 revoked``.  ``--cli`` revocations go through the real
+``copyme wallet revoke`` process instead (clock starts at its exit).
+
+Baseline in the same run: the poll-only figure, a verifier started without the change feed
+(``bench/_serve.py --no-feed``) reading lists whose ``ttl`` is ``--poll-ttl`` seconds, so a
+revocation is seen only when its cached copy expires.
+
+Aim (issue 8): p99 under 1 s with push.  Writes ``bench/results/revocation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _harness import ROOT, latency_stats, table, write_result
+from _world import World
+
+import httpx
+
+import wallet.status
+from protocol import Presentation
+from tests.support import samples
+from tests.support.samples import KEYS
+from wallet import Wallet
+
+PASSPHRASE = "bench passphrase"
+
+
+def make_consents(w: Wallet, n: int) -> list[tuple[str, bytes]]:
+    """``n`` accepted consents (id, credential bytes) to fresh requests naming the bench holder."""
+    out = []
+    for _ in range(n):
+        now = int(time.time())
+        request = samples.request(KEYS, now, request_id=secrets.token_bytes(16)).sign(KEYS.requester)
+        review = w.review_bytes(request, source="bench")
+        view = w.accept(review, deliver=False)
+        row = w.store.row("SELECT raw FROM consents WHERE id = ?", (view.id,))
+        assert row is not None
+        out.append((view.id, row["raw"]))
+    return out
+
+
+def present(http: httpx.Client, url: str, credential: bytes) -> httpx.Response:
+    body = Presentation.create(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=credential,
+                               items=("transactions",), purpose="dpv:ServiceProvision").sign(KEYS.requester)
+    return http.post(url + "/v1/data", content=body)
+
+
+def until_refused(http: httpx.Client, url: str, credential: bytes, start: float, limit: float) -> tuple[float, int]:
+    """(seconds from ``start`` to the first ``revoked`` answer, presentations released meanwhile)."""
+    released = 0
+    while True:
+        response = present(http, url, credential)
+        if response.status_code == 403 and response.json().get("error") == "revoked":
+            return time.perf_counter() - start, released
+        if response.status_code != 200:
+            raise SystemExit(f"unexpected answer while waiting: {response.status_code} {response.text}")
+        released += 1
+        if time.perf_counter() - start > limit:
+            raise SystemExit(f"still released {limit}s after revoke")
+
+
+def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: Path | None = None,
+              passphrase_file: Path | None = None, limit: float = 30.0) -> dict[str, Any]:
+    """Revoke each consent (library, or CLI when ``home`` is given) and time the first refusal."""
+    latencies, released_after, revoke_times = [], 0, []
+    with httpx.Client(timeout=10.0) as http:
+        for consent_id, credential in consents:
+            first = present(http, url, credential)
+            assert first.status_code == 200, first.text  # active, and the list is cached
+            began = time.perf_counter()
+            if home is None:
+                result = w.revoke(consent_id)
+                assert result.published, result
+            else:
+                subprocess.run([sys.executable, "-m", "copyme", "wallet", "revoke", consent_id, "--home", str(home),
+                                "--passphrase-file", str(passphrase_file), "--json"],
+                               check=True, capture_output=True, cwd=ROOT)
+            start = time.perf_counter()
+            revoke_times.append(start - began)
+            seconds, released = until_refused(http, url, credential, start, limit)
+            latencies.append(seconds)
+            released_after += released
+    stats = latency_stats(latencies)
+    return {**stats, "released_after_revoke": released_after,
+            "revoke_call_p50_ms": latency_stats(revoke_times)["p50_ms"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--push", type=int, default=100, help="library revocations against the push verifier")
+    parser.add_argument("--cli", type=int, default=5, help="revocations through the real `copyme wallet revoke`")
+    parser.add_argument("--poll", type=int, default=30, help="revocations against the poll-only verifier")
+    parser.add_argument("--poll-ttl", type=int, default=2, help="status list ttl (s) in the poll-only run")
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    args = parser.parse_args()
+    if args.quick:
+        args.push, args.cli, args.poll, args.poll_ttl = 5, 1, 2, 1
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        world = World(tmp)
+        try:
+            registry_url = world.start_registry()
+            home = tmp / "wallet"
+            w = Wallet.init(home, PASSPHRASE, registry=registry_url, kdf="min")
+            pass_file = tmp / "passphrase"
+            pass_file.write_text(PASSPHRASE)
+            world.prepare_holder([w._identity().identity])
+            consents = make_consents(w, args.push + args.cli + args.poll + 1)
+            push, cli, poll = (consents[:args.push], consents[args.push:args.push + args.cli],
+                               consents[args.push + args.cli:-1])
+
+            url = world.start_verifier()
+            rows.append({"mode": "push (change feed), library revoke", **run_phase(w, url, push)})
+            if cli:
+                rows.append({"mode": "push (change feed), `copyme wallet revoke`",
+                             **run_phase(w, url, cli, home=home, passphrase_file=pass_file)})
+            assert world.verifier is not None
+            world.verifier.stop()
+
+            if poll:
+                wallet.status.TTL = args.poll_ttl  # what the wallet signs into each new list version
+                w.revoke(consents[-1][0])  # re-sign the list with the short ttl before the verifier reads it
+                url = world.start_verifier(feed=False)
+                rows.append({"mode": f"poll only (no feed, ttl {args.poll_ttl} s)",
+                             **run_phase(w, url, poll, limit=args.poll_ttl * 5 + 5)})
+            w.close()
+        finally:
+            world.stop()
+
+    table(rows, ["mode", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms", "released_after_revoke",
+                 "revoke_call_p50_ms"],
+          title="Time from revoke returning to the first refused POST /v1/data")
+    p99 = rows[0]["p99_ms"]
+    print(f"push p99 {p99} ms (aim < 1000 ms)")
+    write_result("revocation", {"rows": rows, "poll_ttl": args.poll_ttl})
+
+
+if __name__ == "__main__":
+    main()
