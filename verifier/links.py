@@ -26,12 +26,13 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #: How long a link code may be used after it was issued (seconds).
 DEFAULT_CODE_TTL = 15 * 60
 _CODE_GROUPS = 3  # 3 x 4 characters = 60 random bits
+_LOOKALIKES = str.maketrans("ILO", "110")
 
 
 def normalise_code(code: str) -> str:
     """The canonical form of a typed code: upper case, no spaces or dashes, I/L as 1, O as 0."""
     text = code.upper().replace("-", "").replace(" ", "")
-    return text.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    return text.translate(_LOOKALIKES)
 
 
 def _hash(code: str) -> str:

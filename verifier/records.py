@@ -58,7 +58,8 @@ class Records:
             db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
                 BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
             last = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        self._seq, self._head = (last[0], last[1]) if last else (0, GENESIS)
+        self._seq: int = int(last[0]) if last else 0
+        self._head: str = str(last[1]) if last else GENESIS
 
     def provision(self, grant: Grant, now: int | None = None) -> dict[str, Any]:
         """Record a release under ``grant`` (consent obtained, with its id)."""
