@@ -1,0 +1,115 @@
+"""StatusWatcher against a REAL registry: trust only lists signed by the key the consent names."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from issuer import IssuerStore, StatusWatcher, build_request, publish, receive_consent
+from issuer.status_watch import registry_base
+from protocol import KeyPair, Status, StatusList, StatusListToken
+from protocol.registry_client import RegistryClient
+from registry.app import create_app as registry_app
+from tests.support.samples import KEYS
+from tests.support.servers import serve
+
+from .conftest import GOOD_ARGS, grant
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as url:
+        yield url
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[IssuerStore]:
+    s = IssuerStore(tmp_path / "issuer.db")
+    yield s
+    s.close()
+
+
+def put_list(registry: str, signer: KeyPair, status: Status = Status.VALID, index: int = 5,
+             list_id: str | None = None, iat: int | None = None) -> str:
+    list_id = list_id or secrets.token_hex(16)
+    uri = f"{registry}/v1/lists/{list_id}"
+    lst = StatusList()
+    lst.set(index, status)
+    token = StatusListToken.create(uri=uri, status_list=lst, signer=signer.did, now=iat).sign(signer)
+    with RegistryClient(registry) as client:
+        client.publish(list_id, token)
+    return uri
+
+
+def consent_on(store: IssuerStore, uri: str, index: int = 5) -> str:
+    request = build_request(requester=KEYS.requester, **GOOD_ARGS)
+    publish(store, request, account="alice", base_url="https://kakeibo.example")
+    return receive_consent(store, grant(request, uri=uri, index=index), requester=KEYS.requester.did).id
+
+
+def test_registry_base() -> None:
+    assert registry_base("http://127.0.0.1:8600/v1/lists/abc") == "http://127.0.0.1:8600"
+
+
+@pytest.mark.parametrize(("status", "state"), [(Status.VALID, "valid"), (Status.REVOKED, "revoked"),
+                                                (Status.SUSPENDED, "suspended"), (Status.APPLICATION, "invalid")])
+def test_states_from_a_verified_list(registry: str, store: IssuerStore, status: Status, state: str) -> None:
+    consent_id = consent_on(store, put_list(registry, KEYS.status, status))
+    assert StatusWatcher(store).refresh(consent_id) == state
+    assert store.consent(consent_id).state == state
+
+
+def test_list_signed_by_another_key_is_not_trusted(registry: str, store: IssuerStore) -> None:
+    uri = put_list(registry, KEYS.stranger, Status.VALID)  # the registry pins the stranger's key
+    consent_id = consent_on(store, uri)
+    assert StatusWatcher(store).refresh(consent_id) == "unknown"
+    assert store.consent(consent_id).state_detail == "status_invalid"
+
+
+def test_unreachable_registry_and_missing_list_are_unknown(registry: str, store: IssuerStore) -> None:
+    down = consent_on(store, "http://127.0.0.1:9/v1/lists/" + "a" * 32)
+    missing = consent_on(store, f"{registry}/v1/lists/" + "b" * 32)
+    watcher = StatusWatcher(store)
+    assert watcher.refresh(down) == "unknown" and store.consent(down).state_detail == "unavailable"
+    assert watcher.refresh(missing) == "unknown" and store.consent(missing).state_detail == "not_found"
+
+
+def test_index_outside_the_list_is_unknown(registry: str, store: IssuerStore) -> None:
+    consent_id = consent_on(store, put_list(registry, KEYS.status), index=10**6)
+    assert StatusWatcher(store).refresh(consent_id) == "unknown"
+    assert store.consent(consent_id).state_detail == "status_invalid"
+
+
+def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, store: IssuerStore) -> None:
+    list_id = secrets.token_hex(16)
+    now = int(time.time())
+    uri = put_list(registry, KEYS.status, list_id=list_id, iat=now)
+    consent_id = consent_on(store, uri)
+    watcher = StatusWatcher(store)
+    watcher.follow(registry_base(uri))
+    try:
+        _wait(store, consent_id, "valid")
+        put_list(registry, KEYS.status, Status.REVOKED, list_id=list_id, iat=now + 1)
+        _wait(store, consent_id, "revoked")
+    finally:
+        watcher.stop()
+    assert store.get_meta(f"last_event:{registry}") is not None
+    # while nobody watches, the user resumes; a new watcher catches up from where it stopped
+    put_list(registry, KEYS.status, Status.VALID, list_id=list_id, iat=now + 2)
+    again = StatusWatcher(store)
+    again.follow_all()
+    try:
+        _wait(store, consent_id, "valid")
+    finally:
+        again.stop()
+
+
+def _wait(store: IssuerStore, consent_id: str, state: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while store.consent(consent_id).state != state:
+        assert time.monotonic() < deadline, store.consent(consent_id)
+        time.sleep(0.02)
