@@ -36,7 +36,7 @@ def write_bodies(path: Path, bodies: list[bytes]) -> None:
 
 
 async def _client(host: str, port: int, head: bytes, bodies: list[bytes] | None, state: dict, deadline: float,
-                  latencies: list[float], statuses: dict[int, int]) -> None:
+                  latencies: list[float], statuses: dict[int, int], paths: list[bytes] | None = None) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while True:
@@ -51,6 +51,10 @@ async def _client(host: str, port: int, head: bytes, bodies: list[bytes] | None,
                 state["next"] = i + 1
                 body = bodies[i]
                 writer.write(head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            elif paths is not None:
+                i = state["next"]
+                state["next"] = i + 1
+                writer.write(b"GET " + paths[i % len(paths)] + head + b"\r\n")
             else:
                 writer.write(head + b"\r\n")
             start = time.perf_counter()
@@ -70,11 +74,14 @@ async def _client(host: str, port: int, head: bytes, bodies: list[bytes] | None,
 
 
 async def run(url: str, clients: int, seconds: float, bodies: list[bytes] | None, method: str,
-              content_type: str) -> dict:
+              content_type: str, paths: list[bytes] | None = None) -> dict:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path or "/"
-    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+    if paths is not None:  # GET <one path after another>; the request line is completed per request
+        head = f" HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+    else:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
     if bodies is not None:
         head += f"Content-Type: {content_type}\r\n".encode()
     latencies: list[float] = []
@@ -82,7 +89,7 @@ async def run(url: str, clients: int, seconds: float, bodies: list[bytes] | None
     state = {"next": 0, "exhausted": False}
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(_client(host, port, head, bodies, state, deadline, latencies, statuses)
+    await asyncio.gather(*(_client(host, port, head, bodies, state, deadline, latencies, statuses, paths)
                            for _ in range(clients)))
     elapsed = time.perf_counter() - start
     return {"requests": len(latencies), "seconds": elapsed, "statuses": {str(k): v for k, v in statuses.items()},
@@ -95,12 +102,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--bodies", type=Path)
+    parser.add_argument("--paths", type=Path, help="GET these paths (one a line) in turn instead of URL's path")
     parser.add_argument("--method", default=None)
     parser.add_argument("--content-type", default="application/copyme-presentation+cwt")
     args = parser.parse_args()
     bodies = read_bodies(args.bodies) if args.bodies else None
     method = args.method or ("POST" if bodies is not None else "GET")
-    result = asyncio.run(run(args.url, args.clients, args.seconds, bodies, method, args.content_type))
+    paths = [line.encode() for line in args.paths.read_text().split()] if args.paths else None
+    result = asyncio.run(run(args.url, args.clients, args.seconds, bodies, method, args.content_type, paths))
     json.dump(result, sys.stdout)
 
 

@@ -33,10 +33,14 @@ from _world import presentations, setup_gate
 import httpx
 
 
-def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp: Path) -> dict[str, Any]:
+def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp: Path,
+         paths: list[str] | None = None) -> dict[str, Any]:
     """Run ``bench/_load.py`` in its own process; requests/s, latency stats and status counts."""
     cmd = [sys.executable, str(ROOT / "bench" / "_load.py"), url, "--clients", str(clients),
            "--seconds", str(seconds)]
+    if paths is not None:
+        (tmp / "paths.txt").write_text("\n".join(paths))
+        cmd += ["--paths", str(tmp / "paths.txt")]
     if bodies is not None:
         path = tmp / "bodies.bin"
         write_bodies(path, bodies)
