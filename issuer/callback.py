@@ -10,7 +10,7 @@ over-granting credential can never be presented to the data holder later.
 
 from __future__ import annotations
 
-from protocol import ConsentCredential, Conflict, Expired, RequestMismatch, clock
+from protocol import Conflict, ConsentCredential, Expired, RequestMismatch, clock
 from protocol.credential import LEEWAY
 
 from .store import IssuerStore, StoredConsent

@@ -9,6 +9,8 @@ import typer
 
 from protocol import CopyMeError, cli_exit
 
+DEFAULT_HOME = Path("issuer-home")
+
 app = typer.Typer(help="The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data.", no_args_is_help=True)
 
 
@@ -17,7 +19,7 @@ def serve(
     holder: str = typer.Option(..., "--holder", help="Base URL of the data holder's verifier service."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8020, "--port", help="Port to listen on."),
-    home: Path = typer.Option(Path("./issuer-home"), "--home", help="Folder for the key and issuer.db (created)."),
+    home: Path = typer.Option(DEFAULT_HOME, "--home", help="Folder for the key and issuer.db (created)."),
     wallet: str | None = typer.Option(None, "--wallet", help="A wallet dashboard's base URL; the button links to <wallet>/review?u=..."),
     public_url: str | None = typer.Option(None, "--public-url", help="Base URL wallets reach this service at (default: from each request)."),
     holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
@@ -39,7 +41,7 @@ def serve(
 
 @app.command("records")
 def records_cmd(
-    home: Path = typer.Option(Path("./issuer-home"), "--home", help="The issuer's home folder."),
+    home: Path = typer.Option(DEFAULT_HOME, "--home", help="The issuer's home folder."),
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
 ) -> None:
     """Print the recipient records (APPI) as CSV."""

@@ -14,7 +14,7 @@ from tests.support import samples
 from tests.support.samples import KEYS
 from tests.support.servers import serve
 
-from .conftest import http, grant, open_request, post_credential
+from .conftest import grant, http, open_request, post_credential
 
 
 def consents(issuer_url: str, account: str | None = None) -> list[dict[str, object]]:
