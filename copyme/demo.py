@@ -29,20 +29,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
 from rich.console import Console
 
-from issuer.service import load_or_create_key as issuer_key
 from protocol import CopyMeError
-from protocol.registry_client import RegistryClient
-from registry.service import Registry
-from verifier import Holder
-from verifier import load_or_create_key as holder_key
-from wallet import Wallet
-from wallet.api import load_token
+
+if TYPE_CHECKING:
+    from wallet import Wallet
 
 __all__ = ["CUSTOMER", "PASSPHRASE", "Demo", "Ports", "command", "run_script"]
 
@@ -123,7 +119,9 @@ class Demo:
         self.registry_url = f"http://127.0.0.1:{self.ports.registry}"
         self.bank_url = f"http://127.0.0.1:{self.ports.bank}"
         self.budget_url = f"http://127.0.0.1:{self.ports.budget}"
-        self.wallet_url = f"http://127.0.0.1:{self.ports.wallet}"
+        # browsers keep cookies per host name, not per port: the wallet answers as "localhost" so its
+        # session cookie is never sent to the bank or the budget app on 127.0.0.1
+        self.wallet_url = f"http://localhost:{self.ports.wallet}"
         self.wallet_home = self.home / "wallet"
         self.passphrase_file = self.home / "wallet-passphrase.txt"
         self.token = ""
@@ -156,6 +154,14 @@ class Demo:
 
     def start(self) -> None:
         """Prepare the folders, keys, trust list and wallet link; start the services."""
+        # imported here, so that every other `copyme` command starts without them
+        from issuer.service import load_or_create_key as issuer_key
+        from registry.service import Registry
+        from verifier import Holder
+        from verifier import load_or_create_key as holder_key
+        from wallet import Home, Wallet
+        from wallet.api import load_token
+
         self.home.mkdir(parents=True, exist_ok=True)
         bank_home, budget_home, registry_home = self.home / "bank", self.home / "budget", self.home / "registry"
         # the companies' keys exist before their services start, so the registry can vouch for them
@@ -190,14 +196,25 @@ class Demo:
                 wallet.link(self.bank_url, code)
             finally:
                 wallet.close()
-        from wallet import Home
-
         self.token = load_token(Home.at(self.wallet_home))
         if self.with_wallet_server:
             self._spawn("wallet", ["wallet", "serve", "--home", str(self.wallet_home),
                                    "--passphrase-file", str(self.passphrase_file)], self.ports.wallet)
         for service in self.services:
             service.wait_up()
+
+    def service(self, name: str) -> Service:
+        """The running service called ``name`` (registry, bank, budget, wallet)."""
+        return next(s for s in self.services if s.name == name)
+
+    def restart(self, name: str) -> None:
+        """Start a stopped service again on its port, with the same arguments and state."""
+        old = self.service(name)
+        old.stop()
+        self.services.remove(old)
+        args = [str(a) for a in old.proc.args][3:-4]  # drop python -m copyme ... --host H --port P
+        port = int(old.url.rsplit(":", 1)[1])
+        self._spawn(name, args, port).wait_up()
 
     def stop(self) -> None:
         """Stop every service (newest first)."""
@@ -212,6 +229,8 @@ class Demo:
 
     def open_wallet(self) -> Wallet:
         """The demo user's wallet, unlocked (for the script and tests)."""
+        from wallet import Wallet
+
         return Wallet.open(self.wallet_home, PASSPHRASE)
 
 
@@ -244,6 +263,8 @@ class _Feed:
     """Follows the registry's change feed, so the script can show (and wait for) each push."""
 
     def __init__(self, registry_url: str) -> None:
+        from protocol.registry_client import RegistryClient
+
         self.client = RegistryClient(registry_url, timeout=30.0)
         self.seen: list[tuple[float, Any]] = []
         self.cond = threading.Condition()

@@ -51,7 +51,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "review_title": "同意の依頼", "requester": "依頼者", "holder": "データの提供元",
         "verified": "確認済み（トラストリスト）",
         "unverified": "未確認の依頼者です。表示名は依頼者の自己申告で、誰も保証していません。",
-        "points": "要点", "items": "渡すデータ", "required": "必須", "optional": "任意",
+        "points": "要点", "data_items": "渡すデータ", "required": "必須", "optional": "任意",
         "required_help": "必須の項目は外せません。任意の項目は選べます。",
         "purposes": "利用目的", "retention": "保存期間", "days": "日", "onward": "第三者への再提供",
         "onward_yes": "あり：ほかの会社にも渡されます", "onward_no": "なし",
@@ -84,6 +84,7 @@ _WORDS: dict[str, dict[str, str]] = {
                       "`copyme demo` が表示したリンクを開くか、ホームフォルダーの api.token の中身を入力してください。",
         "key": "鍵（api.token の中身）", "open": "開く", "wrong_key": "鍵が違います。",
         "delivered_no": "未送達",
+        "done_active": "再開しました", "done_suspended": "一時停止しました", "done_revoked": "撤回しました",
     },
     "en": {
         "app": "CopyMe wallet", "nav_consents": "Your consents", "switch": "日本語",
@@ -91,7 +92,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "review_title": "A request for your consent", "requester": "Requester", "holder": "Data comes from",
         "verified": "verified (trust list)",
         "unverified": "UNVERIFIED requester. This name is the requester's own claim; nobody vouches for it.",
-        "points": "Key points", "items": "Data to share", "required": "required", "optional": "optional",
+        "points": "Key points", "data_items": "Data to share", "required": "required", "optional": "optional",
         "required_help": "Required items cannot be left out; optional ones are up to you.",
         "purposes": "Purposes", "retention": "Kept for", "days": "days", "onward": "Passed on to others",
         "onward_yes": "yes: other companies will receive it", "onward_no": "no",
@@ -125,6 +126,7 @@ _WORDS: dict[str, dict[str, str]] = {
                       "`copyme demo` printed, or paste the contents of api.token from the wallet's home folder.",
         "key": "Key (contents of api.token)", "open": "Open", "wrong_key": "That key is not right.",
         "delivered_no": "not delivered",
+        "done_active": "Resumed", "done_suspended": "Suspended", "done_revoked": "Revoked",
     },
 }
 _STATES = {"ja": {"active": "有効", "suspended": "一時停止中", "revoked": "撤回済み", "expired": "期限切れ"},
@@ -230,7 +232,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
         query = dict(request.query_params)
         query["lang"] = "en" if lang == "ja" else "ja"
         switch = request.url.path + "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query.items())
-        ctx = {"lang": lang, "w": words(lang), "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
+        ctx = {"lang": lang, "w": words(lang), "sep": "、" if lang == "ja" else ", ", "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
                "fmt_time": _fmt_time, "fmt_date": _fmt_date, "item_label": lambda i, lg=lang: _item(i, lg),
                "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path, **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
@@ -345,7 +347,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
             done = request.query_params.get("done")
             last = events[-1] if events else None
             return page(request, "detail.html", {
-                "d": found, "c": found.consent, "r": found.review, "done": done if done in _STATES["en"] else None,
+                "d": found, "c": found.consent, "r": found.review, "done": done if done in ("active", "suspended", "revoked") else None,
                 "done_error": request.query_params.get("error"), "last": last,
                 "accepted": request.query_params.get("accepted") == "1",
                 "back": _safe_back(request.query_params.get("back"))})

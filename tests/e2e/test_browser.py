@@ -1,0 +1,139 @@
+"""The whole journey in a real browser (Debian's chromium through Playwright), page by page.
+
+Budget app → CopyMe button → the wallet's review page → accept a subset → data in the budget
+app → suspend in the wallet → refusal → resume → data → revoke → refusal.  Every page is saved
+as a screenshot under ``test-artifacts/screenshots/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from copyme.demo import Demo
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page: object, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _fetch(page: object, demo: Demo) -> None:
+    page.goto(demo.budget_url + "/")  # type: ignore[attr-defined]
+    page.get_by_test_id("fetch").click()  # type: ignore[attr-defined]
+
+
+def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screenshots: Path) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 420, "height": 860}, locale="en-US")  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+
+    # the printed link signs the browser in to the wallet; without it the pages ask for the key
+    page.goto(demo.wallet_url + "/")
+    expect(page.locator("#key")).to_be_visible()
+    _shot(page, screenshots, "00-wallet-login-en")
+    page.goto(demo.wallet_login_url)
+    expect(page.get_by_role("heading", name="Your consents")).to_be_visible()
+
+    # the budget app, in English, with the CopyMe button
+    page.goto(demo.budget_url + "/?lang=en")
+    _shot(page, screenshots, "01-budget-button-en")
+    page.get_by_test_id("copyme-button").click()
+
+    # Understand: the review page, verified requester, key points, items
+    expect(page).to_have_url(re.compile(r"/review\?u="))
+    expect(page.get_by_test_id("requester")).to_contain_text("Kakeibo")
+    expect(page.get_by_test_id("unverified")).to_have_count(0)
+    expect(page.get_by_test_id("points").locator("li")).to_have_count(3)
+    expect(page.get_by_label("Transaction history")).to_be_disabled()
+    expect(page.get_by_label("Transaction history")).to_be_checked()
+    _shot(page, screenshots, "02-review-en")
+    page.get_by_test_id("switch-lang").click()
+    expect(page.get_by_test_id("requester")).to_contain_text("かけいぼ")
+    expect(page.get_by_test_id("accept")).to_have_text("選んだ項目で同意する")
+    _shot(page, screenshots, "03-review-ja")
+
+    # accept only some optional items: keep the balance, leave the name out
+    page.get_by_test_id("opt-name").uncheck()
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    expect(page.get_by_test_id("granted")).to_contain_text("氏名")
+    _shot(page, screenshots, "04-accepted-ja")
+    page.get_by_test_id("back").click()
+
+    # Use: the data appears in the budget app, only the granted items
+    expect(page).to_have_url(re.compile(re.escape(demo.budget_url)))
+    page.get_by_test_id("fetch").click()
+    data = page.get_by_test_id("data")
+    expect(data).to_be_visible()
+    expect(data).to_contain_text("482")  # the balance
+    _shot(page, screenshots, "05-budget-data-ja")
+    assert "山田" not in data.inner_text()  # the name was not granted
+
+    # See: the wallet's list, grouped by data holder, then the detail page (back to English)
+    page.goto(demo.wallet_url + "/?lang=en")
+    expect(page.get_by_role("heading", name=re.compile("Sakura Bank"))).to_be_visible()
+    expect(page.get_by_test_id("consent").get_by_test_id("state")).to_have_text("active")
+    _shot(page, screenshots, "06-wallet-list-en")
+    page.get_by_test_id("consent").get_by_role("link").first.click()
+    expect(page.get_by_test_id("history")).to_contain_text("active")
+    expect(page.get_by_test_id("receipts")).to_have_count(0)  # the wallet has not been told of any use
+
+    # Change: suspend → refused
+    page.get_by_test_id("suspend").click()
+    expect(page.get_by_test_id("change-result")).to_contain_text("The registry has it")
+    expect(page.get_by_test_id("pending")).to_have_count(0)
+    _shot(page, screenshots, "07-suspended-en")
+    page.wait_for_timeout(400)  # the bank hears of the new list through the registry's feed
+    _fetch(page, demo)
+    expect(page.get_by_test_id("code")).to_have_text("suspended")
+    _shot(page, screenshots, "08-budget-refused-suspended")
+
+    # resume → data again
+    page.goto(demo.wallet_url + "/")
+    page.get_by_test_id("consent").get_by_role("link").first.click()
+    page.get_by_test_id("resume").click()
+    expect(page.get_by_test_id("change-result")).to_contain_text("The registry has it")
+    page.wait_for_timeout(400)
+    _fetch(page, demo)
+    expect(page.get_by_test_id("data")).to_be_visible()
+
+    # revoke (needs the "I understand" box) → refused for good
+    page.goto(demo.wallet_url + "/")
+    page.get_by_test_id("consent").get_by_role("link").first.click()
+    page.get_by_test_id("revoke-sure").check()
+    page.get_by_test_id("revoke").click()
+    expect(page.get_by_test_id("change-result")).to_contain_text("Revoked")
+    expect(page.get_by_test_id("resume")).to_have_count(0)
+    _shot(page, screenshots, "09-revoked-en")
+    page.wait_for_timeout(400)
+    _fetch(page, demo)
+    expect(page.get_by_test_id("code")).to_have_text("revoked")
+    _shot(page, screenshots, "10-budget-refused-revoked")
+
+    page.goto(demo.wallet_url + "/?lang=ja")
+    expect(page.get_by_test_id("consent").get_by_test_id("state")).to_have_text("撤回済み")
+    _shot(page, screenshots, "11-wallet-list-ja")
+    context.close()

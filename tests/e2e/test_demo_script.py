@@ -1,0 +1,66 @@
+"""`copyme demo --script` as a user runs it: a real process, real services, exit status 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_demo_script_runs_the_journey_and_every_outcome_is_expected(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "copyme", "demo", "--script", "--home", str(tmp_path / "home")],
+                            capture_output=True, text=True, timeout=180)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "All 10 steps went as expected." in out
+    assert "NOT as expected" not in out and "Traceback" not in out + result.stderr
+    for expected in ("the bank refused: suspended", "the bank refused: revoked",
+                     "cannot resume a consent that is revoked", "the bank released: balance, transactions"):
+        assert expected in out
+    # the services were stopped: nothing of the demo is left listening
+    assert (tmp_path / "home" / "logs" / "registry.log").exists()
+
+
+def test_demo_rejects_an_unknown_language(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "copyme", "demo", "--script", "--lang", "fr"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "error: invalid" in result.stdout
+
+
+def test_demo_prints_what_to_click_and_stops_everything_on_ctrl_c(tmp_path) -> None:
+    import re
+    import signal
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "copyme", "demo", "--home", str(tmp_path / "home")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        assert "Press Ctrl-C" in out, out
+        urls = re.findall(r"http://(?:127\.0\.0\.1|localhost):\d+", out)
+        assert len(set(urls)) >= 4 and "/login?key=" in out
+        for url in set(urls):
+            assert httpx.get(url + "/health", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for url in set(urls):
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url + "/health", timeout=2)
