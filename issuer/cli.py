@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,7 +20,7 @@ def serve(
     holder: str = typer.Option(..., "--holder", help="Base URL of the data holder's verifier service."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8020, "--port", help="Port to listen on."),
-    home: Path = typer.Option(DEFAULT_HOME, "--home", help="Folder for the key and issuer.db (created)."),
+    home: Annotated[Path, typer.Option("--home", help="Folder for the key and issuer.db (created).")] = DEFAULT_HOME,
     wallet: str | None = typer.Option(None, "--wallet", help="A wallet dashboard's base URL; the button links to <wallet>/review?u=..."),
     public_url: str | None = typer.Option(None, "--public-url", help="Base URL wallets reach this service at (default: from each request)."),
     holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
@@ -41,8 +42,8 @@ def serve(
 
 @app.command("records")
 def records_cmd(
-    home: Path = typer.Option(DEFAULT_HOME, "--home", help="The issuer's home folder."),
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
+    home: Annotated[Path, typer.Option("--home", help="The issuer's home folder.")] = DEFAULT_HOME,
 ) -> None:
     """Print the recipient records (APPI) as CSV."""
     from .records import export_csv, list_records
