@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,8 @@ class Demo:
                                    "--passphrase-file", str(self.passphrase_file)], self.ports.wallet)
         for service in self.services:
             service.wait_up()
+        if self.with_wallet_server:
+            self.relay_receipts()
 
     def service(self, name: str) -> Service:
         """The running service called ``name`` (registry, bank, budget, wallet)."""
@@ -216,8 +219,45 @@ class Demo:
         port = int(old.url.rsplit(":", 1)[1])
         self._spawn(name, args, port).wait_up()
 
+    def relay_receipts(self, interval: float = 0.5) -> None:
+        """Tell the wallet each time the bank releases data (from the bank's provision records).
+
+        The wallet cannot see data move by itself; in the demo the bank's APPI provision records
+        are copied to the wallet's ``POST /api/receipts`` so the dashboard shows every use.
+        """
+        self._relay_stop = threading.Event()
+        self._relay = threading.Thread(target=self._relay_loop, args=(interval,), daemon=True)
+        self._relay.start()
+
+    def _relay_loop(self, interval: float) -> None:
+        from issuer.service import load_or_create_key as issuer_key
+        from verifier import Records, open_database
+
+        budget_did = issuer_key(self.home / "budget").did
+        db = open_database(self.home / "bank" / "verifier.db")
+        records, sent = Records(db), 0
+        with httpx.Client(base_url=self.wallet_url, timeout=10.0,
+                          headers={"Authorization": f"Bearer {self.token}"}) as wallet:
+            while not self._relay_stop.wait(interval):
+                with contextlib.suppress(CopyMeError, httpx.HTTPError, sqlite3.Error):
+                    for row in records.all():
+                        if row["seq"] <= sent:
+                            continue
+                        if row["kind"] == "provision" and row.get("consent_id"):
+                            name = BUDGET_NAME["ja"] if row["recipient"] == budget_did else row["recipient"]
+                            wallet.post("/api/receipts", json={
+                                "consent_id": row["consent_id"], "items": list(row["items"]), "at": row["at"],
+                                "purpose": row["purpose"], "recipient": name,
+                                "source": f"{BANK_NAME['ja']} / {BANK_NAME['en']} (provision record #{row['seq']})"})
+                        sent = row["seq"]
+        db.conn.close()
+
     def stop(self) -> None:
         """Stop every service (newest first)."""
+        if getattr(self, "_relay", None) is not None:
+            self._relay_stop.set()
+            self._relay.join(timeout=5)
+            self._relay = None
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
@@ -388,7 +428,8 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
             step.say(f"your wallet says: {err.code}: {err.detail}")
             step.expect(err.code == "conflict", "resuming a revoked consent is refused (revoking is final)")
         receipts = wallet.receipts(consent.id)
-        step.say(f"\nyour wallet recorded {len(receipts)} uses of your data under this consent")
+        console.print()
+        step.say(f"your wallet recorded {len(receipts)} uses of your data under this consent")
     except (CopyMeError, httpx.HTTPError, KeyError, ValueError) as err:
         step.expect(False, f"the journey stopped: {type(err).__name__}: {err}")
     finally:

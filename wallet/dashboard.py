@@ -172,6 +172,11 @@ def _fmt_time(ts: int | None) -> str:
     return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def _fmt_short(ts: int | None) -> str:
+    """For table cells on a phone: month/day and time (the zone is in the column header)."""
+    return datetime.fromtimestamp(ts).astimezone().strftime("%m/%d %H:%M:%S") if ts else "—"
+
+
 def _fmt_date(ts: int) -> str:
     return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d")
 
@@ -233,7 +238,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
         query["lang"] = "en" if lang == "ja" else "ja"
         switch = request.url.path + "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query.items())
         ctx = {"lang": lang, "w": words(lang), "sep": "、" if lang == "ja" else ", ", "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
-               "fmt_time": _fmt_time, "fmt_date": _fmt_date, "item_label": lambda i, lg=lang: _item(i, lg),
+               "fmt_time": _fmt_time, "fmt_date": _fmt_date, "fmt_short": _fmt_short,
+               "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
                "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path, **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
         if request.query_params.get("lang") in ("ja", "en"):

@@ -99,7 +99,14 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     _shot(page, screenshots, "06-wallet-list-en")
     page.get_by_test_id("consent").get_by_role("link").first.click()
     expect(page.get_by_test_id("history")).to_contain_text("active")
-    expect(page.get_by_test_id("receipts")).to_have_count(0)  # the wallet has not been told of any use
+    for _ in range(20):  # the demo relays the bank's provision records to the wallet every 0.5 s
+        if page.get_by_test_id("receipts").count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(page.get_by_test_id("receipts")).to_contain_text("かけいぼ")
+    expect(page.get_by_test_id("receipts")).to_contain_text("Account balance")
+    _shot(page, screenshots, "06b-consent-detail-en")
 
     # Change: suspend → refused
     page.get_by_test_id("suspend").click()
