@@ -128,7 +128,7 @@ def main() -> None:
             text = profile.read_text()
             print("\nverifier stack samples under 8 clients:\n" + "\n".join(text.splitlines()[:60]))
             result["profile"] = text
-    write_result("gate", result)
+    write_result("gate-quick" if args.quick else "gate", result)
 
 
 if __name__ == "__main__":

@@ -259,7 +259,7 @@ def main() -> None:
           title="Presentation verification: library vs floor vs peers (best of rounds)")
     ratio = best["verify_presentation"] / floor_rate
     print(f"verify_presentation at {ratio:.0%} of the two-verify floor (aim >= 70%)")
-    write_result("peers", {"rows": rows, "verify_vs_floor": round(ratio, 3), "seconds": args.seconds,
+    write_result("peers-quick" if args.quick else "peers", {"rows": rows, "verify_vs_floor": round(ratio, 3), "seconds": args.seconds,
                            "rounds": args.rounds})
 
 

@@ -99,7 +99,10 @@ def build_wallet(home: Path, registry_url: str, n: int) -> None:
         for i in range(n - 1):
             list_id = list_ids[(i + 1) // per_list]
             cid = "bafirei" + secrets.token_hex(26)
-            consents.append({**consent, "id": cid, "list_id": list_id, "idx": (i + 1) % per_list + 1,
+            idx = (i + 1) % per_list
+            if list_id == consent["list_id"] and idx == consent["idx"]:
+                idx = per_list  # the real consent's random index; above the fill limit nothing else is there
+            consents.append({**consent, "id": cid, "list_id": list_id, "idx": idx,
                              "issued_at": consent["issued_at"] - rng.randrange(86400 * 90),
                              "state": rng.choice(("active", "active", "active", "suspended", "revoked"))})
             events.append({**{k: v for k, v in event.items() if k != "seq"}, "consent_id": cid, "list_id": list_id})
@@ -194,8 +197,8 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 5
     if args.quick:
-        args.lists, args.consents, args.seconds, repeat = 1000, "1000", 0.3, 1
-    consents = [int(c) for c in args.consents.split(",")]
+        args.lists, args.consents, args.seconds, repeat = 200, "", 0.3, 1
+    consents = [int(c) for c in args.consents.split(",") if c]
 
     result: dict[str, Any] = {}
     result["status_lists"] = rows = status_lists(repeat)
@@ -205,10 +208,11 @@ def main() -> None:
         with Service.cli("registry", "serve", "--home", str(tmp / "wallet-registry"), "--log-level", "warning") as reg:
             result["wallet_list"] = rows = wallet_list(tmp, reg.url, consents, max(1, repeat // 2))
         table(rows, title="Wallet list (Wallet.consents) and `copyme wallet list --json`")
-        result["registry"] = rows = registry_gets(tmp, [args.lists // 10, args.lists], args.seconds)
+        sizes = [args.lists] if args.quick else [args.lists // 10, args.lists]
+        result["registry"] = rows = registry_gets(tmp, sizes, args.seconds)
         table(rows, ["lists", "get_rps", "get_p50_ms", "get_p99_ms", "health_rps", "health_p99_ms", "ratio",
                      "rss_mb", "db_mb"], title="Registry GET /v1/lists/<random id>, 8 clients")
-    write_result("scale", result)
+    write_result("scale-quick" if args.quick else "scale", result)
 
 
 if __name__ == "__main__":

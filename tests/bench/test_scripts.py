@@ -1,0 +1,31 @@
+"""Every benchmark script still runs: each in its ``--quick`` mode, as a real process.
+
+The figures of a quick run mean nothing; what is checked is that the script finishes, prints
+its table and writes its JSON result, so the benchmarks never rot while the code moves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ["peers", "gate", "revocation", "scale", "memory"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_bench_script_runs(name: str) -> None:
+    result_file = ROOT / "bench" / "results" / f"{name}-quick.json"
+    before = result_file.stat().st_mtime if result_file.exists() else 0.0
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "wrote bench/results/" in out.stdout
+    assert result_file.stat().st_mtime > before
+    data = json.loads(result_file.read_text())
+    assert data["bench"] == f"{name}-quick" and data["machine"]["cpus"]
