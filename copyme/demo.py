@@ -79,6 +79,7 @@ class Service:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
+    args: list[str] = field(default_factory=list)
 
     def wait_up(self, timeout: float = 30.0) -> None:
         """Poll ``/health`` until it answers 200; a child that exits is an error with its log."""
@@ -113,6 +114,8 @@ class Demo:
     ports: Ports = field(default_factory=Ports)
     with_wallet_server: bool = True
     services: list[Service] = field(default_factory=list)
+    _relay: threading.Thread | None = field(default=None, init=False, repr=False)
+    _relay_stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
@@ -149,7 +152,7 @@ class Demo:
             proc = subprocess.Popen([sys.executable, "-m", "copyme", *args, "--host", "127.0.0.1", "--port", str(port)],
                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        service = Service(name, f"http://127.0.0.1:{port}", proc, log)
+        service = Service(name, f"http://127.0.0.1:{port}", proc, log, list(args))
         self.services.append(service)
         return service
 
@@ -184,7 +187,7 @@ class Demo:
                           self.ports.registry)
         bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url],
                            self.ports.bank)
-        budget = self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
+        self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
                                         "--holder-did", bank_did, "--wallet", self.wallet_url], self.ports.budget)
         reg.wait_up()
         if code is not None:
@@ -215,9 +218,8 @@ class Demo:
         old = self.service(name)
         old.stop()
         self.services.remove(old)
-        args = [str(a) for a in old.proc.args][3:-4]  # drop python -m copyme ... --host H --port P
         port = int(old.url.rsplit(":", 1)[1])
-        self._spawn(name, args, port).wait_up()
+        self._spawn(name, old.args, port).wait_up()
 
     def relay_receipts(self, interval: float = 0.5) -> None:
         """Tell the wallet each time the bank releases data (from the bank's provision records).
@@ -225,7 +227,7 @@ class Demo:
         The wallet cannot see data move by itself; in the demo the bank's APPI provision records
         are copied to the wallet's ``POST /api/receipts`` so the dashboard shows every use.
         """
-        self._relay_stop = threading.Event()
+        self._relay_stop.clear()
         self._relay = threading.Thread(target=self._relay_loop, args=(interval,), daemon=True)
         self._relay.start()
 
@@ -254,7 +256,7 @@ class Demo:
 
     def stop(self) -> None:
         """Stop every service (newest first)."""
-        if getattr(self, "_relay", None) is not None:
+        if self._relay is not None:
             self._relay_stop.set()
             self._relay.join(timeout=5)
             self._relay = None

@@ -32,6 +32,7 @@ from fastapi.templating import Jinja2Templates
 
 from protocol import CopyMeError, InvalidArgument, read_capped
 
+from .api import Unauthorised, load_token
 from .consents import ConsentView
 from .wallet import Wallet
 
@@ -138,14 +139,14 @@ _REASONS = {
            "unknown_item": "ウォレットが説明できないデータ項目が含まれています。",
            "unknown_purpose": "ウォレットが説明できない利用目的が含まれています。",
            "invalid": "入力が正しくありません。", "wallet_locked": "ウォレットの鍵が開いていません。",
-           "forbidden": "このページからの操作は受け付けられません。"},
+           "unauthorised": "このページからの操作は受け付けられません。"},
     "en": {"unavailable": "The other service could not be reached.", "not_found": "Not found.",
            "bad_signature": "The signature is not valid; this may be forged.", "expired": "It has expired.",
            "conflict": "Not possible in the current state.", "malformed": "It cannot be read.",
            "unknown_item": "It asks for a data item the wallet cannot explain.",
            "unknown_purpose": "It names a purpose the wallet cannot explain.",
            "invalid": "The input is not valid.", "wallet_locked": "The wallet's keys are locked.",
-           "forbidden": "This action was not accepted from that page."},
+           "unauthorised": "This action was not accepted from that page."},
 }
 
 
@@ -159,10 +160,12 @@ def session_value(token: str, purpose: str = "session") -> str:
     return hmac.new(token.encode(), f"copyme-dashboard:{purpose}".encode(), hashlib.sha256).hexdigest()
 
 
-class Forbidden(CopyMeError):
-    """A form posted without this dashboard's token, or a Host header that is not loopback."""
+class Forbidden(Unauthorised):
+    """A form posted without this dashboard's token, or a Host header that is not loopback.
 
-    code = "forbidden"
+    Same reason code as the local API's missing token (``unauthorised``), answered with 403.
+    """
+
     http_status = 403
 
 
@@ -211,8 +214,6 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
     ``wallet``, ``lock`` default to ``app.state.wallet`` / ``app.state.lock``; ``token`` to the
     home's ``api.token``.
     """
-    from .api import load_token
-
     opened: Wallet = wallet or app.state.wallet
     guard: threading.Lock = lock or getattr(app.state, "lock", None) or threading.Lock()
     secret = token or load_token(opened.home)

@@ -56,12 +56,12 @@ def test_forms_without_the_page_token_are_refused(demo: Demo, signed_in: httpx.C
     for path in ("/sync", "/consents/abcdef/revoke", "/review/abc"):
         response = signed_in.post(path, data={"csrf": "0" * 64, "decision": "accept"})
         assert response.status_code == 403
-        assert 'data-testid="error-code">forbidden<' in response.text
+        assert 'data-testid="error-code">unauthorised<' in response.text
 
 
 def test_a_foreign_host_header_is_refused(demo: Demo, signed_in: httpx.Client) -> None:
     response = signed_in.get("/", headers={"Host": "evil.example"})
-    assert response.status_code == 403 and "forbidden" in response.text
+    assert response.status_code == 403 and "unauthorised" in response.text
 
 
 @pytest.mark.parametrize(("query", "status", "code"), [
