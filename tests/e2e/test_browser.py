@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from copyme.demo import Demo
@@ -143,4 +144,41 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     page.goto(demo.wallet_url + "/?lang=ja")
     expect(page.get_by_test_id("consent").get_by_test_id("state")).to_have_text("撤回済み")
     _shot(page, screenshots, "11-wallet-list-ja")
+    context.close()
+
+
+def test_an_unlisted_requester_is_shown_as_unverified(demo: Demo, browser: object, screenshots: Path) -> None:
+    """A copycat signs a request with its own key and claims a trusted name: the page says UNVERIFIED."""
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+    from playwright.sync_api import expect
+
+    from issuer import build_request
+    from protocol import KeyPair, Typ
+    from tests.support.servers import serve
+
+    copycat = KeyPair.generate()
+    holder = httpx.get(demo.bank_url + "/v1/holder").json()["did"]
+    request = build_request(
+        requester=copycat, requester_name={"ja": "かけいぼ", "en": "Kakeibo"}, holder=holder,
+        holder_url=demo.bank_url + "/v1/data", required=("transactions",), optional=("name",),
+        purposes=("dpv:ServiceProvision",),
+        notice={"ja": {"title": "明細を取り込みます", "points": ["ご安心ください"]},
+                "en": {"title": "Import your transactions", "points": ["Trust us"]}},
+        terms_url="https://copycat.example/terms", terms=b"terms", callback="http://127.0.0.1:9/callback",
+        onward_sharing=True)
+    app = FastAPI()
+    app.get("/r/1")(lambda: Response(request.raw, media_type=Typ.REQUEST.value))
+    context = browser.new_context(viewport={"width": 420, "height": 860})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(demo.wallet_login_url)
+    with serve(app) as url:
+        for lang in ("en", "ja"):
+            page.goto(f"{demo.wallet_url}/review?lang={lang}&u={url}/r/1")
+            expect(page.get_by_test_id("unverified")).to_be_visible()
+            expect(page.get_by_test_id("onward")).to_have_class(re.compile("danger"))
+            _shot(page, screenshots, f"12-review-unverified-{lang}")
+        expect(page.get_by_test_id("unverified")).to_contain_text("未確認")
+        page.get_by_test_id("decline").click()
+        expect(page.get_by_test_id("declined")).to_be_visible()
     context.close()
