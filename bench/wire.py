@@ -1,11 +1,11 @@
 """Protocol benchmark: sign and verify+decode per wire object, next to raw pynacl in the same run.
 
-    python bench/protocol.py [--seconds 0.3] [--rounds 5]
+    python bench/wire.py [--seconds 0.3] [--rounds 5]
 
 The floor is pynacl's own Ed25519 verify (and sign) of a message of the same size, measured in
 the same process and interleaved with the object measurements, so the ratio says how much of
 the time is the signature itself and how much is CBOR, COSE and validation.  Prints a table and
-writes ``bench/results/protocol.json``.
+writes ``bench/results/wire.json``.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main() -> None:
 
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "protocol.json").write_text(json.dumps({
+    (out / "wire.json").write_text(json.dumps({
         "machine": platform.platform(), "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"), "rows": rows, "credential_vs_floor": round(cred, 3),
     }, indent=2))
