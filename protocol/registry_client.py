@@ -15,6 +15,7 @@ This module imports ``httpx`` only; it holds no web-framework or database code.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -232,6 +233,15 @@ class EventStream:
         self._closed.set()
         response = self._response
         if response is not None:
+            # a reader blocked in recv() on another thread only wakes when the socket is shut
+            # down; closing the response alone would leave it waiting for the next heartbeat
+            try:
+                stream = response.extensions.get("network_stream")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 response.close()
             except Exception:  # closing from another thread may race the reader; it stops anyway

@@ -146,3 +146,15 @@ def test_unreachable_feed_gives_up_after_max_retries() -> None:
     client = RegistryClient(f"http://127.0.0.1:{free_port()}", timeout=1.0)
     with pytest.raises(Unavailable):
         next(iter(client.events(reconnect_delay=0.01, max_retries=2)))
+
+
+def test_close_from_another_thread_is_prompt(tmp_path: Path) -> None:
+    server = start(tmp_path / "home", heartbeat=15.0)  # no heartbeat will come to wake the reader
+    try:
+        feed = Collector(RegistryClient(server.url).events())
+        time.sleep(0.3)
+        started = time.monotonic()
+        feed.close()
+        assert not feed.thread.is_alive() and time.monotonic() - started < 2
+    finally:
+        server.stop()
