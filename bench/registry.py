@@ -60,7 +60,7 @@ async def run_cell(url: str, concurrency: int, requests: list[tuple[str, str, by
     per_worker = [requests[i::concurrency] for i in range(concurrency)]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        for method, path, body, headers in requests[: min(concurrency, len(requests))]:  # warm connections
+        for method, path, _body, headers in requests[: min(concurrency, len(requests))]:  # warm connections
             if method == "GET":
                 await client.get(path, headers=headers)
 

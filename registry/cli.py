@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -70,12 +70,12 @@ def _show(signed: TrustList, as_json: bool) -> None:
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
-    port: int = typer.Option(8600, help="TCP port to listen on."),
-    home: Path | None = typer.Option(None, "--home", help=_HOME_HELP),
-    db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
-    heartbeat: float = typer.Option(15.0, min=0.1, help="Seconds between heartbeat comments on an idle change feed."),
-    log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8600,
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    heartbeat: Annotated[float, typer.Option(min=0.1, help="Seconds between heartbeat comments on an idle change feed.")] = 15.0,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
 ) -> None:
     """Run the registry: PUT/GET /v1/lists/{id}, GET /v1/events (SSE), GET /v1/trust-list, /health.
 
@@ -97,13 +97,13 @@ def serve(
 
 @trust_app.command("add")
 def trust_add(
-    did: str = typer.Argument(..., help="The organisation's did:key."),
-    ja: str = typer.Option(..., "--ja", help="Its name in Japanese (at most 100 characters)."),
-    en: str = typer.Option(..., "--en", help="Its name in English (at most 100 characters)."),
-    role: str = typer.Option(..., "--role", help="data_user, data_holder or both."),
-    home: Path | None = typer.Option(None, "--home", help=_HOME_HELP),
-    db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
-    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    did: Annotated[str, typer.Argument(help="The organisation's did:key.")],
+    ja: Annotated[str, typer.Option("--ja", help="Its name in Japanese (at most 100 characters).")],
+    en: Annotated[str, typer.Option("--en", help="Its name in English (at most 100 characters).")],
+    role: Annotated[str, typer.Option("--role", help="data_user, data_holder or both.")],
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """List an organisation (or update its names and role) and re-sign the trust list."""
     try:
@@ -114,10 +114,10 @@ def trust_add(
 
 @trust_app.command("remove")
 def trust_remove(
-    did: str = typer.Argument(..., help="The organisation's did:key."),
-    home: Path | None = typer.Option(None, "--home", help=_HOME_HELP),
-    db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
-    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    did: Annotated[str, typer.Argument(help="The organisation's did:key.")],
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Take an organisation off the trust list and re-sign it."""
     try:
@@ -128,9 +128,9 @@ def trust_remove(
 
 @trust_app.command("show")
 def trust_show(
-    home: Path | None = typer.Option(None, "--home", help=_HOME_HELP),
-    db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
-    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Show the council key's DID (for wallets to trust) and the listed organisations."""
     try:
