@@ -107,7 +107,9 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
         responses=_COMMON,
     )
     app.state.registry = registry
-    app.state.feed = Feed()
+    # replaced in the serving loop by the lifespan; this one serves in-process transports that
+    # skip the lifespan (httpx.ASGITransport), so "from now" is right there too
+    app.state.feed = Feed(registry.last_seq())
 
     @app.exception_handler(CopyMeError)
     async def _copyme_error(request: Request, err: CopyMeError) -> JSONResponse:
