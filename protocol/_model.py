@@ -91,7 +91,7 @@ def claim(claims: Mapping[Any, Any], key: Any, kind: type[T], name: str) -> T:
         raise DecodeError(f"claim {name!r} is missing") from None
     if type(value) is not kind:
         raise DecodeError(f"claim {name!r} must be {kind.__name__}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def optional(claims: Mapping[Any, Any], key: Any, kind: type[T], name: str) -> T | None:

@@ -53,7 +53,7 @@ def _key_bytes(key: int | str) -> bytes:
     cached = _KEY_CACHE.get((type(key), key))
     if cached is not None:
         return cached
-    if type(key) is str:
+    if isinstance(key, str):
         raw = key.encode("utf-8")
         encoded = head(3, len(raw)) + raw
     else:

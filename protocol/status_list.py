@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ class StatusList:
         pos = index // _PER_BYTE
         self._data[pos] = (self._data[pos] & ~(_MASK << shift) & 0xFF) | (value << shift)
 
-    def random_free_index(self, taken: set[int], *, randbelow: Any = secrets.randbelow) -> int:
+    def random_free_index(self, taken: Collection[int], *, randbelow: Any = secrets.randbelow) -> int:
         """A uniformly random index not in ``taken``, so ids reveal nothing about order or count."""
         if len(taken) >= self.size:
             raise InvalidArgument("the status list is full", field="size")
