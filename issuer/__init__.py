@@ -13,7 +13,7 @@ from __future__ import annotations
 from .button import CopyMeButton, publish, request_url
 from .callback import receive_consent
 from .fetch import FetchedData, fetch_data, fetch_nonce
-from .records import RecipientRecord, export_csv, list_records, record_receipt
+from .records import ProviderProfile, RecipientRecord, export_csv, list_records, record_receipt
 from .requests import build_request
 from .service import Issuer, IssuerConfig, load_or_create_key
 from .status_watch import StatusWatcher
@@ -25,6 +25,7 @@ __all__ = [
     "Issuer",
     "IssuerConfig",
     "IssuerStore",
+    "ProviderProfile",
     "RecipientRecord",
     "StatusWatcher",
     "StoredConsent",

@@ -1,14 +1,28 @@
 """Kakeibo (かけいぼ), the fictional household-budget service of the demo: what it asks for.
 
 It wants the user's bank transactions (required) and, optionally, the balance and the name,
-only to show the user's own budget, kept for a year, never passed on.
+only to show the user's own budget, kept for a year, never passed on.  The data holder is the
+fictional Sakura Bank (さくら銀行).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from .service import IssuerConfig
 
-__all__ = ["KAKEIBO_TERMS", "kakeibo_config"]
+__all__ = ["KAKEIBO_TERMS", "SAKURA_BANK", "kakeibo_config"]
+
+#: The demo's data holder, the fictional Sakura Bank, as Kakeibo confirmed it under APPI
+#: Art. 30(1) (name, address, representative, how the bank acquired the data).  All fictional.
+#: The bank's own answer at ``GET /v1/holder`` overrides any of these it states.
+SAKURA_BANK: dict[str, Any] = {
+    "name": {"ja": "さくら銀行", "en": "Sakura Bank"},
+    "address": "東京都千代田区さくら通り1-2-3（架空） / 1-2-3 Sakura-dori, Chiyoda-ku, Tokyo (fictional)",
+    "representative": "代表取締役 桜井 花子（架空） / Hanako Sakurai, President (fictional)",
+    "acquisition": ("口座名義人である本人から、口座開設時および入出金の都度取得 / collected from the "
+                    "customer as the account holder, at account opening and with each transaction"),
+}
 
 KAKEIBO_TERMS = """かけいぼ 利用規約（デモ） / Kakeibo terms of use (demo)
 
@@ -39,7 +53,10 @@ def kakeibo_config(holder_base: str, *, terms_url: str = "https://kakeibo.exampl
         },
         terms_url=terms_url,
         terms=KAKEIBO_TERMS,
-        holder_name={"ja": "銀行", "en": "Bank"},
+        holder_name=SAKURA_BANK["name"],
+        holder_address=SAKURA_BANK["address"],
+        holder_representative=SAKURA_BANK["representative"],
+        holder_acquisition=SAKURA_BANK["acquisition"],
         retention_days=365,
         onward_sharing=False,
         validity_days=180,

@@ -21,7 +21,7 @@ from protocol import InvalidArgument, KeyPair, NotFound, Unavailable, clock, err
 from .button import CopyMeButton, publish, request_url
 from .callback import receive_consent
 from .fetch import FetchedData, fetch_data
-from .records import RecipientRecord, record_receipt
+from .records import ProviderProfile, RecipientRecord, record_receipt
 from .requests import build_request
 from .status_watch import StatusWatcher, registry_base
 from .store import IssuerStore, StoredConsent
@@ -45,6 +45,12 @@ class IssuerConfig:
     terms: bytes
     optional: Sequence[str] = ()
     holder_name: Mapping[str, str] = field(default_factory=lambda: {"ja": "データ保有者", "en": "Data holder"})
+    #: The holder's address, its representative's name (for a corporation) and how it acquires
+    #: the data it provides: what APPI Art. 30(1) has us confirm and record at each receipt.
+    #: What the holder itself declares at ``GET /v1/holder`` takes precedence.
+    holder_address: str = ""
+    holder_representative: str = ""
+    holder_acquisition: str = ""
     retention_days: int = 365
     onward_sharing: bool = False
     validity_days: int = 180
@@ -67,8 +73,12 @@ def load_or_create_key(home: Path) -> KeyPair:
     return key
 
 
-def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[str, str]]:
-    """The data holder's DID and name from ``GET <holder>/v1/holder``."""
+def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[str, Any]]:
+    """The data holder's DID and what it declares about itself, from ``GET <holder>/v1/holder``.
+
+    The declaration is the answer's ``name`` and, when the holder states them, ``address``,
+    ``representative`` and ``acquisition`` (see :meth:`ProviderProfile.declared`).
+    """
     try:
         response = httpx.get(holder_base.rstrip("/") + "/v1/holder", timeout=timeout)
     except httpx.HTTPError as err:
@@ -82,14 +92,16 @@ def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[st
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise Unavailable("the data holder's /v1/holder answer is not {did, name}") from None
-    return did, {k: str(v) for k, v in name.items()}
+    about: dict[str, Any] = {"name": {k: str(v) for k, v in name.items()}}
+    about.update({k: body[k] for k in ("address", "representative", "acquisition") if k in body})
+    return did, about
 
 
 class Issuer:
     """A data user: signs requests, keeps consents per account, fetches data, keeps records."""
 
     def __init__(self, key: KeyPair, store: IssuerStore, config: IssuerConfig, *,
-                 holder: str | Callable[[], tuple[str, Mapping[str, str]]],
+                 holder: str | Callable[[], tuple[str, Mapping[str, Any]]],
                  watcher: StatusWatcher | None = None, use_nonce: bool = False,
                  clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
@@ -98,7 +110,9 @@ class Issuer:
         self.config = config
         self._holder = holder
         self._holder_did: str | None = holder if isinstance(holder, str) else None
-        self._holder_name: Mapping[str, str] = config.holder_name
+        self._provider = ProviderProfile(name=config.holder_name, address=config.holder_address,
+                                         representative=config.holder_representative,
+                                         acquisition=config.holder_acquisition)
         self.watcher = watcher
         self.use_nonce = use_nonce
 
@@ -117,15 +131,21 @@ class Issuer:
         """The data holder's DID, asked of the holder once and then remembered."""
         if self._holder_did is None:
             assert callable(self._holder)
-            did, name = self._holder()
+            did, about = self._holder()
             self._holder_did = did
-            if name:
-                self._holder_name = name
+            if about and "name" not in about and all(isinstance(v, str) for v in about.values()):
+                about = {"name": about}  # an older resolver: (did, {lang: name})
+            self._provider = self._provider.declared(about or {})
         return self._holder_did
 
     def holder_name(self, lang: str) -> str:
         """The data holder's name in ``lang``."""
-        return self._holder_name.get(lang) or self._holder_name.get("en") or "data holder"
+        return self._provider.display_name(lang) or "data holder"
+
+    def provider(self) -> ProviderProfile:
+        """The holder as we confirm it for the recipient records (APPI Art. 30(1))."""
+        self.holder_did()
+        return self._provider
 
     def button(self, account: str, base_url: str, *, wallet_url: str | None = None,
                now: int | None = None) -> CopyMeButton:
@@ -184,9 +204,10 @@ class Issuer:
             raise NotFound("no consent is held for this account yet")
         consent = held[0]
         wanted = tuple(items) if items else consent.items
+        provider = self.provider()  # before the data arrives: a receipt must not go unrecorded
         data = fetch_data(self.key, consent.raw, holder_url=self.config.holder_url, items=wanted,
                           purpose=purpose or consent.purposes[0], use_nonce=self.use_nonce, now=self.now(now))
-        record = record_receipt(self.store, consent, provider_name=self.holder_name("ja"),
+        record = record_receipt(self.store, consent, provider=provider,
                                 items=tuple(data.items), purpose=data.purpose, now=self.now(now))
         return data, record
 

@@ -4,6 +4,10 @@ A company must be able to show, per customer account, which consent it holds and
 received under it, so every row carries the company's own ``account`` id for that user.  The
 file lives in the service's home folder, in WAL mode so the status watcher can write while
 pages read.
+
+Opening an older file adds the columns a newer version introduced (empty for old rows), so a
+company's existing records stay readable: the recipient records gained the provider's address,
+its representative and how it acquired the data (APPI Art. 30(1)).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str]] = {
                   "status_uri": str, "status_index": int, "status_key": str, "state": str,
                   "state_detail": str, "state_checked_at": int}, "id"),
     "records": ({"id": int, "received_at": int, "provider": str, "provider_name": str,
+                 "provider_address": str, "provider_representative": str, "acquisition": str,
                  "person": str, "account": str, "items": str, "purpose": str,
                  "obtained_by": str, "consent_id": str}, "id"),
     "meta": ({"key": str, "value": str}, "key"),
@@ -104,6 +109,7 @@ class IssuerStore:
         with self._lock:
             for name, (columns, pk) in SCHEMA.items():
                 self._db[name].create(columns, pk=pk, if_not_exists=True)  # type: ignore[union-attr]
+                _add_missing_columns(self._db[name], columns)  # type: ignore[arg-type]
             self._db["consents"].create_index(["account"], if_not_exists=True)  # type: ignore[union-attr]
             self._db["consents"].create_index(["status_uri"], if_not_exists=True)  # type: ignore[union-attr]
             self._db["requests"].create_index(["cid"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
@@ -229,6 +235,14 @@ class IssuerStore:
         """Set a small persistent setting."""
         with self._lock:
             self._db["meta"].upsert({"key": key, "value": value}, pk="key")  # type: ignore[union-attr]
+
+
+def _add_missing_columns(table: sqlite_utils.db.Table, columns: dict[str, Any]) -> None:
+    """Migrate a table made by an older version: new columns get an empty default."""
+    present = set(table.columns_dict)
+    for column, kind in columns.items():
+        if column not in present:
+            table.add_column(column, kind, not_null_default="" if kind is str else 0)
 
 
 def _request(row: dict[str, Any]) -> StoredRequest:

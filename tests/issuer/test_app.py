@@ -69,6 +69,7 @@ def test_consents_page_and_fetch_page_after_a_consent(issuer_url: str) -> None:
     csv = http.get(issuer_url + "/records.csv", params={"account": "alice"})
     assert csv.headers["content-type"].startswith("text/csv") and csv.content.startswith("\ufeff".encode())
     assert "受領年月日" in csv.text
+    assert "提供者の住所" in csv.text and "取得の経緯" in csv.text
 
 
 def test_json_endpoints(issuer_url: str) -> None:

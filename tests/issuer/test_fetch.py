@@ -18,6 +18,7 @@ import pytest
 
 from issuer import fetch_data
 from issuer.app import create_app as issuer_app
+from issuer.demo import SAKURA_BANK
 from protocol import (
     ItemsNotGranted,
     LinkProof,
@@ -110,6 +111,17 @@ def test_presentation_accepted_then_refused_after_revocation(world: World) -> No
     assert set(body["items"]) == {"transactions", "balance"}
     assert body["items"]["balance"] == 482_350
     assert body["record"]["obtained_by"] == "consent" and body["record"]["person"] == KEYS.user.did
+    # the APPI Art. 30 particulars: name as the bank declares it, the rest from Kakeibo's configuration
+    record = body["record"]
+    assert (record["consent_obtained"], record["consent_id"]) == (True, consent_id)
+    assert (record["provider"], record["provider_name"]) == (http.get(f"{world.bank}/v1/holder").json()["did"], "さくら銀行")
+    assert record["provider_address"] == SAKURA_BANK["address"]
+    assert record["provider_representative"] == SAKURA_BANK["representative"]
+    assert record["acquisition"] == SAKURA_BANK["acquisition"]
+    assert set(record["items"]) == {"transactions", "balance"}
+    page = http.get(f"{world.kakeibo}/consents", params={"account": "alice", "lang": "en"}).text
+    assert "How the provider acquired it" in page and SAKURA_BANK["address"] in page
+    assert SAKURA_BANK["acquisition"] in page and "consent obtained" in page
     world.wait_state("alice", "valid")
 
     world.publish(Status.REVOKED)
