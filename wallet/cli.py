@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
@@ -21,7 +21,9 @@ from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
 
 from . import backup as _backup
 from . import render
+from .consents import ConsentView
 from .home import Home
+from .listing import write_json
 from .wallet import Wallet
 
 app = typer.Typer(
@@ -201,13 +203,20 @@ def list_(
     requester: Optional[str] = typer.Option(None, "--requester", help="A requester's DID or part of its name."),
     lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Every consent you gave: to whom, what, why, its state (and pending changes)."""
+    """Every consent you gave: to whom, what, why, its state (and pending changes).
+
+    Streams: rows are read a page at a time and written as they come, so a wallet of 100,000
+    consents lists in flat memory (``--json`` writes one consent object per line of the array).
+    """
+    chosen_lang = _lang(lang)
     with _open(home, unlock=False) as w:
-        consents = w.consents(state=state, holder=holder, requester=requester)
-    if as_json:
-        _print_json([c.to_json() for c in consents])
-    else:
-        typer.echo(render.consent_table(consents, _lang(lang)))
+        def consents() -> Iterator[ConsentView]:
+            return w.iter_consents(state=state, holder=holder, requester=requester)
+
+        if as_json:
+            write_json(consents(), sys.stdout)
+        else:
+            render.write_consent_table(consents, chosen_lang, sys.stdout.write)
 
 
 @app.command()

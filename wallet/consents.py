@@ -9,6 +9,7 @@ same object renders as rich text in the CLI and as JSON in the local API.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -230,10 +231,26 @@ class ConsentView:
         """The data holder's verified name in ``lang``, else its URL's host."""
         if self.holder_name:
             return self.holder_name.get(lang) or self.holder
-        return httpx.URL(self.holder_url).host or self.holder
+        return _host(self.holder_url) or self.holder
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """A fresh JSON-ready dict with every field (built by hand: ``asdict`` deep-copies and
+        costs more than the rest of listing a consent)."""
+        return {
+            "id": self.id, "requester": self.requester, "requester_name": dict(self.requester_name),
+            "verified": self.verified, "holder": self.holder,
+            "holder_name": dict(self.holder_name) if self.holder_name is not None else None,
+            "holder_url": self.holder_url, "items": list(self.items), "purposes": list(self.purposes),
+            "lang": self.lang, "issued_at": self.issued_at, "expires_at": self.expires_at, "state": self.state,
+            "pending": self.pending, "delivered": self.delivered, "delivery_error": self.delivery_error,
+            "request_cid": self.request_cid, "list_id": self.list_id, "index": self.index,
+        }
+
+
+@functools.lru_cache(maxsize=1024)
+def _host(url: str) -> str:
+    """A URL's host (cached: a long list names the same few data holders over and over)."""
+    return httpx.URL(url).host
 
 
 def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,

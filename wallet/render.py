@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.cells import cell_len
@@ -20,7 +22,8 @@ from .consents import ConsentView, Review
 from .status import PublishResult
 from .wallet import ChangeResult, ConsentDetail
 
-__all__ = ["change_text", "consent_table", "console", "detail_view", "review_panel", "short_id", "sync_text"]
+__all__ = ["change_text", "consent_table", "console", "detail_view", "review_panel", "short_id", "sync_text",
+           "write_consent_table"]
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -50,6 +53,17 @@ def _w(lang: str) -> dict[str, str]:
 
 def _date(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _width(text: str) -> int:
+    """Terminal cells of ``text`` (ASCII, e.g. every id and date, needs no lookup)."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(ts: int) -> str:
+    """The UTC date of ``ts`` (cached: consents given together expire together)."""
+    return _date(ts)[:10]
 
 
 def short_id(consent_id: str) -> str:
@@ -94,33 +108,55 @@ def review_panel(review: Review) -> Panel:
     return Panel(body, title=Text(review.title, style="bold"), border_style="green" if review.verified else "red")
 
 
-def consent_table(consents: list[ConsentView], lang: str) -> str:
-    """``list``: one aligned line per consent.
+def _table_row(c: ConsentView, w: dict[str, str], states: dict[str, str], lang: str) -> tuple[str, ...]:
+    state = states[c.state] + (f" ({w['pending']})" if c.pending else "") + (
+        f" ({w['undelivered']})" if not c.delivered else "")
+    return (short_id(c.id), c.name(lang) + ("" if c.verified else " ⚠"), c.holder_label(lang),
+            ",".join(c.items), ",".join(p.removeprefix("dpv:") for p in c.purposes), state,
+            _day(c.expires_at))
+
+
+def write_consent_table(consents: Callable[[], Iterable[ConsentView]], lang: str, write: Callable[[str], Any],
+                        *, chunk: int = 500) -> int:
+    """``list``: one aligned line per consent, streamed to ``write``; the number of consents.
 
     Plain text rather than a rich table: it stays fast with tens of thousands of consents
     (rich measures every cell; ~1 ms a row) and pipes cleanly into ``grep``.  Widths count
-    terminal cells, so Japanese names line up.
+    terminal cells, so Japanese names line up.  Columns are as wide as their widest cell, so
+    ``consents`` is called twice: the first pass only measures, the second writes a chunk of
+    lines at a time; neither keeps the rows.
     """
     w = _w(lang)
     states = _STATES[lang if lang in _STATES else "en"]
     header = (w["id"], w["requester"], w["holder"], w["items"], w["purposes"], w["state"], w["until"])
-    rows: list[tuple[str, ...]] = []
-    for c in consents:
-        state = states[c.state] + (f" ({w['pending']})" if c.pending else "") + (
-            f" ({w['undelivered']})" if not c.delivered else "")
-        rows.append((short_id(c.id), c.name(lang) + ("" if c.verified else " ⚠"), c.holder_label(lang),
-                     ",".join(c.items), ",".join(p.removeprefix("dpv:") for p in c.purposes), state,
-                     _date(c.expires_at)[:10]))
-    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    widths = [_width(h) for h in header]
+    count = 0
+    for c in consents():
+        count += 1
+        widths = [max(width, _width(cell)) for width, cell in zip(widths, _table_row(c, w, states, lang))]
 
     def line(values: tuple[str, ...]) -> str:
-        return "  ".join(v + " " * (widths[i] - cell_len(v)) for i, v in enumerate(values)).rstrip()
+        return "  ".join([v + " " * (widths[i] - _width(v)) for i, v in enumerate(values)]).rstrip()
 
-    out = [line(header), "  ".join("-" * width for width in widths)]
-    out += [line(r) for r in rows]
-    if not rows:
-        out.append("(no consents)")
-    return "\n".join(out)
+    lines = [line(header), "  ".join("-" * width for width in widths)]
+    if not count:
+        lines.append("(no consents)")
+    for c in consents():
+        lines.append(line(_table_row(c, w, states, lang)))
+        if len(lines) >= chunk:
+            write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        write("\n".join(lines) + "\n")
+    return count
+
+
+def consent_table(consents: Iterable[ConsentView], lang: str) -> str:
+    """:func:`write_consent_table` as one string (without the final newline)."""
+    rows = list(consents)
+    out: list[str] = []
+    write_consent_table(lambda: rows, lang, out.append)
+    return "".join(out).removesuffix("\n")
 
 
 def detail_view(detail: ConsentDetail, *, with_credential: bool = True) -> Group:

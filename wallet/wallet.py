@@ -9,6 +9,7 @@ after the transaction, and their failure never loses what was stored.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,19 +35,19 @@ from protocol._model import check_url
 from protocol.registry_client import RegistryClient
 
 from . import consents as _consents
+from . import listing as _listing
 from .consents import ConsentView, Review, check_lang
 from .errors import NotInitialised, Undelivered, WalletExists, WalletLocked
 from .home import Home
 from .keystore import KeyStore
 from .receipts import Receipt, parse_receipt
 from .status import PublishResult, StatusLists
-from .store import Store, dumps
+from .store import Store, dumps, translate_db_errors
 from .trust import TrustCheck, TrustLists
 
 __all__ = ["ChangeResult", "ConsentDetail", "Wallet"]
 
 _STATUS_OF = {"active": Status.VALID, "suspended": Status.SUSPENDED, "revoked": Status.REVOKED}
-_PENDING_SQL = ("EXISTS (SELECT 1 FROM events e WHERE e.consent_id = c.id AND e.published_at IS NULL)")
 
 
 @dataclass(frozen=True)
@@ -321,41 +322,25 @@ class Wallet:
                 raise InvalidArgument(f"{consent_id!r} matches more than one consent", field="id")
         raise NotFound(f"no consent {consent_id}")
 
+    def iter_consents(self, *, state: str | None = None, holder: str | None = None, requester: str | None = None,
+                      now: int | None = None) -> Iterator[ConsentView]:
+        """Every consent, newest first, read from the database a page at a time (see
+        :mod:`wallet.listing`); filter by state (active, suspended, revoked, expired), holder and
+        requester (a DID, or part of a name or of the holder's URL).  Bad filters raise at once."""
+        return _listing.iter_consents(self.store, state=state, holder=holder, requester=requester, now=now)
+
     def consents(self, *, state: str | None = None, holder: str | None = None, requester: str | None = None,
                  now: int | None = None) -> list[ConsentView]:
-        """Every consent, newest first; filter by state (active, suspended, revoked, expired),
-        holder and requester (a DID, or part of a name or of the holder's URL)."""
-        current = clock.now(now)
-        where: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            if state == "expired":
-                where.append("c.state != 'revoked' AND c.expires_at <= ?")
-                params.append(current)
-            elif state in ("active", "suspended", "revoked"):
-                where.append("c.state = ?")
-                params.append(state)
-                if state != "revoked":
-                    where.append("c.expires_at > ?")
-                    params.append(current)
-            else:
-                raise InvalidArgument("state must be active, suspended, revoked or expired", field="state")
-        if holder:
-            where.append("(c.holder = ? OR c.holder_url LIKE ? OR c.holder_name LIKE ?)")
-            params += [holder, f"%{holder}%", f"%{holder}%"]
-        if requester:
-            where.append("(c.requester = ? OR c.requester_name LIKE ?)")
-            params += [requester, f"%{requester}%"]
-        sql = (f"SELECT c.*, {_PENDING_SQL} AS pending FROM consents c"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.issued_at DESC, c.id")
-        return [ConsentView.from_row(r, current) for r in self.store.rows(sql, params)]
+        """:meth:`iter_consents` as a list (for callers that need them all at once)."""
+        return list(self.iter_consents(state=state, holder=holder, requester=requester, now=now))
 
     def consent(self, consent_id: str, *, now: int | None = None) -> ConsentView:
         """One consent."""
         full = self.resolve(consent_id)
-        row = self.store.row(f"SELECT c.*, {_PENDING_SQL} AS pending FROM consents c WHERE c.id = ?", (full,))
+        with translate_db_errors():
+            row = self.store.db.conn.execute(_listing.select_sql(["c.id = ?"]), (full,)).fetchone()
         assert row is not None
-        return ConsentView.from_row(row, now)
+        return _listing.view_of(row, clock.now(now))
 
     def detail(self, consent_id: str, *, now: int | None = None) -> ConsentDetail:
         """Everything about one consent: what was shown, hashes, the credential, history, receipts."""

@@ -1,0 +1,123 @@
+"""The wallet database: migrations of older wallets, and damage detection that is cheap on reads."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.wallet.conftest import PASSPHRASE, Env
+from wallet import CorruptStore, Wallet
+from wallet.store import SCHEMA_VERSION, Store
+
+
+def _wallet_with_a_consent(env: Env) -> str:
+    with Wallet.init(env.home, PASSPHRASE, registry=env.registry_url) as wallet:
+        return wallet.accept(wallet.review_bytes(env.request_bytes()), deliver=False).id
+
+
+def _checkpoint(db: Path) -> None:
+    conn = sqlite3.connect(str(db))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+
+
+def _make_schema_1(db: Path) -> None:
+    """Turn a database into what a schema-1 wallet wrote (no pending index)."""
+    conn = sqlite3.connect(str(db))
+    with conn:
+        conn.execute("DROP INDEX events_pending")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    conn.close()
+
+
+def test_a_schema_1_wallet_opens_migrated_and_lists_the_same(env: Env) -> None:
+    consent_id = _wallet_with_a_consent(env)
+    before = env.wallet("list").stdout
+    _make_schema_1(env.home / "wallet.db")
+    assert env.wallet("list").stdout == before
+    conn = sqlite3.connect(str(env.home / "wallet.db"))
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_pending'").fetchone()
+    conn.close()
+    assert env.json("revoke", consent_id)["state"] == "revoked"
+
+
+def test_restoring_an_old_backup_gives_the_current_schema(env: Env) -> None:
+    _wallet_with_a_consent(env)
+    _make_schema_1(env.home / "wallet.db")
+    with Wallet.open(env.home, PASSPHRASE) as wallet:  # migrates; the backup then says schema 2 ...
+        wallet.store.set_meta("schema", "1")  # ... so pretend it was written by the old version
+        from wallet.backup import write_backup
+
+        write_backup(wallet.store, wallet.home, env.tmp / "old.backup", PASSPHRASE)
+    env.run("restore", str(env.tmp / "old.backup"), "--home", str(env.tmp / "restored"))
+    store = Store.open(env.tmp / "restored" / "wallet.db")
+    assert store.get_meta("schema") == str(SCHEMA_VERSION)
+    store.close()
+
+
+@pytest.mark.parametrize("value", ["99", "two", ""])
+def test_unknown_schema_is_refused(env: Env, value: str) -> None:
+    _wallet_with_a_consent(env)
+    conn = sqlite3.connect(str(env.home / "wallet.db"))
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (value,))
+    conn.close()
+    result = env.wallet("list", ok=False)
+    assert result.exit_code == 7 and "error: corrupt_store: unknown wallet database schema" in result.stderr
+
+
+def test_reads_skip_the_full_check_and_writes_run_it(env: Env) -> None:
+    """A damaged page that a listing never touches: ``list`` still works (it only checks the
+    header and schema), while any write is refused with ``corrupt_store`` before it changes a byte."""
+    consent_id = _wallet_with_a_consent(env)
+    db = env.home / "wallet.db"
+    _checkpoint(db)
+    conn = sqlite3.connect(str(db))
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'receipts_consent'").fetchone()[0]
+    conn.close()
+    with db.open("r+b") as handle:  # an index page nobody reads when listing
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xff" * page_size)
+    damaged = db.read_bytes()
+
+    listed = env.json("list")
+    assert [c["id"] for c in listed] == [consent_id]
+    for command in (["revoke", consent_id], ["deliver", consent_id]):
+        result = env.wallet(*command, ok=False)
+        assert result.exit_code == 7 and "error: corrupt_store:" in result.stderr, result.output
+        assert "integrity check" in result.stderr and "Traceback" not in result.output
+    assert db.read_bytes() == damaged
+
+    with Wallet.open(env.home) as reader:
+        reader.consents()
+        with pytest.raises(CorruptStore):
+            reader.store.verify()  # the full check on demand
+
+
+def test_open_for_reading_runs_no_quick_check(env: Env) -> None:
+    _wallet_with_a_consent(env)
+    statements: list[str] = []
+    original = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = original(*args, **kwargs)  # type: ignore[arg-type]
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sqlite3, "connect", traced)
+        with Wallet.open(env.home) as wallet:
+            wallet.consents()
+            wallet.detail(wallet.consents()[0].id)
+            assert not any("quick_check" in s for s in statements)
+            with wallet.store.transaction():
+                pass
+            assert sum("quick_check" in s for s in statements) == 1
+            with wallet.store.transaction():
+                pass
+            assert sum("quick_check" in s for s in statements) == 1  # once per open store
