@@ -9,11 +9,12 @@ thin: parse, one :class:`~wallet.wallet.Wallet` call, JSON out.  Errors are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from protocol import CopyMeError, InvalidArgument, Typ, __version__, error_response, read_capped
 
 from .home import Home
+from .refresh import DEFAULT_INTERVAL, ListRefresher
 from .wallet import Wallet
 
 __all__ = ["API_BODY_LIMIT", "create_app", "load_token"]
@@ -71,20 +73,37 @@ def _opt_str(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Wallet | None = None) -> FastAPI:
-    """The local API app for the wallet in ``home``, unlocked with ``passphrase``."""
+def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Wallet | None = None,
+               refresh_interval: float | None = DEFAULT_INTERVAL) -> FastAPI:
+    """The local API app for the wallet in ``home``, unlocked with ``passphrase``.
+
+    While the app runs (its lifespan), a :class:`~wallet.refresh.ListRefresher` re-signs and
+    publishes status lists every ``refresh_interval`` seconds (``None``: never; ``sync`` only).
+    """
     target = home if isinstance(home, Home) else Home.at(home)
     opened = wallet or Wallet.open(target, passphrase)
     token = load_token(target)
     lock = threading.Lock()
     bearer = HTTPBearer(auto_error=False)
+    refresher = ListRefresher(opened, lock, interval=refresh_interval) if refresh_interval else None
 
-    app = FastAPI(title="CopyMe wallet (local API)", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if refresher is not None:
+            refresher.start()
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                await run_in_threadpool(refresher.stop)
+
+    app = FastAPI(title="CopyMe wallet (local API)", version=__version__, lifespan=lifespan,
                   description="The user's own consent wallet, on 127.0.0.1 only. Every /api route needs "
                               "`Authorization: Bearer <token from the home folder's api.token>`. "
                               "Errors are `{\"error\": code, \"detail\": ...}`.")
     app.state.wallet = opened
     app.state.lock = lock
+    app.state.refresher = refresher
 
     @app.exception_handler(CopyMeError)
     async def _copyme(_: Request, err: CopyMeError) -> JSONResponse:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional, TypeVar
+from urllib.parse import quote
 
 import typer
 
@@ -24,6 +25,7 @@ from . import render
 from .consents import ConsentView
 from .home import Home
 from .listing import write_json
+from .refresh import DEFAULT_INTERVAL
 from .wallet import Wallet
 
 app = typer.Typer(
@@ -377,18 +379,48 @@ def restore(file: Path = typer.Argument(..., help="A backup written by 'copyme w
 @app.command()
 @_command
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address only."),
-          port: int = typer.Option(8700, "--port"), home: Optional[Path] = HomeOpt,
-          passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
-    """Run the local JSON API (and later the dashboard) for this wallet, on 127.0.0.1 only."""
+          port: int = typer.Option(8700, "--port", help="Port (0: any free port; the one chosen is printed)."),
+          refresh_every: float = typer.Option(
+              DEFAULT_INTERVAL, "--refresh-every", min=0,
+              help="Seconds between background runs that re-sign status lists past half their lifetime "
+                   "and publish pending changes (0: never; use 'copyme wallet sync')."),
+          home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Run the local JSON API and the web dashboard for this wallet, on 127.0.0.1 only.
+
+    On start it prints the dashboard's address and the sign-in link to open once in a browser
+    (it carries the key from the home's api.token).
+    """
     import uvicorn
 
-    from .api import create_app
+    from .api import create_app, load_token
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidArgument("the wallet API listens on loopback only (127.0.0.1)", field="host")
     target = Home.at(home)
     if not target.exists():
         Wallet.open(target)
-    app_ = create_app(target, _passphrase(passphrase_file))
-    typer.echo(f"wallet API on http://{host}:{port}/api (bearer token in {target.api_token})", err=True)
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    app_ = create_app(target, _passphrase(passphrase_file), refresh_interval=refresh_every or None)
+    token = load_token(target)
+
+    def announce(bound: int) -> None:
+        base = f"http://{'[::1]' if host == '::1' else host}:{bound}"
+        urls = {"api": f"{base}/api", "dashboard": f"{base}/", "login": f"{base}/login?key={quote(token, safe='')}",
+                "token_file": str(target.api_token), "refresh_every": refresh_every or None}
+        if as_json:
+            typer.echo(json.dumps(urls, ensure_ascii=False))
+            return
+        typer.echo(f"wallet dashboard: {urls['dashboard']}\n"
+                   f"  sign in once with: {urls['login']}\n"
+                   f"  (the link carries your wallet's local key; do not share it)\n"
+                   f"local API: {urls['api']} (bearer token in {urls['token_file']})\n"
+                   + (f"status lists: re-signed and published in the background every {refresh_every:g} s"
+                      if refresh_every else "status lists: no background refresh; run 'copyme wallet sync'"))
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:  # listening: say where (the real port, if --port 0)
+                bound = [s.getsockname()[1] for server in self.servers for s in server.sockets]
+                announce(bound[0] if bound else port)
+
+    Server(uvicorn.Config(app_, host=host, port=port, log_level="warning")).run()

@@ -41,8 +41,9 @@ __all__ = ["FILL_LIMIT", "PublishResult", "StatusLists"]
 
 #: A list takes new consents until this share of it is used; random probing stays cheap.
 FILL_LIMIT = 0.75
-#: How long a published list version may be trusted by a data holder (seconds); ``sync``
-#: re-signs a list once less than half of this is left.
+#: How long a published list version may be trusted by a data holder (seconds); ``sync`` (run
+#: by ``copyme wallet sync`` and in the background by ``copyme wallet serve``, see
+#: :mod:`wallet.refresh`) re-signs a list once less than half of this is left.
 LIFETIME = 7 * 86400
 TTL = 300
 
@@ -183,8 +184,9 @@ class StatusLists:
     def sync(self, now: int | None = None) -> list[PublishResult]:
         """Publish every pending list, and re-sign lists whose published version expires soon."""
         current = clock.now(now)
-        stale = [r["id"] for r in self.store.rows(
-            "SELECT id FROM lists WHERE iat <= published_iat AND iat + ? < ?", (LIFETIME // 2, current))]
+        # past half its lifetime: a newer version gives holders the full lifetime again (a pending
+        # version that old is re-signed too, rather than published about to expire)
+        stale = [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat + ? < ?", (LIFETIME // 2, current))]
         if stale:
             with self.store.transaction():
                 for list_id in stale:

@@ -1,0 +1,92 @@
+"""Keeping the wallet's status lists fresh while ``copyme wallet serve`` runs.
+
+A signed status list is good for :data:`~wallet.status.LIFETIME` (7 days); a data holder refuses
+a consent whose list has expired (``status_unavailable``), so a wallet that only re-signs on
+``copyme wallet sync`` would silently stop working for a user who never types it.
+:class:`ListRefresher` runs :meth:`Wallet.sync <wallet.wallet.Wallet.sync>` in a background
+thread: once when the server starts and then every ``interval`` seconds.  Each run re-signs the
+lists that are past half their lifetime and publishes every version the registry does not have
+yet (e.g. changes made while it was down).  A run that finds nothing to do is one small query.
+
+The run takes the same lock as the API and the dashboard (the wallet's SQLite connection is
+shared), and a failure is logged and retried at the next run; it never stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from protocol import CopyMeError
+
+from .status import PublishResult
+from .wallet import Wallet
+
+__all__ = ["DEFAULT_INTERVAL", "ListRefresher"]
+
+#: Seconds between two runs: small against half a list's lifetime (3.5 days), so a list is
+#: re-signed within an hour of needing it, and a pending change is retried hourly.
+DEFAULT_INTERVAL = 3600.0
+
+log = logging.getLogger("wallet.refresh")
+
+
+class ListRefresher:
+    """Runs ``wallet.sync()`` now and every ``interval`` seconds until :meth:`stop`."""
+
+    def __init__(self, wallet: Wallet, lock: threading.Lock | None = None, *,
+                 interval: float = DEFAULT_INTERVAL, now: Callable[[], int | None] = lambda: None) -> None:
+        if interval <= 0:
+            raise ValueError("the refresh interval must be positive")
+        self.wallet = wallet
+        self.lock = lock or threading.Lock()
+        self.interval = interval
+        self._now = now
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Results of the last run (for tests and the curious), and how many runs have finished.
+        self.last: list[PublishResult] = []
+        self.runs = 0
+
+    def run_once(self) -> list[PublishResult]:
+        """One refresh: re-sign lists past half their lifetime, publish what is pending."""
+        with self.lock:
+            results = self.wallet.sync(now=self._now())
+        for result in results:
+            if result.accepted:
+                log.info("status list %s published (iat %s)", result.list_id, result.iat)
+            else:
+                log.warning("status list %s still pending (%s: %s); retrying in %.0f s",
+                            result.list_id, result.error, result.detail, self.interval)
+        self.last = results
+        self.runs += 1
+        return results
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.run_once()
+            except CopyMeError as err:  # e.g. a locked or damaged wallet: say so, keep serving
+                log.warning("status list refresh failed (%s: %s)", err.code, err.detail)
+                self.runs += 1
+            except Exception:  # never let the thread die silently; the next run may succeed
+                log.exception("status list refresh failed")
+                self.runs += 1
+            if self._stop.wait(self.interval):
+                return
+
+    def start(self) -> ListRefresher:
+        """Start the background thread (a first run happens at once)."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="wallet-list-refresh", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread (waits for a run in progress)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
