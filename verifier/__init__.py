@@ -2,7 +2,7 @@
 
 ``verify_presentation(data, ...) -> Grant`` is the whole decision; :class:`Holder` ties it to a
 key, SQLite stores (links, replay cache, nonces, provision records), a status cache that follows
-the registry's change feed, and a data source.  ``verifier.app.create_app`` serves it over HTTP.
+the registry's change feed, recipient names from its trust list, and a data source.  ``verifier.app.create_app`` serves it over HTTP.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from .grant import Grant
 from .holder import Holder, Release, load_or_create_key
 from .links import LinkStore
 from .records import Records
-from .replay import NonceStore, ReplayCache
+from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, StatusCache
 from .store import open_database
+from .trust import TrustNames
 from .verify import MAX_PRESENTATION_SIZE, verify_presentation
 
 __all__ = [
+    "Claims",
     "CredentialCache",
     "DEFAULT_MAX_STALENESS",
     "DEMO_CUSTOMERS",
@@ -36,6 +38,7 @@ __all__ = [
     "Release",
     "ReplayCache",
     "StatusCache",
+    "TrustNames",
     "demo_source",
     "fetch_items",
     "load_or_create_key",

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from protocol import error_response, read_capped
@@ -100,16 +100,21 @@ def _b64url(data: bytes) -> str:
 
 def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
                registry_url: str | None = None, max_staleness: int | None = None,
-               follow_feed: bool = True) -> FastAPI:
-    """The verifier service for ``holder``, or for the holder kept in ``home`` reading ``registry_url``."""
+               follow_feed: bool = True, synchronous: str = "normal", council: str | None = None) -> FastAPI:
+    """The verifier service for ``holder``, or for the holder kept in ``home`` reading ``registry_url``.
+
+    ``synchronous`` (``normal``/``full``) and ``council`` (the DID that must sign the trust
+    list) apply to a holder opened here; see :func:`verifier.store.open_database` and
+    :class:`verifier.trust.TrustNames`.
+    """
     owned = holder is None
     if holder is None:
         if home is None or registry_url is None:
             raise ValueError("pass a Holder, or both home and registry_url")
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"council": council}
         if max_staleness is not None:
             options["max_staleness"] = max_staleness
-        holder = Holder.open(home, RegistryClient(registry_url), **options)
+        holder = Holder.open(home, RegistryClient(registry_url), synchronous=synchronous, **options)
     gate: Holder = holder
 
     @contextlib.asynccontextmanager
@@ -119,7 +124,7 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         try:
             yield
         finally:
-            gate.status.close()
+            gate.stop()
             if owned:
                 gate.close()
 
@@ -183,11 +188,13 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
     @app.post("/v1/data", response_model=DataBody, summary="Release data under a consent",
               openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),
               responses=_PRESENTATION_ERRORS)
-    async def data(request: Request) -> dict[str, Any]:
+    async def data(request: Request) -> Response:
         """Verify the presentation and return exactly the granted items of the linked customer's data."""
         body = await read_capped(request.stream(), MAX_PRESENTATION_SIZE, request.headers.get("content-length"))
         release = await run_in_threadpool(gate.release, body)
-        return release.to_json()
+        # Already plain JSON data: rendered directly, not re-validated through DataBody (which
+        # stays the documented schema) - that pass cost as much as a signature check.
+        return JSONResponse(release.to_json())
 
     @app.post("/v1/verify", response_model=DecisionBody, summary="Decide without releasing data",
               openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),

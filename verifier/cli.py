@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from protocol import cli_exit
-from protocol.errors import CopyMeError
+from protocol.errors import CopyMeError, InvalidArgument
 
 from .holder import Holder
 from .links import DEFAULT_CODE_TTL
@@ -29,7 +28,7 @@ HomeOption = typer.Option(None, "--home", help="Holder folder (key, SQLite). Def
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
 
 
-def _home(home: Optional[Path]) -> Path:
+def _home(home: Path | None) -> Path:
     if home is not None:
         return home
     env = os.environ.get("COPYME_HOME")
@@ -40,18 +39,27 @@ def _home(home: Optional[Path]) -> Path:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8700, "--port", help="Port to listen on."),
-    home: Optional[Path] = HomeOption,
+    home: Path | None = HomeOption,
     registry: str = typer.Option("http://127.0.0.1:8600", "--registry", help="Base URL of the status registry."),
     max_staleness: int = typer.Option(DEFAULT_MAX_STALENESS, "--max-staleness",
                                       help="Longest a status list is used without re-fetching (seconds)."),
+    synchronous: str = typer.Option("normal", "--synchronous",
+                                    help="SQLite commit durability: normal (survives a process crash) or full "
+                                         "(also a power cut: fsync per request)."),
+    council: str | None = typer.Option(None, "--council",
+                                          help="DID that must sign the registry's trust list (recipient names). "
+                                               "Default: the first one seen."),
 ) -> None:
     """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder)."""
     import uvicorn
 
     from .app import create_app
 
+    if synchronous not in ("normal", "full"):
+        cli_exit(InvalidArgument("--synchronous must be normal or full"))
     try:
-        application = create_app(home=_home(home), registry_url=registry, max_staleness=max_staleness)
+        application = create_app(home=_home(home), registry_url=registry, max_staleness=max_staleness,
+                                 synchronous=synchronous, council=council)
     except CopyMeError as err:
         cli_exit(err)
     uvicorn.run(application, host=host, port=port, log_level="warning")
@@ -60,7 +68,7 @@ def serve(
 @app.command("link-code")
 def link_code(
     customer: str = typer.Argument(..., help="Customer id, e.g. C-1001 (see `copyme verifier customers`)."),
-    home: Optional[Path] = HomeOption,
+    home: Path | None = HomeOption,
     ttl: int = typer.Option(DEFAULT_CODE_TTL, "--ttl", help="Seconds the code stays usable."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -78,17 +86,28 @@ def link_code(
 
 @app.command()
 def records(
-    home: Optional[Path] = HomeOption,
+    home: Path | None = HomeOption,
     csv: bool = typer.Option(False, "--csv", help="Print the records as CSV (APPI provision record items)."),
-    verify_chain: bool = typer.Option(False, "--verify-chain", help="Check the hash chain; exit non-zero if broken."),
+    verify_chain: bool = typer.Option(False, "--verify-chain",
+                                      help="Check the hash chain and print its head; exit non-zero if broken."),
+    head: bool = typer.Option(False, "--head", help="Print the head (COUNT:HASH) to keep outside this holder."),
+    expect_head: str | None = typer.Option(None, "--expect-head",
+                                              help="With --verify-chain: a head printed earlier that the chain "
+                                                   "must still hold (detects cut-off newest records)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show the provision (and refusal) records, oldest first."""
     try:
         log = Holder.open(_home(home)).records
-        if verify_chain:
-            count = log.verify_chain()
-            typer.echo(json.dumps({"chain": "ok", "records": count}) if as_json else f"chain ok: {count} records")
+        if head:
+            value = log.head()
+            typer.echo(json.dumps({"head": value}) if as_json else value)
+            return
+        if verify_chain or expect_head is not None:
+            value = log.verified_head(expect_head)
+            count = int(value.partition(":")[0])
+            typer.echo(json.dumps({"chain": "ok", "records": count, "head": value}) if as_json
+                       else f"chain ok: {count} records, head {value}")
             return
         if csv:
             typer.echo(log.to_csv(), nl=False)
@@ -102,8 +121,9 @@ def records(
     for row in rows:
         what = f"{' '.join(row['items'])} for {row['purpose']}" if row["items"] else "-"
         outcome = f"consent {row['consent_id']}" if row["kind"] == "provision" else f"refused: {row['reason']}"
+        who = (row["recipient_name"] or {}).get("en") or row["recipient"] or "-"
         typer.echo(f"{row['seq']:>5}  {row['at']}  {row['kind']:<9} {row['person'] or '-':<8} "
-                   f"{(row['recipient'] or '-')[:32]:<32}  {what}  {outcome}")
+                   f"{who[:32]:<32}  {what}  {outcome}")
 
 
 @app.command()
@@ -118,7 +138,7 @@ def customers(as_json: bool = JsonOption) -> None:
 
 
 @app.command()
-def did(home: Optional[Path] = HomeOption) -> None:
+def did(home: Path | None = HomeOption) -> None:
     """Print this holder's DID (created with its key on first use)."""
     try:
         holder = Holder.open(_home(home))

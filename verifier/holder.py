@@ -2,7 +2,10 @@
 
 :class:`Holder` is what the HTTP service and the CLI call.  ``release()`` is the only way data
 leaves: it verifies, reads exactly the granted items from the source, writes the provision
-record, and returns; every refusal on the way is recorded with its reason.
+record, and returns; every refusal on the way is recorded with its reason.  A request costs one
+SQLite transaction: its replay entry (and nonce) are checked during verification and written
+together with its provision or refusal record (:class:`~verifier.replay.Claims`), and that
+commit happens before any data is returned.
 """
 
 from __future__ import annotations
@@ -14,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from protocol import KeyPair, Presentation, clock
-from protocol.errors import CopyMeError, NotFound, Unavailable
+from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .grant import Grant
 from .links import DEFAULT_CODE_TTL, LinkStore
 from .records import Records
-from .replay import NonceStore, ReplayCache
+from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, RegistryLike, StatusCache
 from .store import Database, open_database
+from .trust import TRUST_REFRESH, TrustNames
 from .verify import WINDOW, verify_presentation
 
 __all__ = ["DB_FILE", "DEFAULT_NAME", "KEY_FILE", "Holder", "NoRegistry", "Release", "load_or_create_key"]
@@ -56,6 +60,9 @@ class NoRegistry:
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]:
         raise Unavailable("no registry configured")
 
+    def trust_list(self) -> bytes:
+        raise Unavailable("no registry configured")
+
 
 @dataclass(frozen=True)
 class Release:
@@ -75,7 +82,9 @@ class Holder:
     def __init__(self, key: KeyPair, db: Database, registry: RegistryLike | None, *,
                  source: DataSource | None = None, customers: dict[str, Any] | None = None,
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
-                 window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE, clock_fn: Callable[[], int] | None = None) -> None:
+                 window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE,
+                 council: str | None = None, trust_refresh: float = TRUST_REFRESH,
+                 clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
         self.db = db
         self.name = dict(name or DEFAULT_NAME)
@@ -89,13 +98,21 @@ class Holder:
         self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock)
         self.records = Records(db)
         self.credentials = CredentialCache(credential_cache)
+        self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
+                                clock_fn=self._clock)
 
     @classmethod
-    def open(cls, home: str | Path, registry: RegistryLike | None = None, **options: Any) -> Holder:
-        """The holder kept in folder ``home`` (key and SQLite file created on first use)."""
+    def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
+             **options: Any) -> Holder:
+        """The holder kept in folder ``home`` (key and SQLite file created on first use).
+
+        ``synchronous`` is SQLite's commit durability (``normal`` or ``full``; see
+        :func:`verifier.store.open_database` for the trade-off).
+        """
         folder = Path(home)
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(load_or_create_key(folder), open_database(folder / DB_FILE), registry, **options)
+        db = open_database(folder / DB_FILE, synchronous=synchronous)  # type: ignore[arg-type]
+        return cls(load_or_create_key(folder), db, registry, **options)
 
     @property
     def did(self) -> str:
@@ -107,47 +124,77 @@ class Holder:
         return self._clock() if now is None else now
 
     def start(self) -> None:
-        """Start following the registry's change feed."""
+        """Start following the registry's change feed and its trust list (recipient names)."""
         self.status.subscribe()
+        self.trust.follow()
+
+    def stop(self) -> None:
+        """Stop the background work (change feed, trust list refresh); the stores stay open."""
+        self.status.close()
+        self.trust.close()
 
     def close(self) -> None:
-        """Stop the change feed and close the database."""
-        self.status.close()
+        """Stop the background work and close the database."""
+        self.stop()
         with self.db.lock:
             self.db.conn.close()
 
     # ------------------------------------------------------------------ verification and release
 
     def verify(self, data: bytes, now: int | None = None) -> Grant:
-        """The decision for presentation bytes, without reading or recording any data."""
+        """The decision for presentation bytes (using the presentation up), recording nothing."""
         return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
                                    replay=self.replay, status=self.status, nonces=self.nonces,
                                    credentials=self.credentials,
                                    window=self.window, now=self.now(now))
 
-    def decide(self, data: bytes, now: int | None = None) -> Grant:
-        """:meth:`verify`, with a refusal written to the records."""
+    def _check(self, data: bytes, current: int, claims: Claims) -> Grant:
+        """:meth:`verify` with the single-use values only checked, into ``claims``; refusals recorded."""
         try:
-            return self.verify(data, now)
+            return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
+                                       replay=claims, status=self.status, nonces=claims,
+                                       credentials=self.credentials, window=self.window, now=current)
         except CopyMeError as err:
-            self._record_refusal(err, data, now)
+            self._record_refusal(err, data, current, claims)
             raise
 
-    def release(self, data: bytes, now: int | None = None) -> Release:
-        """Verify, read exactly the granted items, write the provision record; or refuse and record why."""
+    def decide(self, data: bytes, now: int | None = None) -> Grant:
+        """The decision without data (``POST /v1/verify``): uses the presentation up, records a refusal."""
         current = self.now(now)
-        grant = self.decide(data, current)
+        claims = Claims(self.db, self.replay, self.nonces)
+        grant = self._check(data, current, claims)
+        try:
+            claims.commit(current)
+        except Replayed as err:  # the same presentation won in another thread meanwhile
+            self._record_refusal(err, data, current)
+            raise
+        return grant
+
+    def release(self, data: bytes, now: int | None = None) -> Release:
+        """Verify, read exactly the granted items, write the provision record; or refuse and record why.
+
+        The provision record and the presentation's replay entry are one commit, made before the
+        items are returned: once data leaves, the record exists and the presentation is used up.
+        """
+        current = self.now(now)
+        claims = Claims(self.db, self.replay, self.nonces)
+        grant = self._check(data, current, claims)
+        name = self.trust.name_of(grant.recipient)
         try:
             items = fetch_items(self.source, grant.customer_id, grant.items)
         except CopyMeError as err:
-            self.records.refusal(err.code, err.detail, recipient=grant.recipient, person=grant.customer_id,
-                                 user=grant.user, items=grant.items, purpose=grant.purpose,
-                                 consent_id=grant.consent_id, now=current)
+            self._refusal(err, claims, recipient=grant.recipient, recipient_name=name, person=grant.customer_id,
+                          user=grant.user, items=grant.items, purpose=grant.purpose,
+                          consent_id=grant.consent_id, now=current)
             raise
-        self.records.provision(grant, current)
+        try:
+            self.records.provision(grant, current, recipient_name=name, claims=claims)
+        except Replayed as err:  # the same presentation won in another thread meanwhile: nothing leaves
+            self._record_refusal(err, data, current)
+            raise
         return Release(grant, items)
 
-    def _record_refusal(self, err: CopyMeError, data: bytes, now: int | None) -> None:
+    def _record_refusal(self, err: CopyMeError, data: bytes, now: int, claims: Claims | None = None) -> None:
         """Log a refusal with whatever of the request could be read (only from verified bytes)."""
         recipient = None
         items: tuple[str, ...] = ()
@@ -157,8 +204,15 @@ class Holder:
             recipient, items, purpose = presentation.presenter, presentation.items, presentation.purpose
         except CopyMeError:
             pass
-        self.records.refusal(err.code, err.detail, recipient=recipient, items=items, purpose=purpose,
-                             now=self.now(now))
+        self._refusal(err, claims, recipient=recipient, recipient_name=self.trust.name_of(recipient),
+                      items=items, purpose=purpose, now=now)
+
+    def _refusal(self, err: CopyMeError, claims: Claims | None, **fields: Any) -> None:
+        """Write a refusal record, with the request's claims when it got that far."""
+        try:
+            self.records.refusal(err.code, err.detail, claims=claims, **fields)
+        except Replayed:  # its claims were taken by a racing request; the refusal is still recorded
+            self.records.refusal(err.code, err.detail, **fields)
 
     # ------------------------------------------------------------------ links and nonces
 

@@ -1,14 +1,23 @@
 """Provision records: the append-only, hash-chained log an APPI provider must keep.
 
 Japan's APPI (Art. 29, Enforcement Rules Art. 20) asks a provider of personal data to a third
-party to record the date, the recipient, the person the data is about, the data items, and
-that the person's consent was obtained.  Each release writes one ``provision`` record with
-exactly these (plus the consent id, the CID of the credential); each refusal writes a
-``refusal`` record with its reason code, so an auditor sees both.
+party to record the date, the recipient (a matter sufficient to identify it), the person the
+data is about, the data items, and that the person's consent was obtained.  Each release writes
+one ``provision`` record with exactly these (plus the consent id, the CID of the credential);
+each refusal writes a ``refusal`` record with its reason code, so an auditor sees both.  The
+recipient is its DID and, when the registry's trust list knows it, its name in Japanese and
+English (``recipient_name``): a DID alone is opaque to an auditor.
 
 Each record's ``hash`` is SHA-256 over the previous record's hash and the record's canonical
 JSON, so editing, deleting or reordering any record breaks :meth:`Records.verify_chain`.
-SQLite triggers also refuse ``UPDATE`` and ``DELETE`` on the table.
+SQLite triggers also refuse ``UPDATE`` and ``DELETE`` on the table.  Cutting off the *newest*
+records leaves a shorter chain that still verifies; that is caught with the **head**
+(``"<count>:<hash of the newest record>"``, :meth:`Records.head`): an auditor keeps a head
+outside the holder, and ``verify_chain(expect_head=...)`` later checks that the chain still
+holds that record at that position.
+
+A record is written in one transaction together with the single-use values its request used up
+(:class:`verifier.replay.Claims`): one commit per request, and a crash keeps both or neither.
 """
 
 from __future__ import annotations
@@ -22,24 +31,38 @@ from datetime import UTC, datetime
 from typing import Any
 
 from protocol import clock
+from protocol.errors import InvalidArgument
 
 from .errors import RecordsTampered
 from .grant import Grant
+from .replay import Claims
 from .store import Database
 
 __all__ = ["CSV_FIELDS", "GENESIS", "Records"]
 
 GENESIS = "0" * 64
 #: Columns of ``copyme verifier records --csv``, in APPI's order.
-CSV_FIELDS = ("seq", "date", "kind", "recipient", "person", "items", "purpose", "consent_obtained",
-              "consent_id", "reason", "detail", "user", "hash")
+CSV_FIELDS = ("seq", "date", "kind", "recipient", "recipient_name", "person", "items", "purpose",
+              "consent_obtained", "consent_id", "reason", "detail", "user", "hash")
 _CHAINED = ("seq", "at", "kind", "recipient", "person", "user", "items", "purpose", "consent_obtained",
             "consent_id", "reason", "detail", "prev")
+_COLUMNS = ("seq, at, kind, recipient, person, user, items, purpose, consent_obtained, consent_id, reason, detail,"
+            " prev, hash, recipient_name")
 
 
 def _digest(row: dict[str, Any]) -> str:
-    body = json.dumps({k: row[k] for k in _CHAINED}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
+    body = {k: row[k] for k in _CHAINED}
+    if row.get("recipient_name") is not None:  # records written before names were kept hash without it
+        body["recipient_name"] = row["recipient_name"]
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _parse_head(value: str) -> tuple[int, str]:
+    count, sep, digest = value.strip().partition(":")
+    if not sep or not count.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidArgument("a records head is '<count>:<64 hex digits>', as `copyme verifier records --head` prints")
+    return int(count), digest
 
 
 class Records:
@@ -52,7 +75,10 @@ class Records:
                 seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,
                 recipient TEXT, person TEXT, user TEXT, items TEXT NOT NULL, purpose TEXT,
                 consent_obtained INTEGER NOT NULL, consent_id TEXT, reason TEXT, detail TEXT,
-                prev TEXT NOT NULL, hash TEXT NOT NULL)""")
+                prev TEXT NOT NULL, hash TEXT NOT NULL, recipient_name TEXT)""")
+            columns = {r[1] for r in db.execute("PRAGMA table_info(records)").fetchall()}
+            if "recipient_name" not in columns:  # a log from before names were kept
+                db.execute("ALTER TABLE records ADD COLUMN recipient_name TEXT")
             db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
                 BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
             db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
@@ -61,51 +87,89 @@ class Records:
         self._seq: int = int(last[0]) if last else 0
         self._head: str = str(last[1]) if last else GENESIS
 
-    def provision(self, grant: Grant, now: int | None = None) -> dict[str, Any]:
-        """Record a release under ``grant`` (consent obtained, with its id)."""
+    def provision(self, grant: Grant, now: int | None = None, *, recipient_name: dict[str, str] | None = None,
+                  claims: Claims | None = None) -> dict[str, Any]:
+        """Record a release under ``grant`` (consent obtained, with its id).
+
+        ``claims`` (the request's replay entry and nonce) are written in the same transaction,
+        so the data may leave once this returns; a lost race raises ``replayed`` and writes nothing.
+        """
         return self._append(dict(at=clock.now(now), kind="provision", recipient=grant.recipient,
-                                 person=grant.customer_id, user=grant.user, items=list(grant.items),
-                                 purpose=grant.purpose, consent_obtained=True, consent_id=grant.consent_id,
-                                 reason=None, detail=None))
+                                 recipient_name=recipient_name, person=grant.customer_id, user=grant.user,
+                                 items=list(grant.items), purpose=grant.purpose, consent_obtained=True,
+                                 consent_id=grant.consent_id, reason=None, detail=None), claims)
 
     def refusal(self, code: str, detail: str, *, recipient: str | None = None, person: str | None = None,
                 user: str | None = None, items: tuple[str, ...] = (), purpose: str | None = None,
-                consent_id: str | None = None, now: int | None = None) -> dict[str, Any]:
+                consent_id: str | None = None, recipient_name: dict[str, str] | None = None,
+                claims: Claims | None = None, now: int | None = None) -> dict[str, Any]:
         """Record a refused request with its reason code (nothing was provided)."""
-        return self._append(dict(at=clock.now(now), kind="refusal", recipient=recipient, person=person,
-                                 user=user, items=list(items), purpose=purpose, consent_obtained=False,
-                                 consent_id=consent_id, reason=code, detail=detail[:500]))
+        return self._append(dict(at=clock.now(now), kind="refusal", recipient=recipient,
+                                 recipient_name=recipient_name, person=person, user=user, items=list(items),
+                                 purpose=purpose, consent_obtained=False, consent_id=consent_id, reason=code,
+                                 detail=detail[:500]), claims)
 
-    def _append(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _append(self, row: dict[str, Any], claims: Claims | None = None) -> dict[str, Any]:
+        name = row["recipient_name"]
+        conn = self._db.conn
         with self._db.lock:
-            row["seq"] = self._seq + 1
-            row["prev"] = self._head
-            row["hash"] = _digest(row)
-            self._db.execute(
-                "INSERT INTO records (seq, at, kind, recipient, person, user, items, purpose, consent_obtained,"
-                " consent_id, reason, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [row["seq"], row["at"], row["kind"], row["recipient"], row["person"], row["user"],
-                 json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
-                 row["reason"], row["detail"], row["prev"], row["hash"]])
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if claims:
+                    claims.write(row["at"])
+                row["seq"] = self._seq + 1
+                row["prev"] = self._head
+                row["hash"] = _digest(row)
+                conn.execute(
+                    f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [row["seq"], row["at"], row["kind"], row["recipient"], row["person"], row["user"],
+                     json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
+                     row["reason"], row["detail"], row["prev"], row["hash"],
+                     None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+                    conn.execute("ROLLBACK")
+                raise
             self._seq, self._head = row["seq"], row["hash"]
+            if claims:
+                claims.committed()
         return row
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         with self._db.lock:
-            rows = self._db.execute(
-                "SELECT seq, at, kind, recipient, person, user, items, purpose, consent_obtained, consent_id,"
-                " reason, detail, prev, hash FROM records ORDER BY seq").fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq").fetchall()
         for r in rows:
             yield dict(seq=r[0], at=r[1], kind=r[2], recipient=r[3], person=r[4], user=r[5],
                        items=json.loads(r[6]), purpose=r[7], consent_obtained=bool(r[8]), consent_id=r[9],
-                       reason=r[10], detail=r[11], prev=r[12], hash=r[13])
+                       reason=r[10], detail=r[11], prev=r[12], hash=r[13],
+                       recipient_name=None if r[14] is None else json.loads(r[14]))
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, oldest first."""
         return list(self)
 
-    def verify_chain(self) -> int:
-        """Recompute the chain; return the number of records, or raise ``records_tampered``."""
+    def head(self) -> str:
+        """``"<count>:<hash>"`` of the newest stored record (``"0:000…"`` when empty).
+
+        Keep it somewhere the holder cannot edit (an auditor's notes, a ticket, a signed mail):
+        :meth:`verify_chain` with ``expect_head`` then proves no record up to it was cut off.
+        """
+        with self._db.lock:
+            last = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return f"{last[0]}:{last[1]}" if last else f"0:{GENESIS}"
+
+    def verify_chain(self, expect_head: str | None = None) -> int:
+        """Recompute the chain; return the number of records, or raise ``records_tampered``.
+
+        With ``expect_head`` (a value :meth:`head` gave earlier) the chain must also still hold
+        that record at that position: the newest records were not cut off (it may have grown).
+        """
+        return int(self.verified_head(expect_head).partition(":")[0])
+
+    def verified_head(self, expect_head: str | None = None) -> str:
+        """:meth:`verify_chain`, returning the head of the chain it checked (``"<count>:<hash>"``)."""
+        expected = _parse_head(expect_head) if expect_head is not None else None
         prev, count = GENESIS, 0
         for row in self:
             count += 1
@@ -114,7 +178,14 @@ class Records:
             if row["prev"] != prev or _digest(row) != row["hash"]:
                 raise RecordsTampered(f"record {row['seq']} does not match the hash chain")
             prev = row["hash"]
-        return count
+            if expected is not None and count == expected[0] and prev != expected[1]:
+                raise RecordsTampered(f"record {count} is not the one the expected head names (rewritten)")
+        if expected is not None and count < expected[0]:
+            raise RecordsTampered(f"the log holds {count} records but the expected head names record "
+                                  f"{expected[0]}: the newest records were cut off")
+        if expected is not None and expected[0] == 0 and expected[1] != GENESIS:
+            raise RecordsTampered("the expected head names no record but is not the empty head")
+        return f"{count}:{prev}"
 
     def to_csv(self) -> str:
         """The log as CSV (UTF-8, ISO dates in UTC) for an auditor or a spreadsheet."""
@@ -123,7 +194,9 @@ class Records:
         writer.writerow(CSV_FIELDS)
         for row in self:
             date = datetime.fromtimestamp(row["at"], UTC).isoformat().replace("+00:00", "Z")
-            writer.writerow([row["seq"], date, row["kind"], row["recipient"] or "", row["person"] or "",
+            name = row["recipient_name"] or {}
+            label = " / ".join(v for v in (name.get("ja"), name.get("en")) if v)
+            writer.writerow([row["seq"], date, row["kind"], row["recipient"] or "", label, row["person"] or "",
                              " ".join(row["items"]), row["purpose"] or "", "yes" if row["consent_obtained"] else "no",
                              row["consent_id"] or "", row["reason"] or "", row["detail"] or "", row["user"] or "",
                              row["hash"]])

@@ -10,6 +10,15 @@ request rather than after ``ttl``.  The subscription resumes after a dropped con
 ``Last-Event-ID``, so updates published meanwhile are not missed; if a push-triggered re-fetch
 fails, the cached copy is dropped (fail closed).
 
+The feed never starts "from now": a list fetched before the subscription connected (or while
+it was down before its first event) could change in between and nobody would say so until
+``ttl``.  So the position is always known *before* any fetch: it is the one saved in SQLite
+for this registry (written at most every second while following, and on close - an older
+position only means replaying a few more events), or ``0`` - the registry's whole log - the
+first time.  Replaying is cheap: an event is skipped unless its list is cached and its ``iat``
+is newer than the cached token's (the registry only accepts strictly newer ones), so old
+events cost a dictionary lookup and only an update the cache has not seen triggers a fetch.
+
 Every token is checked before use: its signature (``StatusListToken.decode``), its signer
 against the per-list key the credential names (``status_invalid``), its ``sub`` against the
 credential's status URI (``status_invalid``), and its ``iat`` against the newest one already
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: The longest a status list is used without asking the registry again, whatever its ttl says.
 DEFAULT_MAX_STALENESS = 300
+#: Seconds between saves of the change feed position while events arrive.
+_SAVE_POSITION_EVERY = 1.0
 
 
 class RegistryLike(Protocol):
@@ -77,11 +89,20 @@ class StatusCache:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._stream: Any = None
-        self.last_event_id: str | None = None
+        self._by_list: dict[str, set[str]] = {}
         self.events_seen = 0
+        self._registry_key = str(getattr(client, "base_url", "") or "")
+        self._saved_position: str | None = None
+        self._saved_at = 0.0
         with db.lock:
             db.execute("CREATE TABLE IF NOT EXISTS status_seen (uri TEXT PRIMARY KEY, iat INTEGER NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS feed_position (registry TEXT PRIMARY KEY, last_event_id TEXT NOT NULL)")
             self._newest: dict[str, int] = dict(db.execute("SELECT uri, iat FROM status_seen").fetchall())
+            row = db.execute("SELECT last_event_id FROM feed_position WHERE registry = ?",
+                             [self._registry_key]).fetchone()
+        # Known before the first fetch: the saved position, else the start of the registry's log.
+        self.last_event_id: str = str(row[0]) if row else "0"
+        self._saved_position = self.last_event_id if row else None
 
     # ------------------------------------------------------------------ checking a credential
 
@@ -142,6 +163,7 @@ class StatusCache:
         fresh = _fresh_until(token, current, max_age, self.max_staleness)
         new = _Entry(token=token, etag=etag, fetched_at=current, fresh_until=fresh)
         self._entries[uri] = new
+        self._by_list.setdefault(_list_id(uri), set()).add(uri)
         return new
 
     def _drop_if_stale(self, uri: str, current: int) -> None:
@@ -176,10 +198,15 @@ class StatusCache:
 
     # ------------------------------------------------------------------ the change feed
 
-    def on_event(self, uri: str, etag: str | None = None) -> None:
-        """A list changed at the registry: re-fetch it now if cached (drop it if that fails)."""
+    def on_event(self, uri: str, etag: str | None = None, iat: int | None = None) -> None:
+        """A list changed at the registry: re-fetch it now if cached (drop it if that fails).
+
+        Nothing to do when the cached copy is that version (``etag``) or a newer one (``iat``).
+        """
         entry = self._entries.get(uri)
         if entry is None or (etag is not None and etag == entry.etag):
+            return
+        if iat is not None and iat <= entry.token.issued_at:
             return
         try:
             with self._lock_for(uri):
@@ -197,7 +224,7 @@ class StatusCache:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop following the change feed and drop its connection."""
+        """Stop following the change feed, drop its connection and save its position."""
         self._stop.set()
         stream, self._stream = self._stream, None
         if stream is not None and hasattr(stream, "close"):
@@ -205,6 +232,23 @@ class StatusCache:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
+        self._save_position(force=True)
+
+    def _save_position(self, force: bool = False) -> None:
+        """Keep the feed position for the next start (throttled: an older one only replays more)."""
+        position = self.last_event_id
+        if position == self._saved_position:
+            return
+        if not force and time.monotonic() - self._saved_at < _SAVE_POSITION_EVERY:
+            return
+        try:
+            with self._db.lock:
+                self._db.execute("INSERT OR REPLACE INTO feed_position (registry, last_event_id) VALUES (?, ?)",
+                                 [self._registry_key, position])
+        except Exception as err:  # noqa: BLE001 - e.g. closed database at shutdown: replaying more is safe
+            log.info("feed position not saved (%s)", type(err).__name__)
+            return
+        self._saved_position, self._saved_at = position, time.monotonic()
 
     def _follow(self) -> None:
         delay = 0.2
@@ -217,19 +261,30 @@ class StatusCache:
                     if self._stop.is_set():
                         return
                     delay = 0.2
-                    self.last_event_id = str(event.id)
+                    self._on_feed_event(str(event.uri), str(event.list_id), getattr(event, "etag", None),
+                                        getattr(event, "iat", None))
+                    self.last_event_id = str(event.id)  # only once handled: a crash replays it
                     self.events_seen += 1
-                    self._on_feed_event(str(event.uri), str(event.list_id), getattr(event, "etag", None))
+                    self._save_position()
             except Exception as err:  # noqa: BLE001 - the feed must survive anything and resume
                 log.info("status change feed dropped (%s); resuming after %s", type(err).__name__, self.last_event_id)
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, 5.0)
 
-    def _on_feed_event(self, uri: str, list_id: str, etag: str | None) -> None:
-        suffix = f"/v1/lists/{list_id}"
-        for cached in [u for u in list(self._entries) if u == uri or u.endswith(suffix)]:
-            self.on_event(cached, etag)
+    def _on_feed_event(self, uri: str, list_id: str, etag: str | None, iat: int | None = None) -> None:
+        # By list id, not only by URI: the registry may name itself by another host than the
+        # credential does (127.0.0.1 / localhost).  A dict lookup, so replaying the log is cheap.
+        cached = set(self._by_list.get(list_id, ()))
+        if uri in self._entries:
+            cached.add(uri)
+        for each in cached:
+            self.on_event(each, etag, iat)
+
+
+def _list_id(uri: str) -> str:
+    """The list id at the end of a status list URI (``<registry>/v1/lists/<id>``)."""
+    return uri.rpartition("/v1/lists/")[2] or uri
 
 
 def _fresh_until(token: StatusListToken, fetched_at: int, max_age: int | None, max_staleness: int) -> int:

@@ -2,6 +2,8 @@
 
 FastAPI runs sync work in a thread pool, so the connection is shared across threads
 (``check_same_thread=False``) and every store serialises its statements on :data:`Database.lock`.
+A released request writes exactly one transaction (its replay entry and its provision record
+together, see :meth:`verifier.records.Records.provision`), so the lock is taken for one commit.
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Literal
 
 import sqlite_utils
 
-__all__ = ["Database", "open_database"]
+__all__ = ["SYNCHRONOUS", "Database", "open_database"]
+
+#: ``PRAGMA synchronous`` values a holder may choose (see :func:`open_database`).
+SYNCHRONOUS = ("normal", "full")
 
 
 class Database(sqlite_utils.Database):
@@ -21,16 +27,29 @@ class Database(sqlite_utils.Database):
     lock: threading.RLock
 
 
-def open_database(path: str | Path | None) -> Database:
-    """Open (creating) the SQLite file at ``path``, or an in-memory database for ``None``."""
+def open_database(path: str | Path | None, *, synchronous: Literal["normal", "full"] = "normal") -> Database:
+    """Open (creating) the SQLite file at ``path``, or an in-memory database for ``None``.
+
+    Durability, and why ``normal`` is the default: in WAL mode a commit with
+    ``synchronous=NORMAL`` has been written to the WAL file (the OS page cache) when ``COMMIT``
+    returns, so it survives any crash *of the process* (kill -9, OOM, a bug) - which is the
+    failure a restart recovers from.  Only an OS crash or power cut can lose the last commits
+    (never half of one: a replay entry and the provision record of its release share one
+    transaction and go, or stay, together).  Such a loss could reopen the replay window only for
+    presentations issued within :data:`verifier.verify.WINDOW` seconds before the cut, and only
+    if the host is back inside that window.  ``full`` fsyncs the WAL on every commit and closes
+    that too, at about 1-2 ms per released request on this project's test machine (measured in
+    ``bench/README.md``); choose it (``copyme verifier serve --synchronous full``) where a power
+    cut must not lose a provision record.
+    """
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
     conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False,
                            isolation_level=None)
     db = Database(conn)
     db.lock = threading.RLock()
     if path is not None:
         conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL survives a crash of the process (what a restart is); only a power cut can
-        # lose the last transactions, and those are at most a replay window old.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA busy_timeout=5000")
     return db

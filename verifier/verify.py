@@ -24,6 +24,7 @@ Only then does it return a :class:`~verifier.grant.Grant`.  Nothing here reads t
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from protocol import ConsentCredential, Presentation, cid_of, clock
 from protocol.errors import (
@@ -39,10 +40,21 @@ from protocol.presentation import WINDOW
 
 from .credentials import CredentialCache
 from .grant import Grant
-from .replay import NonceStore, ReplayCache
 from .status_cache import StatusCache
 
-__all__ = ["MAX_PRESENTATION_SIZE", "WINDOW", "verify_presentation"]
+__all__ = ["MAX_PRESENTATION_SIZE", "WINDOW", "NonceLike", "ReplayLike", "verify_presentation"]
+
+
+class ReplayLike(Protocol):
+    """A :class:`~verifier.replay.ReplayCache` (writes at once) or :class:`~verifier.replay.Claims` (later)."""
+
+    def use(self, key: bytes, expires_at: int, now: int | None = None) -> None: ...
+
+
+class NonceLike(Protocol):
+    """A :class:`~verifier.replay.NonceStore` (uses up at once) or :class:`~verifier.replay.Claims` (later)."""
+
+    def consume(self, nonce: bytes, now: int | None = None) -> None: ...
 
 #: The largest presentation accepted (bytes); a credential is at most 16 KiB of it.
 MAX_PRESENTATION_SIZE = 32 * 1024
@@ -53,9 +65,9 @@ def verify_presentation(
     *,
     holder: str,
     customer_for: Callable[[str], str | None],
-    replay: ReplayCache,
+    replay: ReplayLike,
     status: StatusCache,
-    nonces: NonceStore | None = None,
+    nonces: NonceLike | None = None,
     credentials: CredentialCache | None = None,
     window: int = WINDOW,
     now: int | None = None,
@@ -64,6 +76,9 @@ def verify_presentation(
 
     ``customer_for`` maps a user DID to the linked customer id (``None`` when unlinked);
     ``credentials`` (optional) remembers credentials already verified, byte for byte.
+    ``replay`` and ``nonces`` use the presentation up: a :class:`~verifier.replay.ReplayCache`
+    and :class:`~verifier.replay.NonceStore` commit at once; the holder passes
+    :class:`~verifier.replay.Claims` to commit them together with its record.
     Raises exactly one :class:`~protocol.errors.CopyMeError` with the reason code of the first
     failed check (see the module docstring for the order).
     """

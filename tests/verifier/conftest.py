@@ -76,6 +76,11 @@ class World:
         app = registry_app(self.tmp / home, council_key=KEYS.council, heartbeat=0.5, clock_fn=self.clock)
         self.registry_server = ThreadServer(app, self.registry_port).start()
 
+    def trust(self, did: str, ja: str, en: str, role: str = "data_user") -> None:
+        """List an organisation on the running registry's trust list (re-signed at once)."""
+        assert self.registry_server is not None
+        self.registry_server.server.config.app.state.registry.trust_add(did, ja, en, role)
+
     def stop_registry(self) -> None:
         if self.registry_server is not None:
             self.registry_server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,28 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
 def test_customers() -> None:
     out = _run("customers").stdout
     assert "C-1001" in out and "山田 花子" in out
+
+
+def test_records_head_and_expect_head(tmp_path: Path) -> None:
+    home = tmp_path / "bank"
+    from verifier.holder import Holder
+
+    holder = Holder.open(home)
+    for n in range(3):
+        holder.records.refusal("malformed", f"junk {n}", now=samples.NOW + n)
+    holder.close()
+    head = _run("records", "--home", str(home), "--head").stdout.strip()
+    assert head.startswith("3:") and len(head) == 2 + 64
+    chain = _run("records", "--home", str(home), "--verify-chain", "--json")
+    assert json.loads(chain.stdout) == {"chain": "ok", "records": 3, "head": head}
+    import sqlite3
+
+    conn = sqlite3.connect(home / "verifier.db", isolation_level=None)
+    conn.execute("DROP TRIGGER records_no_delete")
+    conn.execute("DELETE FROM records WHERE seq = 3")
+    conn.close()
+    assert _run("records", "--home", str(home), "--verify-chain").returncode == 0  # a shorter chain still chains
+    cut = _run("records", "--home", str(home), "--verify-chain", "--expect-head", head)
+    assert cut.returncode != 0 and cut.stderr.startswith("error: records_tampered: ") and "cut off" in cut.stderr
+    bad = _run("records", "--home", str(home), "--expect-head", "nonsense")
+    assert bad.returncode != 0 and bad.stderr.startswith("error: invalid: ")

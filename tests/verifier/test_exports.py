@@ -19,10 +19,10 @@ def test_own_codes_are_known_to_peers() -> None:
 
 
 def test_every_route_documents_its_errors() -> None:
+    from tests.support import samples
     from verifier.app import create_app
     from verifier.holder import Holder
     from verifier.store import open_database
-    from tests.support import samples
 
     app = create_app(Holder(samples.KEYS.holder, open_database(None), None), follow_feed=False)
     paths = app.openapi()["paths"]

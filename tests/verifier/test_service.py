@@ -266,3 +266,28 @@ def test_holder_and_health(world: World) -> None:
     assert info["did"] == KEYS.holder.did and info["name"]["ja"]
     assert httpx.get(world.url + "/health").json()["status"] == "ok"
     assert httpx.get(world.url + "/v1/nonce").json()["expires_in"] == 120
+
+
+def test_provision_record_names_a_listed_recipient(world: World) -> None:
+    """APPI wants the recipient identifiable: its trust-list name is kept beside its DID."""
+    cred = world.ready()
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    world.trust(KEYS.requester.did, "家計簿アプリ株式会社", "Kakeibo App Inc.")
+    assert world.holder is not None and world.holder.trust.refresh()
+    assert world.holder.trust.council == KEYS.council.did  # pinned on first use
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    unnamed, named = world.provisions()
+    assert unnamed["recipient_name"] is None and unnamed["recipient"] == KEYS.requester.did
+    assert named["recipient_name"] == {"ja": "家計簿アプリ株式会社", "en": "Kakeibo App Inc."}
+    assert named["recipient"] == KEYS.requester.did
+    assert world.holder.records.verify_chain() == 2
+
+
+def test_a_trust_list_from_another_council_is_not_used(world: World) -> None:
+    cred = world.ready()
+    assert world.holder is not None
+    world.holder.trust.council = KEYS.stranger.did  # as if pinned with --council to someone else
+    world.trust(KEYS.requester.did, "偽名", "Fake Name")
+    assert not world.holder.trust.refresh()
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    assert world.provisions()[0]["recipient_name"] is None

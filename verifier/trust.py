@@ -1,0 +1,118 @@
+"""Recipient names from the registry's signed trust list, for the provision records.
+
+APPI asks a provider's record to name the recipient by "a matter sufficient to identify" it; a
+``did:key`` alone means nothing to an auditor.  The registry operator (an industry council)
+signs a trust list of organisations with their Japanese and English names; the holder keeps the
+latest valid one in memory and in SQLite (so names survive a restart with the registry down),
+looks a recipient's DID up there when it writes a record, and stores the DID *and* the name.
+
+The council DID that must sign the list is pinned: given by the deployer (``council=``), or
+else taken from the first list fetched (trust on first use, as the wallet does); a list signed
+by anyone else is ignored.  A name is only a label for the record - it decides nothing - so a
+registry that is down, or a recipient that is not listed, just means a record with the DID only.
+The list is refreshed in the background every :data:`TRUST_REFRESH` seconds, never on the
+request path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from protocol import TrustList, clock
+from protocol.errors import CopyMeError, UnknownKey
+
+from .store import Database
+
+__all__ = ["TRUST_REFRESH", "TrustNames"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between fetches of the registry's trust list.
+TRUST_REFRESH = 300
+
+
+class TrustNames:
+    """DID -> ``{"ja", "en"}`` of the organisations on the pinned council's current trust list."""
+
+    def __init__(self, client: Any, db: Database, *, council: str | None = None,
+                 refresh: float = TRUST_REFRESH, clock_fn: Callable[[], int] | None = None) -> None:
+        self._client = client
+        self._db = db
+        self._clock = clock_fn or clock.now
+        self.refresh_every = refresh
+        self._names: dict[str, dict[str, str]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.loaded = threading.Event()
+        with db.lock:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            stored = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('council', 'trust_list')").fetchall())
+        self.council: str | None = council or stored.get("council")
+        if council is not None and stored.get("council") != council:
+            self._save("council", council)
+        if "trust_list" in stored:
+            try:
+                self._use(bytes.fromhex(stored["trust_list"]), self._clock())
+            except (CopyMeError, ValueError) as err:
+                log.info("stored trust list not used: %s", getattr(err, "code", type(err).__name__))
+
+    def name_of(self, did: str | None) -> dict[str, str] | None:
+        """The listed name of ``did`` (a copy), or ``None`` when it is not on the list."""
+        found = self._names.get(did) if did is not None else None
+        return dict(found) if found is not None else None
+
+    def refresh(self, now: int | None = None) -> bool:
+        """Fetch, verify and use the registry's trust list now; ``False`` (names kept) on any failure."""
+        fetch = getattr(self._client, "trust_list", None)
+        if fetch is None:
+            return False
+        try:
+            raw = fetch()
+            self._use(raw, clock.now(now) if now is not None else self._clock())
+        except CopyMeError as err:
+            log.info("trust list not refreshed: %s", err.code)
+            return False
+        except Exception as err:  # noqa: BLE001 - a label must never take the gate down
+            log.info("trust list not refreshed: %s", type(err).__name__)
+            return False
+        self._save("trust_list", raw.hex())
+        self.loaded.set()
+        return True
+
+    def _use(self, raw: bytes, now: int) -> None:
+        trust = TrustList.decode(raw)
+        if self.council is not None and trust.issuer != self.council:
+            raise UnknownKey("the trust list is not signed by the pinned council")
+        trust.check_validity(now)
+        if self.council is None:
+            self.council = trust.issuer
+            self._save("council", trust.issuer)
+        self._names = {o.did: {"ja": o.name_ja, "en": o.name_en} for o in trust.organisations}
+
+    def _save(self, key: str, value: str) -> None:
+        with self._db.lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def follow(self) -> None:
+        """Fetch the list now and then every ``refresh_every`` seconds, in a background thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="copyme-trust-list", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ok = self.refresh()  # after a failure (registry not up yet) try again sooner
+            if self._stop.wait(self.refresh_every if ok else min(self.refresh_every, 5.0)):
+                return
+
+    def close(self) -> None:
+        """Stop the background refresh."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
