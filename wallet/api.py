@@ -168,7 +168,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     async def decide(request_cid: str, request: Request) -> dict[str, Any]:
         data = await _json_body(request)
         decision = data.get("decision")
-        lang = _opt_str(data, "lang") or "ja"
+        lang = _opt_str(data, "lang")  # None: the language the request was shown in
         items = data.get("items")
         if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
             raise InvalidArgument("items must be a list of item ids", field="items")
@@ -176,7 +176,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
             consent = await call(lambda: opened.accept(request_cid, items=items, lang=lang))
             return {"decision": "accepted", "consent": consent.to_json()}
         if decision == "decline":
-            review = await call(lambda: opened.decline(request_cid))
+            review = await call(lambda: opened.decline(request_cid, lang=lang))
             return {"decision": "declined", "review": review.to_json()}
         raise InvalidArgument("decision must be accept or decline", field="decision")
 

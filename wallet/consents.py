@@ -156,7 +156,7 @@ class Review:
         return cls(
             request_cid=request.cid, source=source, lang=lang, verified=requester.verified,
             requester=request.requester, requester_name=org.name(lang) if org else claimed,
-            claimed_name=claimed, trust_note=requester.reason, holder=request.holder,
+            claimed_name=claimed, trust_note=requester.note(lang), holder=request.holder,
             holder_name=holder.organisation.name(lang) if holder.organisation else None,
             holder_url=request.holder_url,
             items=tuple(ItemView(i.id, vocabulary.item(i.id).text(lang), i.required) for i in request.items),

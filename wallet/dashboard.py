@@ -395,8 +395,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
                     target += "&back=" + quote(back, safe="")
                 return RedirectResponse(target, status_code=303)
             if decision == "decline":
-                await _threaded(lambda: locked(lambda: opened.decline(request_cid)))
-                return page(request, "declined.html", {"back": back})
+                shown = await _threaded(lambda: locked(lambda: opened.decline(request_cid, lang=lang)))
+                return page(request, "declined.html", {"back": back, "r": shown})
             raise InvalidArgument("decision must be accept or decline", field="decision")
         except CopyMeError as err:
             return error_page(request, err)

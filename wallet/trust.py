@@ -16,24 +16,50 @@ from protocol.registry_client import RegistryClient
 
 from .store import Store
 
-__all__ = ["TrustCheck", "TrustLists"]
+__all__ = ["NOTES", "TrustCheck", "TrustLists"]
+
+
+#: Why a DID is not verified, as shown to the user (``{code}``: the error's reason code).
+NOTES: dict[str, dict[str, str]] = {
+    "ja": {"not_listed": "協議会のトラストリストに載っていません",
+           "unavailable": "トラストリストを取得または検証できませんでした（{code}）",
+           "no_trust_list": "トラストリストがありません",
+           "unverified_then": "同意したときに確認できていませんでした"},
+    "en": {"not_listed": "not on the council's trust list",
+           "unavailable": "the trust list could not be fetched or verified ({code})",
+           "no_trust_list": "no trust list",
+           "unverified_then": "not verified when consenting"},
+}
 
 
 @dataclass(frozen=True)
 class TrustCheck:
-    """The outcome of looking a DID up: the listed organisation, or why there is none."""
+    """The outcome of looking a DID up: the listed organisation, or why there is none.
+
+    ``why`` is a key of :data:`NOTES` (so the note can be shown in the user's language, see
+    :meth:`note`), ``reason`` the same in English with any error detail (for logs and JSON).
+    """
 
     organisation: Organisation | None
     reason: str = ""
+    why: str = ""
+    error_code: str = ""
 
     @property
     def verified(self) -> bool:
         """Whether the DID is on a trust list verified under the pinned council key."""
         return self.organisation is not None
 
+    def note(self, lang: str) -> str:
+        """Why the DID is not verified, in ``lang`` (``ja`` or ``en``); empty when it is."""
+        if self.verified:
+            return ""
+        template = NOTES.get(lang, NOTES["en"]).get(self.why)
+        return template.format(code=self.error_code or "?") if template else self.reason
+
     def to_json(self) -> dict[str, Any]:
         org = self.organisation
-        return {"verified": self.verified, "reason": self.reason,
+        return {"verified": self.verified, "reason": self.reason, "why": self.why,
                 "name": {"ja": org.name_ja, "en": org.name_en} if org else None,
                 "role": org.role if org else None}
 
@@ -46,6 +72,7 @@ class TrustLists:
         self.registry = registry
         self._current: TrustList | None = None
         self._error = ""
+        self._error_code = ""
 
     @property
     def council(self) -> str | None:
@@ -70,6 +97,7 @@ class TrustLists:
             trust = self._verify(raw, current)
         except CopyMeError as err:
             self._error = f"trust list unavailable or unverifiable ({err.code}: {err.detail})"
+            self._error_code = err.code
             cached = self.store.get_meta("trust_list")
             if cached:
                 try:
@@ -93,8 +121,10 @@ class TrustLists:
         """Look ``did`` up."""
         trust = self.load(now)
         if trust is None:
-            return TrustCheck(None, self._error or "no trust list")
+            if self._error:
+                return TrustCheck(None, self._error, "unavailable", self._error_code)
+            return TrustCheck(None, "no trust list", "no_trust_list")
         org = trust.find(did)
         if org is None:
-            return TrustCheck(None, "not on the council's trust list")
+            return TrustCheck(None, "not on the council's trust list", "not_listed")
         return TrustCheck(org)

@@ -206,11 +206,14 @@ class Wallet:
 
     def review_bytes(self, raw: bytes, *, source: str = "bytes", lang: str = "ja", now: int | None = None) -> Review:
         """:meth:`review` for request bytes already at hand."""
+        check_lang(lang)
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
         with self.store.transaction() as db:
             db.conn.execute(
                 "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
                 (request.cid, request.raw, source, clock.now(now), request.requester))
+            # the language it was shown in, until the user decides (answers by id default to it)
+            db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'", (lang, request.cid))
         row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
         return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
 
@@ -241,7 +244,7 @@ class Wallet:
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
         request.check_validity(now)
-        lang = check_lang(lang or (review.lang if isinstance(review, Review) else "ja"))
+        lang = check_lang(lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja"))
         if items is not None:
             for item in items:
                 self.vocabulary.item(item)
@@ -278,15 +281,16 @@ class Wallet:
                 pass  # kept and marked undelivered; ``deliver`` retries
         return self.consent(consent_id, now=now)
 
-    def decline(self, review: Review | str, *, now: int | None = None) -> Review:
-        """Record that the user declined; nothing is signed or sent."""
+    def decline(self, review: Review | str, *, lang: str | None = None, now: int | None = None) -> Review:
+        """Record that the user declined; nothing is signed or sent.  Returns the review, in
+        ``lang``, else the review's language, else the one the request was last shown in."""
         request, row = self._request(review)
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
+        lang = check_lang(lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja"))
         with self.store.transaction() as db:
-            db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ? WHERE cid = ?",
-                            (clock.now(now), request.cid))
-        lang = review.lang if isinstance(review, Review) else "ja"
+            db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ?, lang = ? WHERE cid = ?",
+                            (clock.now(now), lang, request.cid))
         return self._review_of(request, row["source"], lang, "declined", now)
 
     def deliver(self, consent_id: str) -> ConsentView:
@@ -353,7 +357,8 @@ class Wallet:
         from protocol import Organisation
 
         requester = TrustCheck(Organisation(view.requester, org_name["ja"], org_name["en"], "data_user")
-                               if org_name else None, "" if org_name else "not verified when consenting")
+                               if org_name else None, "" if org_name else "not verified when consenting",
+                               "" if org_name else "unverified_then")
         holder = TrustCheck(Organisation(view.holder, view.holder_name["ja"], view.holder_name["en"], "data_holder")
                             if view.holder_name else None)
         review = self._review_of(request, row["source"], view.lang, "accepted", now, (requester, holder))

@@ -177,8 +177,12 @@ def test_an_unlisted_requester_is_shown_as_unverified(demo: Demo, browser: objec
             page.goto(f"{demo.wallet_url}/review?lang={lang}&u={url}/r/1")
             expect(page.get_by_test_id("unverified")).to_be_visible()
             expect(page.get_by_test_id("onward")).to_have_class(re.compile("danger"))
+            expect(page.get_by_test_id("trust-note")).to_contain_text(
+                "not on the council's trust list" if lang == "en" else "協議会のトラストリストに載っていません")
             _shot(page, screenshots, f"12-review-unverified-{lang}")
         expect(page.get_by_test_id("unverified")).to_contain_text("未確認")
         page.get_by_test_id("decline").click()
         expect(page.get_by_test_id("declined")).to_be_visible()
+        expect(page.get_by_test_id("declined-request")).to_contain_text("明細を取り込みます")
+        expect(page.get_by_test_id("declined-request")).to_contain_text("トラストリストに載っていません")
     context.close()

@@ -111,3 +111,43 @@ def test_pending_when_the_registry_is_down_then_sync(demo: Demo, signed_in: http
     assert 'data-testid="pending"' not in after.text
     history = after.text.split('data-testid="history"')[1].split("</table>")[0]
     assert history.count("badge pending") == 0  # every change now says when it reached the registry
+
+
+def _copycat_request(demo: Demo) -> bytes:
+    """A request signed by a key that is on no trust list (claiming a trusted name)."""
+    from issuer import build_request
+    from protocol import KeyPair
+
+    holder = httpx.get(demo.bank_url + "/v1/holder").json()["did"]
+    return build_request(
+        requester=KeyPair.generate(), requester_name={"ja": "かけいぼ", "en": "Kakeibo"}, holder=holder,
+        holder_url=demo.bank_url + "/v1/data", required=("transactions",), purposes=("dpv:ServiceProvision",),
+        notice={"ja": {"title": "明細を取り込みます", "points": ["ご安心ください"]},
+                "en": {"title": "Import your transactions", "points": ["Trust us"]}},
+        terms_url="https://copycat.example/terms", terms=b"terms", callback="http://127.0.0.1:9/callback").raw
+
+
+@pytest.mark.parametrize(("lang", "note", "title"), [
+    ("ja", "協議会のトラストリストに載っていません", "明細を取り込みます"),
+    ("en", "not on the council&#39;s trust list", "Import your transactions"),
+])
+def test_review_and_decline_speak_the_page_language(demo: Demo, signed_in: httpx.Client, lang: str, note: str,
+                                                     title: str) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+
+    from protocol import Typ
+    from tests.support.servers import serve
+
+    raw = _copycat_request(demo)
+    app = FastAPI()
+    app.get("/r/1")(lambda: Response(raw, media_type=Typ.REQUEST.value))
+    with serve(app) as url:
+        page = signed_in.get("/review", params={"u": f"{url}/r/1", "lang": lang})
+        assert page.status_code == 200 and 'data-testid="trust-note"' in page.text and note in page.text
+        other = "not on the council" if lang == "ja" else "トラストリスト"
+        assert other not in page.text
+        action = re.search(r'action="(/review/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        declined = signed_in.post(action, data={"csrf": _csrf(page.text), "decision": "decline"})
+        assert declined.status_code == 200 and 'data-testid="declined-request"' in declined.text
+        assert title in declined.text and note in declined.text and other not in declined.text
