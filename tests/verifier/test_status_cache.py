@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from protocol import Status
+from protocol.errors import Revoked
+from protocol.registry_client import RegistryClient
 from registry.service import Registry
-from tests.verifier.conftest import KEYS, TTL, World, assert_refused
+from tests.support import samples
+from tests.support.servers import free_port
+from tests.verifier.conftest import KEYS, TTL, Clock, World, assert_refused
+from verifier.holder import Holder
+from verifier.store import open_database
 
 LIST = "list-aaaaaaaaaaaaaaaa"
 
@@ -78,3 +88,60 @@ def test_newest_iat_survives_a_restart(world: World) -> None:
 
     again = StatusCache(world.holder.status._client, world.holder.db)
     assert again._newest[world.list_uri(LIST)] == newest
+
+
+class _Counting(RegistryClient):
+    """The real client, counting list fetches."""
+
+    fetches = 0
+
+    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any:
+        self.fetches += 1
+        return super().fetch(uri_or_list_id, etag)
+
+
+def _holder(w: World) -> Holder:
+    """A holder on the world's registry whose change feed is *not* started yet."""
+    holder = Holder(KEYS.holder, open_database(w.tmp / "verifier.db"), _Counting(w.registry_url, timeout=2.0),
+                    clock_fn=w.clock)
+    w.holder = holder
+    return holder
+
+
+def test_an_update_before_the_feed_connects_is_not_missed(tmp_path: Path) -> None:
+    """Fetch a list, revoke, only then subscribe: the revocation still arrives, well within ttl."""
+    w = World(tmp=tmp_path, clock=Clock(), registry_port=free_port())
+    w.start_registry()
+    try:
+        holder = _holder(w)
+        for other in range(3):  # history: the replayed log also holds other lists' and older events
+            w.publish(f"list-history-{other:08d}")
+        cred = w.ready()
+        w.publish(LIST)  # an older version of the list, replayed too: it must not cost a fetch
+        assert holder.release(w.present(cred)).items  # first fetch; no subscription yet
+        w.publish(LIST, {1234: Status.REVOKED})  # lands between the fetch and the subscription
+        holder.start()
+        _wait(lambda: holder.status.cached()[w.list_uri(LIST)]["iat"] == w.list_iat[LIST])
+        with pytest.raises(Revoked):
+            holder.release(w.present(cred))
+        assert w.clock() - samples.NOW < TTL
+        assert holder.status._client.fetches == 2  # type: ignore[attr-defined]  # first fetch + the revocation
+    finally:
+        w.stop()
+
+
+def test_the_feed_position_is_kept_across_a_restart(tmp_path: Path) -> None:
+    w = World(tmp=tmp_path, clock=Clock(), registry_port=free_port())
+    w.start_registry()
+    try:
+        holder = _holder(w)
+        assert holder.status.last_event_id == "0"  # never followed: from the start of the log
+        holder.start()
+        published = w.publish(LIST)
+        _wait(lambda: holder.status.last_event_id == str(published["seq"]))
+        holder.close()
+        w.holder = None
+        again = _holder(w)
+        assert again.status.last_event_id == str(published["seq"])
+    finally:
+        w.stop()
