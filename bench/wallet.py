@@ -1,5 +1,8 @@
 """Wallet benchmark: ``list`` and ``show`` with 10,000 consents, and revoke-to-published time.
 
+Also the cost of opening the database for a read (``open_read``: header and schema only) next
+to the full ``PRAGMA quick_check`` (``open_quick_check``) that now runs only before a write.
+
 Seeds consents through the library (real signed requests and credentials, real status list
 allocation) against a real registry running as its own process (``copyme registry serve``).
 Baselines measured in the same run: the same commands on a 100-consent wallet, and a bare
@@ -66,6 +69,15 @@ def run_cli(args: list[str]) -> None:
         raise RuntimeError(result.output)
 
 
+def open_store(home: Path, *, check: bool) -> None:
+    from wallet.store import Store
+
+    store = Store.open(home / "wallet.db")
+    if check:
+        store.verify()
+    store.close()
+
+
 def measure_wallet(tmp: Path, registry_url: str, count: int, label: str) -> tuple[dict[str, Any], Any]:
     from wallet import Wallet
 
@@ -85,6 +97,10 @@ def measure_wallet(tmp: Path, registry_url: str, count: int, label: str) -> tupl
         "list_cli_table": timed(lambda: run_cli(["list", "--home", str(home)]), max(2, repeat // 2)),
         "show_library": timed(lambda: reader.detail(probe), repeat * 4),
         "show_cli_json": timed(lambda: run_cli(["show", probe[-12:], "--home", str(home), "--json"]), repeat * 2),
+        # what opening costs a read-only command now (header + schema), next to the full
+        # PRAGMA quick_check that every open used to run (now only before the first write)
+        "open_read": timed(lambda: open_store(home, check=False), repeat * 4),
+        "open_quick_check": timed(lambda: open_store(home, check=True), repeat * 4),
         "db_bytes": (home / "wallet.db").stat().st_size,
     }
     reader.close()
@@ -134,7 +150,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--consents", type=int, default=10_000)
     parser.add_argument("--revokes", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="tiny run (200 consents, 3 revokes)")
     args = parser.parse_args()
+    if args.quick:
+        args.consents, args.revokes = 200, 3
     from tests.support.servers import serve_cli
 
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -146,7 +165,8 @@ def main() -> None:
             wallet.close()
             small.close()
     rows = []
-    for key in ("list_library", "list_cli_json", "list_cli_table", "show_library", "show_cli_json"):
+    for key in ("list_library", "list_cli_json", "list_cli_table", "show_library", "show_cli_json", "open_read",
+                "open_quick_check"):
         b, m = base[key]["median_ms"], big[key]["median_ms"]
         rows.append((key.replace("_", " "), b, m, round(m / b, 1) if b else None))
     rev = revokes["revoke_to_published"]["median_ms"]
@@ -163,8 +183,8 @@ def main() -> None:
                "ratios": {name: r for name, _, _, r in rows} | {"revoke_vs_bare_put": round(rev / bare, 2) if bare else None}}
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "wallet.json").write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out / 'wallet.json'}")
+    (out / ("wallet-quick.json" if args.quick else "wallet.json")).write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
