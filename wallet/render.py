@@ -133,7 +133,7 @@ def write_consent_table(consents: Callable[[], Iterable[ConsentView]], lang: str
     count = 0
     for c in consents():
         count += 1
-        widths = [max(width, _width(cell)) for width, cell in zip(widths, _table_row(c, w, states, lang))]
+        widths = [max(width, _width(cell)) for width, cell in zip(widths, _table_row(c, w, states, lang), strict=True)]
 
     def line(values: tuple[str, ...]) -> str:
         return "  ".join([v + " " * (widths[i] - _width(v)) for i, v in enumerate(values)]).rstrip()
