@@ -8,7 +8,8 @@ import this package.
 
 from __future__ import annotations
 
-from .app import create_app
+import typing as _typing
+
 from .council import load_council_key
 from .service import LIST_ID_PATTERN, MAX_TOKEN_SIZE, Published, Registry, check_list_id
 from .store import Event, ListRow
@@ -24,3 +25,13 @@ __all__ = [
     "create_app",
     "load_council_key",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """Load the FastAPI app factory only when asked for: every ``copyme`` command imports this
+    package, and FastAPI alone costs about half a second of start-up."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
