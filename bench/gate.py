@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,9 +34,15 @@ from _world import presentations, setup_gate
 import httpx
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp: Path,
-         paths: list[str] | None = None) -> dict[str, Any]:
-    """Run ``bench/_load.py`` in its own process; requests/s, latency stats and status counts."""
+         paths: list[str] | None = None, pid: int | None = None) -> dict[str, Any]:
+    """Run ``bench/_load.py`` in its own process; requests/s, latency stats, status counts, server CPU/request."""
     cmd = [sys.executable, str(ROOT / "bench" / "_load.py"), url, "--clients", str(clients),
            "--seconds", str(seconds)]
     if paths is not None:
@@ -45,26 +52,31 @@ def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp
         path = tmp / "bodies.bin"
         write_bodies(path, bodies)
         cmd += ["--bodies", str(path)]
+    before = cpu_seconds(pid) if pid is not None else 0.0
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    cpu_us = (cpu_seconds(pid) - before) / max(1, out["requests"]) * 1e6 if pid is not None else None
     stats = latency_stats(out.pop("latencies"))
     return {"rps": round(out["requests"] / out["seconds"], 1), **stats, "statuses": out["statuses"],
-            "exhausted": out["exhausted"]}
+            "exhausted": out["exhausted"], "cpu_us": None if cpu_us is None else round(cpu_us)}
 
 
 def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: float, rounds: int,
-            tmp: Path) -> list[dict[str, Any]]:
+            tmp: Path, pid: int | None = None) -> list[dict[str, Any]]:
     rows = []
     guess = 3000.0
     for clients in clients_list:
         best_data: dict[str, Any] | None = None
         best_triv: dict[str, Any] | None = None
+        cpu = {"data": [], "trivial": []}
         for _ in range(rounds):
             bodies = presentations(creds, int(guess * seconds * 1.3) + 50)
-            data = load(url + "/v1/data", clients, seconds, bodies, tmp)
+            data = load(url + "/v1/data", clients, seconds, bodies, tmp, pid=pid)
             if set(data["statuses"]) != {"200"}:
                 raise SystemExit(f"data gate refused requests: {data['statuses']}")
             guess = max(guess if data["exhausted"] else 0, data["rps"] * 1.2)
-            triv = load(url + "/health", clients, seconds, None, tmp)
+            triv = load(url + "/health", clients, seconds, None, tmp, pid=pid)
+            cpu["data"].append(data["cpu_us"])
+            cpu["trivial"].append(triv["cpu_us"])
             if best_data is None or data["rps"] > best_data["rps"]:
                 best_data = data
             if best_triv is None or triv["rps"] > best_triv["rps"]:
@@ -74,8 +86,17 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
                      "data_p99_ms": best_data["p99_ms"], "trivial_rps": best_triv["rps"],
                      "trivial_p50_ms": best_triv["p50_ms"], "trivial_p99_ms": best_triv["p99_ms"],
                      "ratio": round(best_data["rps"] / best_triv["rps"], 3),
+                     **_cpu_columns(cpu),
                      "data_requests": best_data["n"], "exhausted": best_data["exhausted"]})
     return rows
+
+
+def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
+    """Least CPU per request over the rounds (noise only ever adds CPU), and their ratio."""
+    if None in cpu["data"] or None in cpu["trivial"]:
+        return {}
+    data, trivial = min(cpu["data"]), min(cpu["trivial"])
+    return {"data_cpu_us": data, "trivial_cpu_us": trivial, "cpu_ratio": round(trivial / data, 3) if data else None}
 
 
 def main() -> None:
@@ -100,14 +121,14 @@ def main() -> None:
             for body in presentations(creds, 10):  # warm: status list fetched and cached once
                 response = httpx.post(url + "/v1/data", content=body)
                 assert response.status_code == 200, response.text
-            rows = measure(url, creds, clients_list, args.seconds, args.rounds, tmp)
+            rows = measure(url, creds, clients_list, args.seconds, args.rounds, tmp, pid=world.verifier.pid)
             rss = world.verifier.rss_mb()
         finally:
             world.stop()
         result["rows"] = rows
         result["verifier_rss_mb"] = {"now": rss[0], "peak": rss[1]}
         table(rows, ["clients", "data_rps", "data_p50_ms", "data_p99_ms", "trivial_rps", "trivial_p50_ms",
-                     "trivial_p99_ms", "ratio"],
+                     "trivial_p99_ms", "ratio", "data_cpu_us", "trivial_cpu_us", "cpu_ratio"],
               title="POST /v1/data vs GET /health, same verifier process (best of rounds)")
         at8 = next((r for r in rows if r["clients"] == 8), None)
         worst = min(r["ratio"] for r in rows)
