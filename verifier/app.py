@@ -191,7 +191,11 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
     async def data(request: Request) -> Response:
         """Verify the presentation and return exactly the granted items of the linked customer's data."""
         body = await read_capped(request.stream(), MAX_PRESENTATION_SIZE, request.headers.get("content-length"))
-        release = await run_in_threadpool(gate.release, body)
+        # On the loop when nothing can block (cached list, in-memory source): ~0.5 ms CPU less per
+        # request than the hop to a worker thread and back; else on a thread as any blocking call.
+        release = gate.release_without_io(body)
+        if release is None:
+            release = await run_in_threadpool(gate.release, body)
         # Already plain JSON data: rendered directly, not re-validated through DataBody (which
         # stays the documented schema) - that pass cost as much as a signature check.
         return JSONResponse(release.to_json())

@@ -19,6 +19,9 @@ from .errors import DataUnavailable
 __all__ = ["DEMO_CUSTOMERS", "DataSource", "demo_source", "fetch_items", "json_copy"]
 
 #: ``source(customer_id, items)`` returns each requested item's value (JSON-serialisable).
+#: A source that answers from memory, never waiting on I/O, may say so with an attribute
+#: ``nonblocking = True``: the service then serves its releases on the event loop instead of a
+#: worker thread (see :meth:`verifier.Holder.release_without_io`).
 DataSource = Callable[[str, tuple[str, ...]], Mapping[str, Any]]
 
 
@@ -94,6 +97,7 @@ def demo_source(customers: Mapping[str, Mapping[str, Any]] | None = None) -> Dat
             raise DataUnavailable(f"no customer {customer_id!r} in the data source")
         return {item: json_copy(record[item]) for item in items if item in record}
 
+    source.nonblocking = True  # type: ignore[attr-defined]  # a dict lookup: safe on the event loop
     return source
 
 

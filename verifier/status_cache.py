@@ -27,6 +27,7 @@ seen for that URI (``status_rollback``) - the newest ``iat`` is kept in SQLite a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -46,7 +47,7 @@ from protocol.errors import (
 
 from .store import Database
 
-__all__ = ["DEFAULT_MAX_STALENESS", "RegistryLike", "StatusCache"]
+__all__ = ["DEFAULT_MAX_STALENESS", "RegistryLike", "StatusCache", "WouldBlock"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_STALENESS = 300
 #: Seconds between saves of the change feed position while events arrive.
 _SAVE_POSITION_EVERY = 1.0
+
+
+class WouldBlock(Exception):  # noqa: N818 - not an error: "do this on a thread instead"
+    """Raised in :meth:`StatusCache.cache_only` mode where a check would have to ask the registry."""
 
 
 class RegistryLike(Protocol):
@@ -103,6 +108,7 @@ class StatusCache:
         # Known before the first fetch: the saved position, else the start of the registry's log.
         self.last_event_id: str = str(row[0]) if row else "0"
         self._saved_position = self.last_event_id if row else None
+        self._cache_only = threading.local()
 
     # ------------------------------------------------------------------ checking a credential
 
@@ -122,6 +128,8 @@ class StatusCache:
         current = self._clock() if now is None else now
         entry = self._entries.get(ref.uri)
         if entry is None or current >= entry.fresh_until:
+            if getattr(self._cache_only, "on", False):
+                raise WouldBlock(ref.uri)
             entry = self._refresh(ref.uri, current, entry)
         token = entry.token
         if token.signer != ref.key:
@@ -186,6 +194,18 @@ class StatusCache:
                 self._newest[uri] = token.issued_at
                 self._db.execute("INSERT OR REPLACE INTO status_seen (uri, iat) VALUES (?, ?)", [uri, token.issued_at])
         return token
+
+    @contextlib.contextmanager
+    def cache_only(self) -> Iterator[None]:
+        """In this thread, answer from fresh cached lists only; raise :class:`WouldBlock` instead of fetching.
+
+        Lets the service run a check on its event loop when no network wait is needed.
+        """
+        self._cache_only.on = True
+        try:
+            yield
+        finally:
+            self._cache_only.on = False
 
     def invalidate(self, uri: str) -> None:
         """Forget the cached copy of ``uri`` (the next check fetches it again)."""

@@ -25,6 +25,8 @@ class Database(sqlite_utils.Database):
     """A ``sqlite_utils.Database`` with a re-entrant lock that its users hold around statements."""
 
     lock: threading.RLock
+    #: ``"normal"`` or ``"full"``: whether a commit waits for an fsync.
+    synchronous: str
 
 
 def open_database(path: str | Path | None, *, synchronous: Literal["normal", "full"] = "normal") -> Database:
@@ -48,6 +50,7 @@ def open_database(path: str | Path | None, *, synchronous: Literal["normal", "fu
                            isolation_level=None)
     db = Database(conn)
     db.lock = threading.RLock()
+    db.synchronous = synchronous
     if path is not None:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
