@@ -40,9 +40,10 @@ def open_database(path: str | Path | None, *, synchronous: Literal["normal", "fu
     transaction and go, or stay, together).  Such a loss could reopen the replay window only for
     presentations issued within :data:`verifier.verify.WINDOW` seconds before the cut, and only
     if the host is back inside that window.  ``full`` fsyncs the WAL on every commit and closes
-    that too, at about 1-2 ms per released request on this project's test machine (measured in
-    ``bench/README.md``); choose it (``copyme verifier serve --synchronous full``) where a power
-    cut must not lose a provision record.
+    that too, for an fsync per request (measured on this project's test machine: +0.16 ms wall
+    per release with an idle disk, ~2 ms with a busy one; and such releases run on a worker
+    thread, not the event loop); choose it (``copyme verifier serve --synchronous full``) where a
+    power cut must not lose a provision record.
     """
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
