@@ -27,11 +27,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _load import write_bodies
 from _world import presentations, setup_gate
-
-import httpx
 
 
 def cpu_seconds(pid: int) -> float:
