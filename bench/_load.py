@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--bodies", type=Path)
     parser.add_argument("--paths", type=Path, help="GET these paths (one a line) in turn instead of URL's path")
     parser.add_argument("--method", default=None)
-    parser.add_argument("--content-type", default="application/copyme-presentation+cwt")
+    parser.add_argument("--content-type", default="application/vnd.copyme.presentation+cwt")
     args = parser.parse_args()
     bodies = read_bodies(args.bodies) if args.bodies else None
     method = args.method or ("POST" if bodies is not None else "GET")

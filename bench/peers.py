@@ -200,8 +200,8 @@ def main() -> None:
         return claims  # type: ignore[no-any-return]
 
     def cose_verify(data: bytes) -> str:
-        p = cose_open(data, "application/copyme-presentation+cwt")
-        c = cose_open(p["vc"], "application/copyme-consent+cwt")
+        p = cose_open(data, "application/vnd.copyme.presentation+cwt")
+        c = cose_open(p["vc"], "application/vnd.copyme.consent+cwt")
         pres = {"iss": p[1], "aud": p[3], "iat": p[6], "cti": p[7], "items": p["items"], "purpose": p["purpose"]}
         cred = {"iss": c[1], "sub": c[2], "aud": c[3], "nbf": c[5], "exp": c[4], "items": c["items"],
                 "purposes": c["purposes"], "idx": c[65535]["status_list"]["idx"]}

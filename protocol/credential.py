@@ -55,7 +55,7 @@ class StatusRef:
 
 @dataclass(frozen=True)
 class ConsentCredential(SignedModel):
-    """A consent signed by the user (``typ`` application/copyme-consent+cwt)."""
+    """A consent signed by the user (``typ`` application/vnd.copyme.consent+cwt)."""
 
     TYP = Typ.CONSENT
     signer_claim = "issuer"

@@ -59,9 +59,9 @@ class Status(IntEnum):
 class Typ(StrEnum):
     """The ``typ`` header value of each signed object; a verifier insists on the one it expects."""
 
-    REQUEST = "application/copyme-request+cwt"
-    CONSENT = "application/copyme-consent+cwt"
-    PRESENTATION = "application/copyme-presentation+cwt"
+    REQUEST = "application/vnd.copyme.request+cwt"
+    CONSENT = "application/vnd.copyme.consent+cwt"
+    PRESENTATION = "application/vnd.copyme.presentation+cwt"
     STATUS_LIST = "application/statuslist+cwt"
-    TRUST_LIST = "application/copyme-trustlist+cwt"
-    LINK = "application/copyme-link+cwt"
+    TRUST_LIST = "application/vnd.copyme.trustlist+cwt"
+    LINK = "application/vnd.copyme.link+cwt"

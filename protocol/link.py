@@ -24,7 +24,7 @@ LINK_WINDOW = 300
 
 @dataclass(frozen=True)
 class LinkProof(SignedModel):
-    """A user's signature over a holder's one-time link code (``typ`` application/copyme-link+cwt)."""
+    """A user's signature over a holder's one-time link code (``typ`` application/vnd.copyme.link+cwt)."""
 
     TYP = Typ.LINK
     signer_claim = "user"

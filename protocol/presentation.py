@@ -28,7 +28,7 @@ WINDOW = 120
 
 @dataclass(frozen=True)
 class Presentation(SignedModel):
-    """A data user's request for data under a consent (``typ`` application/copyme-presentation+cwt)."""
+    """A data user's request for data under a consent (``typ`` application/vnd.copyme.presentation+cwt)."""
 
     TYP = Typ.PRESENTATION
     signer_claim = "presenter"

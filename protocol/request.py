@@ -117,7 +117,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class ConsentRequest(SignedModel):
-    """A data user's signed request for consent (``typ`` application/copyme-request+cwt)."""
+    """A data user's signed request for consent (``typ`` application/vnd.copyme.request+cwt)."""
 
     TYP = Typ.REQUEST
     signer_claim = "requester"

@@ -45,7 +45,7 @@ class Organisation:
 
 @dataclass(frozen=True)
 class TrustList(SignedModel):
-    """A signed list of organisations (``typ`` application/copyme-trustlist+cwt)."""
+    """A signed list of organisations (``typ`` application/vnd.copyme.trustlist+cwt)."""
 
     TYP = Typ.TRUST_LIST
     MAX_SIZE = 1024 * 1024

@@ -186,7 +186,7 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         return LinkedBody(linked=True, did=did)
 
     @app.post("/v1/data", response_model=DataBody, summary="Release data under a consent",
-              openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),
+              openapi_extra=_binary_body("application/vnd.copyme.presentation+cwt", "Presentation COSE_Sign1 bytes"),
               responses=_PRESENTATION_ERRORS)
     async def data(request: Request) -> Response:
         """Verify the presentation and return exactly the granted items of the linked customer's data."""
@@ -201,7 +201,7 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         return JSONResponse(release.to_json())
 
     @app.post("/v1/verify", response_model=DecisionBody, summary="Decide without releasing data",
-              openapi_extra=_binary_body("application/copyme-presentation+cwt", "Presentation COSE_Sign1 bytes"),
+              openapi_extra=_binary_body("application/vnd.copyme.presentation+cwt", "Presentation COSE_Sign1 bytes"),
               responses=_PRESENTATION_ERRORS)
     async def verify(request: Request) -> DecisionBody:
         """The same checks as `/v1/data` (and it uses the presentation up), but no data is read."""

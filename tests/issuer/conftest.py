@@ -48,7 +48,7 @@ def open_request(issuer_url: str, account: str) -> ConsentRequest:
     button = http.get(f"{issuer_url}/api/button", params={"account": account}).json()
     response = http.get(button["request_url"])
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/copyme-request+cwt"
+    assert response.headers["content-type"] == "application/vnd.copyme.request+cwt"
     return ConsentRequest.decode(response.content)
 
 
@@ -62,4 +62,4 @@ def grant(request: ConsentRequest, user: KeyPair = KEYS.user, *, items: tuple[st
 def post_credential(issuer_url: str, body: bytes) -> httpx.Response:
     """Deliver a credential to the app's callback like a wallet does."""
     return http.post(f"{issuer_url}/callback", content=body,
-                      headers={"Content-Type": "application/copyme-consent+cwt"})
+                      headers={"Content-Type": "application/vnd.copyme.consent+cwt"})

@@ -92,7 +92,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             proof = LinkProof(user=KEYS.user.did, holder=holder.did, code=code,
                               issued_at=int(time.time())).sign(KEYS.user)
             linked = http.post(f"{bank}/v1/links", content=proof,
-                               headers={"Content-Type": "application/copyme-link+cwt"})
+                               headers={"Content-Type": "application/vnd.copyme.link+cwt"})
             assert linked.status_code == 200, linked.text
             list_id = secrets.token_hex(16)
             home = tmp_path / "kakeibo"

@@ -41,7 +41,7 @@ def test_rfc8949_core_deterministic_key_order() -> None:
 def test_enum_members_encode_as_plain_values() -> None:
     from protocol import Claim, Typ
 
-    assert cbor.encode({Claim.EXP: Typ.CONSENT}) == cbor.encode({4: "application/copyme-consent+cwt"})
+    assert cbor.encode({Claim.EXP: Typ.CONSENT}) == cbor.encode({4: "application/vnd.copyme.consent+cwt"})
 
 
 @pytest.mark.parametrize(

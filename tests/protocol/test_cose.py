@@ -19,7 +19,7 @@ from protocol import (
 )
 
 KEY = KeyPair.from_seed(b"\x11" * 32)
-TYP = "application/copyme-consent+cwt"
+TYP = "application/vnd.copyme.consent+cwt"
 PAYLOAD = cbor.encode({1: KEY.did, 6: 1})
 
 
@@ -50,7 +50,7 @@ def test_sign_and_verify() -> None:
         (_sign_raw({16: TYP, 4: KEY.did.encode()}), UnsupportedAlg, "unsupported_alg"),
         (_sign_raw({16: TYP, 4: KEY.did.encode()}, unprotected={1: -8}), UnsupportedAlg, "unsupported_alg"),
         (_sign_raw({1: -8, 4: KEY.did.encode()}), WrongType, "wrong_type"),
-        (_sign_raw({1: -8, 16: "application/copyme-request+cwt", 4: KEY.did.encode()}), WrongType, "wrong_type"),
+        (_sign_raw({1: -8, 16: "application/vnd.copyme.request+cwt", 4: KEY.did.encode()}), WrongType, "wrong_type"),
         (_sign_raw({1: -8, 16: TYP}), UnknownKey, "unknown_key"),
         (_sign_raw({1: -8, 16: TYP, 4: b"did:web:example.com"}), UnknownKey, "unknown_key"),
         (_sign_raw({1: -8, 16: TYP, 4: b"\xff\xfe"}), UnknownKey, "unknown_key"),

@@ -86,7 +86,7 @@ def test_mutated_valid_objects(cls: Any, data: st.DataObject) -> None:
 @given(data=st.binary(max_size=512))
 def test_cbor_and_cose(data: bytes) -> None:
     _only_our_errors(cbor.decode, data)
-    _only_our_errors(lambda d: cose.verify1(d, "application/copyme-consent+cwt"), data)
+    _only_our_errors(lambda d: cose.verify1(d, "application/vnd.copyme.consent+cwt"), data)
     _only_our_errors(StatusList.decompress, data)
 
 

@@ -239,7 +239,7 @@ def test_restart_keeps_everything(tmp_path: Path) -> None:
 def test_trust_list_served_and_signed_by_the_council(running: Running) -> None:
     Registry.open(running.home).trust_add(KEYS.holder.did, "さくら銀行", "Sakura Bank", "data_holder")
     response = httpx.get(f"{running.url}/v1/trust-list")
-    assert response.headers["content-type"] == "application/copyme-trustlist+cwt"
+    assert response.headers["content-type"] == "application/vnd.copyme.trustlist+cwt"
     signed = TrustList.decode(response.content)
     assert (running.home / "council.key").stat().st_mode & 0o777 == 0o600
     assert signed.issuer == Registry.open(running.home).council_key.did

@@ -53,7 +53,7 @@ class Callback:
             data = self.requests.get(name)
             if data is None:
                 return JSONResponse({"error": "not_found", "detail": "no such request"}, status_code=404)
-            return Response(data, media_type="application/copyme-request+cwt")
+            return Response(data, media_type="application/vnd.copyme.request+cwt")
 
         return api
 

@@ -57,7 +57,7 @@ def test_receive_decide_change_and_receipts(env: Env, api: httpx.Client) -> None
     assert shown["receipts"][0]["items"] == ["transactions"]
     assert [e["status"] for e in shown["events"]] == ["active", "suspended", "active", "revoked"]
     raw = _call(api, "GET", f"/api/consents/{consent['id']}/credential")
-    assert raw.headers["content-type"] == "application/copyme-consent+cwt"
+    assert raw.headers["content-type"] == "application/vnd.copyme.consent+cwt"
     assert _call(api, "POST", "/api/sync").json() == []
 
 
