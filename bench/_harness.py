@@ -106,10 +106,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, 
     out = []
     if title:
         out.append(title)
-    out.append("  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cols, widths, numeric)))
+    out.append("  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cols, widths, numeric, strict=True)))
     out.append("  ".join("-" * w for w in widths))
     for line in cells:
-        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(line, widths, numeric)))
+        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(line, widths, numeric, strict=True)))
     text = "\n".join(out)
     print(text + "\n", flush=True)
     return text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 from _harness import ROOT, Service
 

@@ -25,12 +25,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 from _harness import ROOT, Service, table, write_result
 from _world import presentations, setup_gate
 from gate import load
 from scale import build_wallet, registry_gets
-
-import httpx
 
 
 def verifier_rss(tmp: Path, clients: list[int], seconds: float) -> list[dict[str, Any]]:

@@ -29,10 +29,9 @@ import secrets
 import warnings
 from typing import Any
 
-from _harness import best_rates, table, write_result
-
 import cbor2
 import nacl.signing
+from _harness import best_rates, table, write_result
 from joserfc import jwt
 from joserfc.jwk import OKPKey as JoseOKPKey
 from pycose.keys import OKPKey as CoseOKPKey

@@ -31,10 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _world import World
-
-import httpx
 
 import wallet.status
 from protocol import Presentation

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import typer
@@ -94,8 +94,8 @@ def _print_json(value: Any) -> None:
 @_command
 def init(
     registry: str = typer.Option(..., "--registry", help="Base URL of the status registry, e.g. http://127.0.0.1:8600."),
-    council: Optional[str] = typer.Option(None, "--council", help="Pin this council DID for the trust list (default: trust the registry's on first use)."),
-    home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt,
+    council: str | None = typer.Option(None, "--council", help="Pin this council DID for the trust list (default: trust the registry's on first use)."),
+    home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Create a wallet: a new DID whose key is sealed by your passphrase. Never overwrites one."""
     target = Home.at(home)
@@ -114,7 +114,7 @@ def init(
 
 @app.command()
 @_command
-def did(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
+def did(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
     """Show your DID (and the wallet's registry and pinned council)."""
     with _open(home, unlock=False) as w:
         info = w.info()
@@ -129,9 +129,9 @@ def did(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
 def receive(
     source: str = typer.Argument(..., help="The request: an https URL, a copyme:// link, or a file."),
     accept: bool = typer.Option(False, "--accept", help="Accept all requested items without asking."),
-    items: Optional[str] = typer.Option(None, "--items", help="Accept only these items (comma-separated ids; required ones must be in)."),
+    items: str | None = typer.Option(None, "--items", help="Accept only these items (comma-separated ids; required ones must be in)."),
     decline: bool = typer.Option(False, "--decline", help="Decline without asking."),
-    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt,
+    lang: str | None = LangOpt, home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Check a consent request, show what it asks in plain words, and answer it."""
@@ -200,10 +200,10 @@ def _ask(review: Any) -> list[str] | str:
 @app.command("list")
 @_command
 def list_(
-    state: Optional[str] = typer.Option(None, "--state", help="active, suspended, revoked or expired."),
-    holder: Optional[str] = typer.Option(None, "--holder", help="A data holder's DID or part of its name/URL."),
-    requester: Optional[str] = typer.Option(None, "--requester", help="A requester's DID or part of its name."),
-    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+    state: str | None = typer.Option(None, "--state", help="active, suspended, revoked or expired."),
+    holder: str | None = typer.Option(None, "--holder", help="A data holder's DID or part of its name/URL."),
+    requester: str | None = typer.Option(None, "--requester", help="A requester's DID or part of its name."),
+    lang: str | None = LangOpt, home: Path | None = HomeOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every consent you gave: to whom, what, why, its state (and pending changes).
 
@@ -225,8 +225,8 @@ def list_(
 @_command
 def show(
     consent_id: str = typer.Argument(..., metavar="ID", help="A consent id (or a unique prefix/suffix of it)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the raw credential (COSE bytes) to this file."),
-    lang: Optional[str] = LangOpt, home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+    out: Path | None = typer.Option(None, "--out", help="Write the raw credential (COSE bytes) to this file."),
+    lang: str | None = LangOpt, home: Path | None = HomeOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Everything about one consent: what you were shown, hashes, the credential, its history."""
     with _open(home, unlock=False) as w:
@@ -252,31 +252,31 @@ def _change(action: str, consent_id: str, home: Path | None, passphrase_file: Pa
 
 @app.command()
 @_command
-def revoke(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
-           passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+def revoke(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | None = HomeOpt,
+           passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Stop a consent for good and publish it to the registry."""
     _change("revoke", consent_id, home, passphrase_file, as_json)
 
 
 @app.command()
 @_command
-def suspend(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
-            passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+def suspend(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | None = HomeOpt,
+            passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Pause a consent (until resume) and publish it to the registry."""
     _change("suspend", consent_id, home, passphrase_file, as_json)
 
 
 @app.command()
 @_command
-def resume(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
-           passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+def resume(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | None = HomeOpt,
+           passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Resume a suspended consent (a revoked one stays revoked)."""
     _change("resume", consent_id, home, passphrase_file, as_json)
 
 
 @app.command()
 @_command
-def sync(home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+def sync(home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Publish pending status changes (and refresh lists about to expire)."""
     with _open(home, passphrase_file) as w:
         results = w.sync()
@@ -290,7 +290,7 @@ def sync(home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassO
 
 @app.command()
 @_command
-def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[Path] = HomeOpt,
+def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | None = HomeOpt,
             as_json: bool = JsonOpt) -> None:
     """Send a stored consent to its requester again (after a failed delivery)."""
     with _open(home, unlock=False) as w:
@@ -305,7 +305,7 @@ def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Optional[
 @_command
 def link(holder_url: str = typer.Argument(..., help="The data holder's service URL."),
          code: str = typer.Option(..., "--code", help="The one-time link code the holder gave you."),
-         home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+         home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Prove to a data holder that this DID is yours, with its one-time link code."""
     with _open(home, passphrase_file) as w:
         result = w.link(holder_url, code)
@@ -318,9 +318,9 @@ def link(holder_url: str = typer.Argument(..., help="The data holder's service U
 @app.command()
 @_command
 def receipts(
-    consent_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Only this consent's receipts."),
-    import_file: Optional[Path] = typer.Option(None, "--import", help="Add receipts from a JSON file (an object or a list)."),
-    home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt,
+    consent_id: str | None = typer.Argument(None, metavar="[ID]", help="Only this consent's receipts."),
+    import_file: Path | None = typer.Option(None, "--import", help="Add receipts from a JSON file (an object or a list)."),
+    home: Path | None = HomeOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Usage receipts: each time data moved under a consent (as far as the wallet was told)."""
     with _open(home, unlock=False) as w:
@@ -345,7 +345,7 @@ def receipts(
 @app.command("backup")
 @_command
 def backup_(file: Path = typer.Argument(..., help="Where to write the encrypted backup."),
-            home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+            home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Write an encrypted backup (keys, consents, status lists, history) sealed by your passphrase."""
     passphrase = _passphrase(passphrase_file)
     target = Home.at(home)
@@ -362,7 +362,7 @@ def backup_(file: Path = typer.Argument(..., help="Where to write the encrypted 
 @app.command()
 @_command
 def restore(file: Path = typer.Argument(..., help="A backup written by 'copyme wallet backup'."),
-            home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+            home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Recreate a wallet from a backup, into an empty home folder only."""
     target = Home.at(home)
     if target.exists():
@@ -384,7 +384,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
               DEFAULT_INTERVAL, "--refresh-every", min=0,
               help="Seconds between background runs that re-sign status lists past half their lifetime "
                    "and publish pending changes (0: never; use 'copyme wallet sync')."),
-          home: Optional[Path] = HomeOpt, passphrase_file: Optional[Path] = PassOpt, as_json: bool = JsonOpt) -> None:
+          home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Run the local JSON API and the web dashboard for this wallet, on 127.0.0.1 only.
 
     On start it prints the dashboard's address and the sign-in link to open once in a browser

@@ -52,7 +52,7 @@ def _w(lang: str) -> dict[str, str]:
 
 
 def _date(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _width(text: str) -> int:

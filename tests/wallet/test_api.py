@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.wallet.conftest import PASSPHRASE, Env
 from wallet import Home, Wallet
 from wallet.api import create_app
-from tests.wallet.conftest import PASSPHRASE, Env
 
 
 @pytest.fixture

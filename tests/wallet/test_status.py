@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from protocol import StatusListToken
+from tests.wallet.conftest import PASSPHRASE, Env
 from wallet import Home, Wallet, WrongPassphrase
 from wallet.keystore import KeyStore
-from tests.wallet.conftest import PASSPHRASE, Env
 
 
 def test_iat_strictly_increases_within_one_second(env: Env) -> None:
