@@ -31,7 +31,7 @@ from .cid import cid_bytes, cid_text
 from .enums import Claim, Typ
 from .errors import InvalidArgument, RequestMismatch
 from .request import MAX_ITEMS, MAX_PURPOSES, ConsentRequest
-from .vocab import PURPOSE_TERM, check_item_id
+from .vocab import check_item_id, check_purpose_term
 
 __all__ = ["ConsentCredential", "StatusRef"]
 
@@ -85,8 +85,7 @@ class ConsentCredential(SignedModel):
             check_item_id(item)
         check_unique(self.purposes, "purposes", MAX_PURPOSES)
         for purpose in self.purposes:
-            if not isinstance(purpose, str) or not PURPOSE_TERM.match(purpose):
-                raise InvalidArgument(f"{purpose!r} is not a DPV purpose term", field="purposes")
+            check_purpose_term(purpose)
         check_bytes(self.request, "request", 36)
         if not self.request.startswith(b"\x01\x51\x12\x20"):
             raise InvalidArgument("request must be a CIDv1 (cbor, sha2-256)", field="request")

@@ -18,7 +18,7 @@ from ._model import SignedModel, check_bytes, check_did, check_int, check_unique
 from .enums import Claim, Typ
 from .errors import InvalidArgument, Replayed
 from .request import MAX_ITEMS
-from .vocab import PURPOSE_TERM, check_item_id
+from .vocab import check_item_id, check_purpose_term
 
 __all__ = ["Presentation"]
 
@@ -51,8 +51,7 @@ class Presentation(SignedModel):
         check_unique(self.items, "items", MAX_ITEMS)
         for item in self.items:
             check_item_id(item)
-        if not isinstance(self.purpose, str) or not PURPOSE_TERM.match(self.purpose):
-            raise InvalidArgument(f"{self.purpose!r} is not a DPV purpose term", field="purpose")
+        check_purpose_term(self.purpose, "purpose")
         check_int(self.issued_at, "issued_at", 0, 2**40)
         check_bytes(self.presentation_id, "presentation_id", 16)
         if self.nonce is not None and (not isinstance(self.nonce, bytes) or not 8 <= len(self.nonce) <= 64):

@@ -28,7 +28,7 @@ from ._model import (
 )
 from .enums import Claim, Typ
 from .errors import DecodeError, InvalidArgument
-from .vocab import LANGUAGES, PURPOSE_TERM, check_item_id
+from .vocab import LANGUAGES, check_item_id, check_purpose_term
 
 __all__ = ["ConsentRequest", "Item", "Notice", "NoticeText"]
 
@@ -150,8 +150,7 @@ class ConsentRequest(SignedModel):
         check_unique(tuple(i.id for i in self.items), "items", MAX_ITEMS)
         check_unique(self.purposes, "purposes", MAX_PURPOSES)
         for purpose in self.purposes:
-            if not isinstance(purpose, str) or not PURPOSE_TERM.match(purpose):
-                raise InvalidArgument(f"{purpose!r} is not a DPV purpose term (dpv:Name)", field="purposes")
+            check_purpose_term(purpose)
         check_int(self.retention_days, "retention_days", 1, 36500)
         if type(self.onward_sharing) is not bool:
             raise InvalidArgument("onward_sharing must be true or false", field="onward_sharing")

@@ -24,6 +24,7 @@ __all__ = [
     "Label",
     "Vocabulary",
     "check_item_id",
+    "check_purpose_term",
 ]
 
 #: The languages every notice and label must have.
@@ -57,6 +58,17 @@ def check_item_id(item: str) -> str:
     if not isinstance(item, str) or not ITEM_ID.match(item):
         raise InvalidArgument(f"bad data item id {item!r}", field="items")
     return item
+
+
+def check_purpose_term(purpose: str, field: str = "purposes") -> str:
+    """Return ``purpose`` if it is written as a DPV term (``dpv:Name``), else raise ``invalid``.
+
+    Only the spelling is checked here; whether the term is one a wallet can label is
+    :meth:`Vocabulary.purpose`'s question.
+    """
+    if not isinstance(purpose, str) or not PURPOSE_TERM.match(purpose):
+        raise InvalidArgument(f"{purpose!r} is not a DPV purpose term (dpv:Name)", field=field)
+    return purpose
 
 
 _ITEMS: dict[str, Label] = {
@@ -140,9 +152,7 @@ class Vocabulary:
             new_items[check_item_id(item)] = label
         new_purposes = dict(self.purposes)
         for purpose, label in (purposes or {}).items():
-            if not PURPOSE_TERM.match(purpose):
-                raise InvalidArgument(f"bad DPV purpose term {purpose!r}", field="purposes")
-            new_purposes[purpose] = label
+            new_purposes[check_purpose_term(purpose)] = label
         return Vocabulary(MappingProxyType(new_items), MappingProxyType(new_purposes))
 
     def item(self, item: str) -> Label:
