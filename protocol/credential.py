@@ -184,7 +184,7 @@ class ConsentCredential(SignedModel):
 
     def check_validity(self, now: int | None = None) -> None:
         """Raise ``not_yet_valid`` or ``expired`` for ``now`` outside nbf..exp (with leeway)."""
-        check_times(self.issued_at, self.not_before, self.expires_at, clock.now(now), LEEWAY)
+        check_times(self.issued_at, self.not_before, self.expires_at, now, LEEWAY)
 
     def to_claims(self) -> dict[Any, Any]:
         return {
