@@ -189,11 +189,6 @@ class Store:
             db.execute(f"UPDATE lists SET {sets} WHERE list_id = ?", params)
         return seq
 
-    def list_count(self) -> int:
-        """How many lists are stored."""
-        with _translated():
-            return int(self._reader().execute("SELECT count(*) FROM lists").fetchone()[0])
-
     # -- events -----------------------------------------------------------------------------
 
     def last_seq(self) -> int:
@@ -219,11 +214,6 @@ class Store:
         return [Event(*r) for r in rows]
 
     # -- trust list -------------------------------------------------------------------------
-
-    def organisations(self) -> list[dict[str, Any]]:
-        """The organisations on the operator's trust list, by DID."""
-        with _translated():
-            return list(self._reader()["organisations"].rows_where(order_by="did"))
 
     def setting(self, name: str) -> bytes | None:
         """A stored setting (e.g. the signed trust list)."""
