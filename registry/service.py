@@ -62,7 +62,7 @@ log = logging.getLogger("copyme.registry")
 
 #: What a list id looks like: 16 to 64 URL-safe characters (random, so it names nobody).
 LIST_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
-_LIST_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_LIST_ID = re.compile(LIST_ID_PATTERN)
 #: The largest token body accepted (the protocol's own decode limit).
 MAX_TOKEN_SIZE = StatusListToken.MAX_SIZE
 #: How far in the future a token's ``iat`` may lie (seconds).
