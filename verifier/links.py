@@ -93,14 +93,12 @@ class LinkStore:
             if existing is not None and existing != customer_id:
                 raise Conflict("this DID is already linked to another customer")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("UPDATE link_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
+                with self._db.transaction() as conn:
+                    conn.execute("UPDATE link_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
                                  [current, checked.user, code_hash])
-                self._db.execute("INSERT OR REPLACE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
+                    conn.execute("INSERT OR REPLACE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
                                  [checked.user, customer_id, current])
-                self._db.execute("COMMIT")
             except sqlite3.Error as err:
-                self._db.execute("ROLLBACK")
                 raise CopyMeError(f"the link could not be stored: {type(err).__name__}") from None
             self._links[checked.user] = customer_id
         return checked.user, customer_id
@@ -108,7 +106,3 @@ class LinkStore:
     def customer_for(self, did: str) -> str | None:
         """The customer a DID is linked to, if any."""
         return self._links.get(did)
-
-    def all_links(self) -> dict[str, str]:
-        """Every DID -> customer link."""
-        return dict(self._links)

@@ -111,10 +111,8 @@ class Records:
 
     def _append(self, row: dict[str, Any], claims: Claims | None = None) -> dict[str, Any]:
         name = row["recipient_name"]
-        conn = self._db.conn
         with self._db.lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._db.transaction() as conn:
                 if claims:
                     claims.write(row["at"])
                 row["seq"] = self._seq + 1
@@ -126,11 +124,6 @@ class Records:
                      json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
                      row["reason"], row["detail"], row["prev"], row["hash"],
                      None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
-                    conn.execute("ROLLBACK")
-                raise
             self._seq, self._head = row["seq"], row["hash"]
             if claims:
                 claims.committed()

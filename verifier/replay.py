@@ -104,16 +104,6 @@ class ReplayCache:
             _, dropped = self._front.popitem(last=False)
             self._incomplete_until = max(self._incomplete_until, dropped)
 
-    def purge(self, now: int | None = None) -> int:
-        """Forget expired entries; returns how many rows went."""
-        current = clock.now(now)
-        with self._db.lock:
-            cursor = self._db.execute(f"DELETE FROM [{self._table}] WHERE expires_at <= ?", [current])
-            self._since_purge = 0
-            for key in [k for k, exp in self._front.items() if exp <= current]:
-                del self._front[key]
-        return int(cursor.rowcount)
-
 
 class NonceStore:
     """Holder nonces: issued by ``GET /v1/nonce``, each accepted in one presentation before it expires."""
@@ -204,14 +194,7 @@ class Claims:
         """Write the claims in a transaction of their own (a decision that writes no record)."""
         if not self:
             return
-        conn = self._db.conn
         with self._db.lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._db.transaction():
                 self.write(now)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             self.committed()

@@ -8,8 +8,10 @@ together, see :meth:`verifier.records.Records.provision`), so the lock is taken 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +29,24 @@ class Database(sqlite_utils.Database):
     lock: threading.RLock
     #: ``"normal"`` or ``"full"``: whether a commit waits for an fsync.
     synchronous: str
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` ... ``COMMIT`` under :attr:`lock`; any exception rolls it back.
+
+        ``in_transaction`` is checked before the rollback because SQLite may already have rolled
+        back on its own (e.g. disk full), and a second ``ROLLBACK`` would hide the real error.
+        """
+        conn = self.conn
+        with self.lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
 
 def open_database(path: str | Path | None, *, synchronous: Literal["normal", "full"] = "normal") -> Database:
