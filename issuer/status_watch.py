@@ -106,11 +106,6 @@ class StatusWatcher:
         consent = self.store.consent(consent_id)
         return self.refresh_list(consent.status_uri).get(consent.id, "unknown")
 
-    def refresh_all(self) -> None:
-        """Refresh every list our consents point to."""
-        for uri in self.store.status_uris():
-            self.refresh_list(uri)
-
     def _fetch_token(self, uri: str, keys: set[str]) -> StatusListToken:
         result = self.client(registry_base(uri)).fetch(uri)
         if result is None:  # 304 cannot happen without an etag; treat as unavailable
