@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from protocol import CopyMeError, Status, StatusInvalid, StatusListToken, StatusRollback, clock
+from protocol import CopyMeError, RegistryClient, Status, StatusInvalid, StatusListToken, StatusRollback, clock
 
 from .store import IssuerStore, StoredConsent
 
@@ -53,9 +53,7 @@ def registry_base(list_uri: str) -> str:
 
 
 def _default_client(base_url: str) -> RegistryLike:
-    from protocol.registry_client import RegistryClient  # written by the registry side
-
-    return RegistryClient(base_url)  # type: ignore[no-any-return,unused-ignore]
+    return RegistryClient(base_url)
 
 
 class StatusWatcher:
