@@ -1,8 +1,10 @@
 """The wallet's local JSON API (``copyme wallet serve``): the CLI's operations over HTTP on 127.0.0.1.
 
 Every route under ``/api`` needs ``Authorization: Bearer <token>``; the token is kept in the
-home folder (``api.token``, mode 0600) so only the user's own programs can read it.  Routes are
-thin: parse, one :class:`~wallet.wallet.Wallet` call, JSON out.  Errors are
+home folder (``api.token``, mode 0600) so only the user's own programs can read it.  It only
+ever travels in that header: never in a URL, never in a log.  A browser signs in to the
+dashboard with a one-time login key instead (``POST /api/login-link``, :mod:`wallet.signin`).
+Routes are thin: parse, one :class:`~wallet.wallet.Wallet` call, JSON out.  Errors are
 ``{"error": code, "detail": ...}`` with the code's HTTP status.  The wallet object is on
 ``app.state.wallet`` (with ``app.state.lock``) for the dashboard pages built on top.
 """
@@ -28,6 +30,7 @@ from protocol import CopyMeError, InvalidArgument, Typ, __version__, error_respo
 
 from .home import Home
 from .refresh import DEFAULT_INTERVAL, ListRefresher
+from .signin import SignIn
 from .wallet import Wallet
 
 __all__ = ["API_BODY_LIMIT", "create_app", "load_token"]
@@ -86,6 +89,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     lock = threading.Lock()
     bearer = HTTPBearer(auto_error=False)
     refresher = ListRefresher(opened, lock, interval=refresh_interval) if refresh_interval else None
+    signin = SignIn()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +108,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     app.state.wallet = opened
     app.state.lock = lock
     app.state.refresher = refresher
+    app.state.signin = signin
 
     @app.exception_handler(CopyMeError)
     async def _copyme(_: Request, err: CopyMeError) -> JSONResponse:
@@ -199,6 +204,13 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     async def sync() -> list[dict[str, Any]]:
         return [r.to_json() for r in await call(opened.sync)]
 
+    @app.post("/api/login-link", dependencies=auth,
+              summary="A one-time dashboard sign-in link (path; valid once, for 10 minutes)")
+    async def login_link() -> JSONResponse:
+        issued = signin.issue()
+        return JSONResponse({"path": issued.path, "expires_at": issued.expires_at,
+                             "expires_in": signin.key_ttl}, headers={"Cache-Control": "no-store"})
+
     @app.get("/api/receipts", dependencies=auth, summary="Usage receipts (optionally of one consent)")
     async def receipts(consent_id: str | None = None) -> list[dict[str, Any]]:
         return [r.to_json() for r in await call(lambda: opened.receipts(consent_id))]
@@ -211,5 +223,5 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
 
     from .dashboard import install as install_dashboard  # the web pages, on the same wallet and lock
 
-    install_dashboard(app, opened, token=token, lock=lock)
+    install_dashboard(app, opened, signin=signin, lock=lock)
     return app

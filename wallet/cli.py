@@ -14,11 +14,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import typer
 
-from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
+from protocol import CopyMeError, InvalidArgument, NotFound, Unavailable, cli_exit
 
 from . import backup as _backup
 from . import render
@@ -376,6 +376,11 @@ def restore(file: Path = typer.Argument(..., help="A backup written by 'copyme w
         typer.echo(f"restored {summary['consents']} consents into {summary['home']}")
 
 
+#: Written by ``serve`` into the home while it runs (its address and pid; nothing secret), so
+#: ``login-link`` finds it.
+SERVE_FILE = "serve.json"
+
+
 @app.command()
 @_command
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address only."),
@@ -384,15 +389,20 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
               DEFAULT_INTERVAL, "--refresh-every", min=0,
               help="Seconds between background runs that re-sign status lists past half their lifetime "
                    "and publish pending changes (0: never; use 'copyme wallet sync')."),
+          login_link_: bool = typer.Option(
+              True, "--login-link/--no-login-link",
+              help="Print a one-time sign-in link on start (off: e.g. when the output goes to a log; "
+                   "get one with 'copyme wallet login-link')."),
           home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Run the local JSON API and the web dashboard for this wallet, on 127.0.0.1 only.
 
-    On start it prints the dashboard's address and the sign-in link to open once in a browser
-    (it carries the key from the home's api.token).
+    On start it prints the dashboard's address and a one-time sign-in link (valid once, for 10
+    minutes); ``copyme wallet login-link`` gets a fresh one while it runs.  The API's bearer
+    token (``api.token``) is never printed.
     """
     import uvicorn
 
-    from .api import create_app, load_token
+    from .api import create_app
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise InvalidArgument("the wallet API listens on loopback only (127.0.0.1)", field="host")
@@ -400,18 +410,23 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
     if not target.exists():
         Wallet.open(target)
     app_ = create_app(target, _passphrase(passphrase_file), refresh_interval=refresh_every or None)
-    token = load_token(target)
+    serve_file = target.path / SERVE_FILE
 
     def announce(bound: int) -> None:
         base = f"http://{'[::1]' if host == '::1' else host}:{bound}"
-        urls = {"api": f"{base}/api", "dashboard": f"{base}/", "login": f"{base}/login?key={quote(token, safe='')}",
+        serve_file.write_text(json.dumps({"url": base, "pid": os.getpid()}), encoding="utf-8")
+        issued = app_.state.signin.issue() if login_link_ else None
+        fresh = f"copyme wallet login-link --home {target.path}"
+        urls = {"api": f"{base}/api", "dashboard": f"{base}/", "login": base + issued.path if issued else None,
+                "login_expires_at": issued.expires_at if issued else None,
                 "token_file": str(target.api_token), "refresh_every": refresh_every or None}
         if as_json:
             typer.echo(json.dumps(urls, ensure_ascii=False))
             return
         typer.echo(f"wallet dashboard: {urls['dashboard']}\n"
-                   f"  sign in once with: {urls['login']}\n"
-                   f"  (the link carries your wallet's local key; do not share it)\n"
+                   + (f"  sign in with this one-time link (works once, for 10 minutes): {urls['login']}\n"
+                      if issued else "")
+                   + f"  a fresh sign-in link: {fresh}\n"
                    f"local API: {urls['api']} (bearer token in {urls['token_file']})\n"
                    + (f"status lists: re-signed and published in the background every {refresh_every:g} s"
                       if refresh_every else "status lists: no background refresh; run 'copyme wallet sync'"))
@@ -423,4 +438,74 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
                 bound = [s.getsockname()[1] for server in self.servers for s in server.sockets]
                 announce(bound[0] if bound else port)
 
-    Server(uvicorn.Config(app_, host=host, port=port, log_level="warning")).run()
+        async def shutdown(self, sockets: Any = None) -> None:
+            # here, not after run(): uvicorn re-raises SIGTERM/SIGINT once it has shut down
+            _forget_serve_file(serve_file)
+            await super().shutdown(sockets=sockets)
+
+    # no access log: a sign-in link's key rides in a URL
+    Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)).run()
+
+
+def _forget_serve_file(path: Path) -> None:
+    """Remove ``serve.json`` if it is still ours (another ``serve`` may have taken over)."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+@app.command("login-link")
+@_command
+def login_link(
+    url: str | None = typer.Option(None, "--url", help="The running dashboard's address (default: the one "
+                                                       "'copyme wallet serve' recorded in the home)."),
+    home: Path | None = HomeOpt, as_json: bool = JsonOpt,
+) -> None:
+    """A fresh one-time sign-in link for the dashboard, from the running 'copyme wallet serve'.
+
+    Asks the local API (``POST /api/login-link``) with the bearer token from the home's
+    ``api.token``; the link works once, for 10 minutes.
+    """
+    issued = _login_link(Home.at(home), url)
+    if as_json:
+        _print_json(issued)
+    else:
+        typer.echo(f"{issued['url']}\n  (works once, for {issued['expires_in'] // 60} minutes; do not share it)")
+
+
+def _login_link(target: Home, url: str | None) -> dict[str, Any]:
+    import httpx
+
+    from protocol import error_from_response
+
+    if url is None:
+        try:
+            url = str(json.loads((target.path / SERVE_FILE).read_text(encoding="utf-8"))["url"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise Unavailable(f"no running 'copyme wallet serve' recorded in {target.path}; start it, "
+                              "or pass --url") from None
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.username \
+            or parts.password is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        # the bearer token goes there: only ever to this machine's own wallet
+        raise InvalidArgument("--url must be the wallet's own loopback address, e.g. http://127.0.0.1:8700",
+                              field="url")
+    try:
+        token = target.api_token.read_text(encoding="ascii").strip()
+    except OSError:
+        raise NotFound(f"no api.token in {target.path}: has 'copyme wallet serve' run with this home?") from None
+    base = url.rstrip("/")
+    try:
+        response = httpx.post(f"{base}/api/login-link", headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
+    except httpx.HTTPError as err:
+        raise Unavailable(f"the wallet at {base} did not answer: {type(err).__name__}") from None
+    if response.status_code != 200:
+        raise error_from_response(response.status_code, response.content)
+    try:
+        body = response.json()
+        return {"url": base + str(body["path"]), "expires_at": int(body["expires_at"]),
+                "expires_in": int(body["expires_in"])}
+    except (ValueError, KeyError, TypeError):
+        raise Unavailable(f"the wallet at {base} answered without a sign-in link") from None

@@ -5,10 +5,19 @@ resume, sync) as plain HTML forms in Japanese or English (``?lang=``, remembered
 No JavaScript, no CDN: templates and one CSS file ship in the package.
 
 The pages change the user's consents, so they are not open to whoever can reach the port:
-a browser gets a session cookie by opening ``/login?key=<the api.token of the home>`` once
-(``copyme demo`` prints that link), and every form carries a token derived from the same key
-so another page on this machine cannot post to them (CSRF).  Host headers other than
-loopback names are refused (DNS rebinding).  Routes are thin: parse, one wallet call, render.
+a browser signs in by opening a one-time link ``/login?key=<login key>`` (printed by
+``copyme wallet serve``, or fresh from ``copyme wallet login-link``; see :mod:`wallet.signin`),
+which sets a random session cookie (``HttpOnly``, ``SameSite=Strict``) and burns the key.  The
+API's bearer token never appears in a URL and is not accepted here.  Every form carries the
+session's own token so another page on this machine cannot post to them (CSRF).  Host headers
+other than loopback names are refused (DNS rebinding).  Routes are thin: parse, one wallet
+call, render.
+
+``SameSite=Strict`` keeps the cookie off every request another site starts, including the
+CopyMe button's link from a requester's page.  So a cross-site GET without a session gets a
+tiny page that reloads the same address from the wallet's own origin (no script: a meta
+refresh); that second request carries the cookie.  GET pages change nothing; every change is a
+POST with the form token.
 
 Mount with :func:`install` on the local API app (``wallet.api.create_app``), which keeps the
 open wallet on ``app.state.wallet`` and its lock on ``app.state.lock``.
@@ -16,8 +25,7 @@ open wallet on ``app.state.wallet`` and its lock on ``app.state.lock``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import html
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -32,11 +40,12 @@ from fastapi.templating import Jinja2Templates
 
 from protocol import CopyMeError, InvalidArgument, read_capped
 
-from .api import Unauthorised, load_token
+from .api import Unauthorised
 from .consents import ConsentView
+from .signin import SignIn
 from .wallet import Wallet
 
-__all__ = ["FORM_LIMIT", "SESSION_COOKIE", "install", "session_value", "words"]
+__all__ = ["FORM_LIMIT", "SESSION_COOKIE", "install", "words"]
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "copyme_wallet"
@@ -83,8 +92,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "error_title": "できませんでした", "error_code": "理由コード", "back_home": "一覧に戻る",
         "login_title": "ウォレットを開く",
         "login_lead": "このウォレットは、あなたのコンピューターの中だけで動いています。開くには、"
-                      "`copyme demo` が表示したリンクを開くか、ホームフォルダーの api.token の中身を入力してください。",
-        "key": "鍵（api.token の中身）", "open": "開く", "wrong_key": "鍵が違います。",
+                      "`copyme wallet serve` か `copyme demo` が表示した一回限りのリンクを開くか、"
+                      "`copyme wallet login-link` で新しい鍵をもらって入力してください（10分間、一度だけ使えます）。",
+        "key": "一回限りの鍵", "open": "開く", "wrong_key": "鍵が違うか、使用済みか、期限切れです。",
         "delivered_no": "未送達",
         "done_active": "再開しました", "done_suspended": "一時停止しました", "done_revoked": "撤回しました",
     },
@@ -125,9 +135,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "changed_ok": "The registry has it", "changed_pending": "Saved, but the registry does not have it yet",
         "error_title": "That did not work", "error_code": "reason code", "back_home": "Back to your consents",
         "login_title": "Open your wallet",
-        "login_lead": "This wallet runs only on your own computer. To open it, follow the link that "
-                      "`copyme demo` printed, or paste the contents of api.token from the wallet's home folder.",
-        "key": "Key (contents of api.token)", "open": "Open", "wrong_key": "That key is not right.",
+        "login_lead": "This wallet runs only on your own computer. To open it, follow the one-time link that "
+                      "`copyme wallet serve` or `copyme demo` printed, or get a fresh key with "
+                      "`copyme wallet login-link` and paste it here (it works once, for 10 minutes).",
+        "key": "One-time key", "open": "Open", "wrong_key": "That key is wrong, used or expired.",
         "delivered_no": "not delivered",
         "done_active": "Resumed", "done_suspended": "Suspended", "done_revoked": "Revoked",
     },
@@ -157,13 +168,9 @@ def words(lang: str) -> dict[str, str]:
     return _WORDS[lang if lang in _WORDS else "ja"]
 
 
-def session_value(token: str, purpose: str = "session") -> str:
-    """The cookie (or form token) a browser holds, derived from the API token; never the token itself."""
-    return hmac.new(token.encode(), f"copyme-dashboard:{purpose}".encode(), hashlib.sha256).hexdigest()
-
-
 class Forbidden(Unauthorised):
-    """A form posted without this dashboard's token, or a Host header that is not loopback.
+    """A form posted without this session's token, a used or expired login key, or a Host header
+    that is not loopback.
 
     Same reason code as the local API's missing token (``unauthorised``), answered with 403.
     """
@@ -209,18 +216,18 @@ async def _form(request: Request) -> dict[str, list[str]]:
         raise InvalidArgument("the form could not be read", field="form") from None
 
 
-def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = None,
+def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None = None,
             lock: threading.Lock | None = None) -> None:
     """Add the dashboard pages to ``app`` (the local API app, or any FastAPI app).
 
-    ``wallet``, ``lock`` default to ``app.state.wallet`` / ``app.state.lock``; ``token`` to the
-    home's ``api.token``.
+    ``wallet``, ``lock`` and ``signin`` default to ``app.state.wallet`` / ``.lock`` / ``.signin``
+    (a new :class:`~wallet.signin.SignIn` if there is none; it is put on ``app.state.signin``
+    so whoever runs the app can issue login keys).
     """
     opened: Wallet = wallet or app.state.wallet
     guard: threading.Lock = lock or getattr(app.state, "lock", None) or threading.Lock()
-    secret = token or load_token(opened.home)
-    session = session_value(secret)
-    csrf = session_value(secret, "form")
+    keys: SignIn = signin or getattr(app.state, "signin", None) or SignIn()
+    app.state.signin = keys
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     vocab = opened.vocabulary
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="wallet-static")
@@ -240,6 +247,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
         query = dict(request.query_params)
         query["lang"] = "en" if lang == "ja" else "ja"
         switch = request.url.path + "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query.items())
+        session = request.cookies.get(SESSION_COOKIE)
+        csrf = keys.form_token(session) if session and keys.valid(session) else ""
         ctx = {"lang": lang, "w": words(lang), "sep": "、" if lang == "ja" else ", ", "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
                "fmt_time": _fmt_time, "fmt_date": _fmt_date, "fmt_short": _fmt_short,
                "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
@@ -277,10 +286,12 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
             raise Forbidden("the wallet dashboard answers on loopback names only")
 
     def signed_in(request: Request) -> bool:
-        return hmac.compare_digest(request.cookies.get(SESSION_COOKIE, ""), session)
+        return keys.valid(request.cookies.get(SESSION_COOKIE))
 
-    def login_redirect(request: Request) -> RedirectResponse:
+    def login_redirect(request: Request) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            return _same_site_bounce(request, target)
         return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
 
     def guarded(request: Request, fn: Callable[[], Response]) -> Response:
@@ -295,42 +306,47 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
     async def posted(request: Request) -> dict[str, list[str]]:
         check_host(request)
         form = await _form(request)
-        if not signed_in(request) or not hmac.compare_digest((form.get("csrf") or [""])[0], csrf):
+        if not keys.check_form(request.cookies.get(SESSION_COOKIE), (form.get("csrf") or [""])[0]):
             raise Forbidden("this form did not come from your wallet's own pages")
         return form
+
 
     # -- sign in ----------------------------------------------------------------------------
 
     def _next(value: str | None) -> str:
         return value if value and value.startswith("/") and not value.startswith("//") else "/"
 
+    def exchange(key: str, target: str) -> Response:
+        """A login key for a session cookie, once; a wrong, used or expired key is ``unauthorised``."""
+        session = keys.redeem(key) if key else None
+        if session is None:
+            raise Forbidden("this sign-in key is wrong, already used or expired; "
+                            "get a fresh link with 'copyme wallet login-link'")
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/",
+                            max_age=keys.session_ttl)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"  # the key was in this URL: never pass it on
+        return response
+
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login(request: Request, key: str | None = None, next: str | None = None) -> Response:  # noqa: A002
         try:
             check_host(request)
+            if key is not None:
+                return exchange(key, _next(next))
         except CopyMeError as err:
             return error_page(request, err)
-        if key is not None and hmac.compare_digest(key.encode(), secret.encode()):
-            response = RedirectResponse(_next(next), status_code=303)
-            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", max_age=30 * 86400)
-            return response
-        return page(request, "login.html", {"next": _next(next), "wrong": key is not None},
-                    status_code=403 if key is not None else 200)
+        return page(request, "login.html", {"next": _next(next), "wrong": False})
 
     @app.post("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
         try:
             check_host(request)
             form = await _form(request)
+            return exchange((form.get("key") or [""])[0].strip(), _next((form.get("next") or ["/"])[0]))
         except CopyMeError as err:
             return error_page(request, err)
-        key = (form.get("key") or [""])[0].strip()
-        nxt = _next((form.get("next") or ["/"])[0])
-        if key and hmac.compare_digest(key.encode(), secret.encode()):
-            response = RedirectResponse(nxt, status_code=303)
-            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", max_age=30 * 86400)
-            return response
-        return page(request, "login.html", {"next": nxt, "wrong": True}, status_code=403)
 
     # -- see --------------------------------------------------------------------------------
 
@@ -433,6 +449,25 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, token: str | None = N
             return RedirectResponse(f"/?synced={'ok' if ok else 'failed'}", status_code=303)
         except CopyMeError as err:
             return error_page(request, err)
+
+
+def _same_site_bounce(request: Request, target: str) -> HTMLResponse:
+    """Reload ``target`` from our own origin, so the browser sends the ``SameSite=Strict`` cookie.
+
+    For the review page the requester's page is kept as its "back" link (the reload's Referer
+    is the wallet itself).
+    """
+    if request.url.path == "/review" and "back" not in request.query_params:
+        back = _safe_back(request.headers.get("referer"))
+        if back:
+            target += ("&" if "?" in target else "?") + "back=" + quote(back, safe="")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # only ever our own pages
+    url = html.escape(target, quote=True)
+    body = (f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={url}">'
+            f'<title>CopyMe</title><p><a href="{url}">CopyMe wallet</a></p>')
+    return HTMLResponse(body, headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+                                       "X-Frame-Options": "DENY"})
 
 
 async def _threaded(fn: Callable[[], T]) -> T:

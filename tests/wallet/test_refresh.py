@@ -1,5 +1,5 @@
 """Status lists kept fresh in the background while ``copyme wallet serve`` runs, and what
-``serve`` prints on start (the dashboard's address and its sign-in link)."""
+``serve`` prints on start (the dashboard's address and a one-time sign-in link)."""
 
 from __future__ import annotations
 
@@ -108,13 +108,19 @@ def test_serve_prints_the_sign_in_link_and_refreshes_in_the_background(env: Env)
         printed = [proc.stdout.readline() for _ in range(5)]
         token = Home.at(env.home).api_token.read_text()
         assert printed[0].strip() == f"wallet dashboard: {url}/"
-        assert printed[1].strip() == f"sign in once with: {url}/login?key={token}"
+        assert printed[1].strip().startswith("sign in with this one-time link (works once, for 10 minutes): ")
+        assert printed[2].strip() == f"a fresh sign-in link: copyme wallet login-link --home {env.home}"
         assert "every 0.2 s" in printed[4]
+        assert token not in "".join(printed)  # the bearer token is never printed
+        link = printed[1].split("minutes): ", 1)[1].strip().removeprefix(url)
+        assert link.startswith("/login?key=")
         with httpx.Client(base_url=url) as browser:
             assert browser.get("/").headers["location"].startswith("/login")
-            signed_in = browser.get(printed[1].split("with: ", 1)[1].strip().removeprefix(url))
+            signed_in = browser.get(link)
             assert signed_in.status_code == 303 and browser.cookies
             assert browser.get("/").status_code == 200
+        with httpx.Client(base_url=url) as again:
+            assert again.get(link).status_code == 403 and not again.cookies  # once only
         _until(lambda: _registry_iat(env, list_id) > old_iat)
 
 
@@ -127,6 +133,7 @@ def test_serve_json_on_a_free_port_without_refresh(env: Env) -> None:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
         assert shown["refresh_every"] is None and shown["login"].startswith(shown["dashboard"] + "login?key=")
+        assert shown["login_expires_at"] > time.time() + 500
         assert not shown["dashboard"].endswith(":0/")
         assert httpx.get(shown["dashboard"] + "health").json() == {"status": "ok"}
     finally:
@@ -138,3 +145,45 @@ def test_serve_refuses_a_negative_interval(env: Env) -> None:
     Wallet.init(env.home, PASSPHRASE, registry=env.registry_url).close()
     result = env.wallet("serve", "--refresh-every", "-1", ok=False)
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_login_link_asks_the_running_serve_for_a_fresh_one_time_link(env: Env) -> None:
+    Wallet.init(env.home, PASSPHRASE, registry=env.registry_url).close()
+    assert "no running 'copyme wallet serve'" in env.wallet("login-link", ok=False).output
+    with serve_cli(["wallet", "serve", "--home", str(env.home), "--refresh-every", "0", "--no-login-link"],
+                   env={"COPYME_PASSPHRASE": PASSPHRASE}) as (url, proc):
+        assert proc.stdout is not None
+        printed = [proc.stdout.readline() for _ in range(4)]
+        assert "login?key=" not in "".join(printed) and "copyme wallet login-link" in printed[1]
+        assert json.loads((env.home / "serve.json").read_text())["url"] == url
+        first, second = env.json("login-link"), env.json("login-link", "--url", url + "/")
+        assert first["url"].startswith(f"{url}/login?key=") and first["url"] != second["url"]
+        assert first["expires_in"] == 600 and first["expires_at"] > time.time() + 500
+        text = env.wallet("login-link").output
+        assert text.startswith(f"{url}/login?key=") and "works once, for 10 minutes" in text
+        for link in (first["url"], second["url"]):
+            with httpx.Client() as browser:
+                assert browser.get(link).status_code == 303 and browser.get(url + "/").status_code == 200
+                assert browser.get(link).status_code == 403
+        Home.at(env.home).api_token.write_text("not-the-token")
+        assert "error: unauthorised" in env.wallet("login-link", ok=False).output
+    assert not (env.home / "serve.json").exists()  # removed when serve stops
+
+
+@pytest.mark.parametrize("url", ["http://example.com:8700", "https://127.0.0.1:8700",
+                                 "http://127.0.0.1:8700@example.com", "http://user@127.0.0.1:8700",
+                                 "http://127.0.0.1:8700/elsewhere", "http://127.0.0.1:8700/?x=1", "ftp://localhost:1"])
+def test_login_link_sends_the_token_only_to_a_loopback_wallet(env: Env, url: str) -> None:
+    Wallet.init(env.home, PASSPHRASE, registry=env.registry_url).close()
+    result = env.wallet("login-link", "--url", url, ok=False)
+    assert result.exit_code != 0 and "error: invalid" in result.output and "Traceback" not in result.output
+
+
+def test_login_link_without_a_server_is_unavailable(env: Env) -> None:
+    from tests.support.servers import free_port
+
+    Wallet.init(env.home, PASSPHRASE, registry=env.registry_url).close()
+    Home.at(env.home).api_token.write_text("some-token")
+    result = env.wallet("login-link", "--url", f"http://127.0.0.1:{free_port()}", ok=False)
+    assert result.exit_code != 0 and "error: unavailable" in result.output
+    assert "some-token" not in result.output
