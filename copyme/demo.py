@@ -202,7 +202,8 @@ class Demo:
                 wallet.close()
         self.token = load_token(Home.at(self.wallet_home))
         if self.with_wallet_server:
-            self._spawn("wallet", ["wallet", "serve", "--home", str(self.wallet_home),
+            # its output goes to a log file: no sign-in link there (login_url() asks for one)
+            self._spawn("wallet", ["wallet", "serve", "--home", str(self.wallet_home), "--no-login-link",
                                    "--passphrase-file", str(self.passphrase_file)], self.ports.wallet)
         for service in self.services:
             service.wait_up()
@@ -264,10 +265,16 @@ class Demo:
             service.stop()
         self.services.clear()
 
-    @property
-    def wallet_login_url(self) -> str:
-        """The link that opens the dashboard in a browser (it carries the wallet's local key)."""
-        return f"{self.wallet_url}/login?key={self.token}"
+    def login_url(self) -> str:
+        """A fresh one-time link that signs a browser in to the wallet dashboard.
+
+        Asked of the running wallet's local API with its bearer token (which itself never goes
+        into a URL); the link works once, for 10 minutes.
+        """
+        response = httpx.post(f"{self.wallet_url}/api/login-link", timeout=10.0,
+                              headers={"Authorization": f"Bearer {self.token}"})
+        response.raise_for_status()
+        return self.wallet_url + str(response.json()["path"])
 
     def open_wallet(self) -> Wallet:
         """The demo user's wallet, unlocked (for the script and tests)."""
@@ -460,7 +467,8 @@ def _instructions(demo: Demo, console: Console) -> None:
         console.print(f"  {label:<48} {url}", highlight=False)
     console.print("\n[bold]What to click[/bold]", highlight=False)
     for n, text in enumerate([
-        f"Open your wallet (this link signs your browser in): {demo.wallet_login_url}",
+        f"Open your wallet (this one-time link signs your browser in; it works once, for 10 minutes): "
+        f"{demo.login_url()}",
         f"Open the budget app: {demo.budget_url}  and press the CopyMe button.",
         "Your wallet shows the request: who asks, what, why, how long. Untick an optional item and consent.",
         "Back in the budget app, press 'fetch my bank data': only the items you chose arrive.",
@@ -468,7 +476,9 @@ def _instructions(demo: Demo, console: Console) -> None:
         "Resume, fetch again (it works), then revoke: refused for good.",
     ], 1):
         console.print(f"  {n}. {text}", highlight=False, soft_wrap=True)
-    console.print(f"\n  (Switch languages with the 日本語 / English links. Wallet passphrase: {PASSPHRASE}.)")
+    console.print("\n  (A fresh sign-in link: copyme wallet login-link "
+                  f"--home {demo.wallet_home} --url {demo.wallet_url})", highlight=False, soft_wrap=True)
+    console.print(f"  (Switch languages with the 日本語 / English links. Wallet passphrase: {PASSPHRASE}.)")
     console.print("  Press Ctrl-C to stop everything.\n")
 
 
@@ -525,7 +535,7 @@ def command(
                     ok = False
         except KeyboardInterrupt:
             console.print("\nstopping… all services stopped.")
-        except (RuntimeError, CopyMeError, OSError) as err:
+        except (RuntimeError, CopyMeError, OSError, httpx.HTTPError) as err:
             console.print(f"error: demo: {err}")
             ok = False
     if not ok:

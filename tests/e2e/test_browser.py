@@ -51,12 +51,22 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     context.set_default_timeout(15_000)
     page = context.new_page()
 
-    # the printed link signs the browser in to the wallet; without it the pages ask for the key
+    # the printed one-time link signs the browser in to the wallet; without it the pages ask for a key
     page.goto(demo.wallet_url + "/")
     expect(page.locator("#key")).to_be_visible()
     _shot(page, screenshots, "00-wallet-login-en")
-    page.goto(demo.wallet_login_url)
+    link = demo.login_url()
+    page.goto(link)
     expect(page.get_by_role("heading", name="Your consents")).to_be_visible()
+    cookie = next(c for c in context.cookies() if c["name"] == "copyme_wallet")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != demo.token
+    # the link is spent: opened again (e.g. from the history, in another browser) it signs nobody in
+    other = browser.new_context(locale="en-US")  # type: ignore[attr-defined]
+    stale = other.new_page()
+    stale.goto(link)
+    expect(stale.get_by_test_id("error-code")).to_have_text("unauthorised")
+    _shot(stale, screenshots, "00b-wallet-login-link-used-en")
+    other.close()
 
     # the budget app, in English, with the CopyMe button
     page.goto(demo.budget_url + "/?lang=en")
@@ -171,7 +181,7 @@ def test_an_unlisted_requester_is_shown_as_unverified(demo: Demo, browser: objec
     app.get("/r/1")(lambda: Response(request.raw, media_type=Typ.REQUEST.value))
     context = browser.new_context(viewport={"width": 420, "height": 860})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto(demo.wallet_login_url)
+    page.goto(demo.login_url())
     with serve(app) as url:
         for lang in ("en", "ja"):
             page.goto(f"{demo.wallet_url}/review?lang={lang}&u={url}/r/1")

@@ -1,25 +1,35 @@
-"""The wallet dashboard over real HTTP, without a browser: sign-in, form tokens, bad input, and
-the pending state when the registry is down (then the sync button)."""
+"""The wallet dashboard over real HTTP, without a browser: one-time sign-in links, form tokens,
+bad input, the pending state when the registry is down (then the sync button), and that no
+secret reaches the services' logs."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from copyme.demo import Demo
-from wallet.dashboard import FORM_LIMIT
+from wallet.dashboard import FORM_LIMIT, SESSION_COOKIE
 
 
 @pytest.fixture(scope="module")
 def signed_in(demo: Demo) -> Iterator[httpx.Client]:
     """A client holding the dashboard's session cookie (like a browser after the printed link)."""
     with httpx.Client(base_url=demo.wallet_url, timeout=30.0) as client:
-        response = client.get(f"/login?key={demo.token}&next=/")
+        response = client.get(demo.login_url().removeprefix(demo.wallet_url) + "&next=/")
         assert response.status_code == 303 and response.headers["location"] == "/"
         yield client
+
+
+def _key(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["key"][0]
+
+
+def _unauthorised(response: httpx.Response) -> bool:
+    return response.status_code == 403 and 'data-testid="error-code">unauthorised<' in response.text
 
 
 def _csrf(html: str) -> str:
@@ -44,12 +54,61 @@ def test_pages_need_the_session_from_the_printed_link(demo: Demo) -> None:
     with httpx.Client(base_url=demo.wallet_url) as anonymous:
         page = anonymous.get("/consents/whatever")
         assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
-        wrong = anonymous.get("/login?key=not-the-key")
-        assert wrong.status_code == 403 and 'id="key"' in wrong.text
-        assert anonymous.post("/login", data={"key": "nope", "next": "/"}).status_code == 403
-        ok = anonymous.post("/login", data={"key": demo.token, "next": "//evil.example/"})
+        form = anonymous.get("/login")
+        assert form.status_code == 200 and 'id="key"' in form.text
+        assert _unauthorised(anonymous.get("/login?key=not-the-key"))
+        assert _unauthorised(anonymous.post("/login", data={"key": "nope", "next": "/"}))
+        assert _unauthorised(anonymous.post("/login", data={"key": "", "next": "/"}))
+        ok = anonymous.post("/login", data={"key": _key(demo.login_url()), "next": "//evil.example/"})
         assert ok.status_code == 303 and ok.headers["location"] == "/"  # never an open redirect
-        assert demo.token not in (ok.headers.get("set-cookie") or "")  # the cookie is derived, not the key
+        assert anonymous.get("/").status_code == 200
+
+
+def test_the_api_token_no_longer_signs_a_browser_in(demo: Demo) -> None:
+    with httpx.Client(base_url=demo.wallet_url) as anonymous:
+        assert _unauthorised(anonymous.get(f"/login?key={demo.token}"))
+        assert _unauthorised(anonymous.post("/login", data={"key": demo.token, "next": "/"}))
+        assert not anonymous.cookies
+
+
+def test_a_login_link_works_once_and_its_cookie_is_not_the_token(demo: Demo) -> None:
+    link = demo.login_url().removeprefix(demo.wallet_url)
+    assert demo.token not in link
+    with httpx.Client(base_url=demo.wallet_url) as browser:
+        first = browser.get(link)
+        assert first.status_code == 303 and first.headers["referrer-policy"] == "no-referrer"
+        cookie = first.headers["set-cookie"]
+        value = browser.cookies[SESSION_COOKIE]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert value != demo.token and demo.token not in cookie and _key(link) not in cookie
+        assert browser.get("/").status_code == 200
+    with httpx.Client(base_url=demo.wallet_url) as other:
+        assert _unauthorised(other.get(link))  # used: gone
+        assert not other.cookies
+        assert other.get("/").status_code == 303
+        other.get(demo.login_url().removeprefix(demo.wallet_url))
+        assert other.cookies[SESSION_COOKIE] != value  # two links, two sessions (each its own form token)
+
+
+def test_login_links_need_the_bearer_token(demo: Demo) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {demo.token}"}):
+        response = httpx.post(f"{demo.wallet_url}/api/login-link", headers=headers)
+        assert response.status_code == 401 and response.json()["error"] == "unauthorised"
+    with httpx.Client(base_url=demo.wallet_url, cookies={SESSION_COOKIE: demo.token}) as forged:
+        assert forged.get("/").status_code == 303  # the token is not a session either
+
+
+def test_a_cross_site_visit_reloads_from_the_wallet_itself(demo: Demo) -> None:
+    """SameSite=Strict: the CopyMe button's cross-site link arrives without the cookie, so the
+    wallet answers with a same-origin reload (the browser test shows the cookie then goes along)."""
+    with httpx.Client(base_url=demo.wallet_url) as browser:
+        bounce = browser.get("/review", params={"u": "http://127.0.0.1:9/r/00"},
+                             headers={"Sec-Fetch-Site": "cross-site", "Referer": demo.budget_url + "/"})
+        assert bounce.status_code == 200 and 'http-equiv="refresh"' in bounce.text
+        assert "/review?u=http%3A%2F%2F127.0.0.1%3A9%2Fr%2F00&amp;back=" in bounce.text
+        assert bounce.headers["cache-control"] == "no-store"
+        same = browser.get("/review", params={"u": "x"}, headers={"Sec-Fetch-Site": "same-origin"})
+        assert same.status_code == 303 and same.headers["location"].startswith("/login?next=")
 
 
 def test_forms_without_the_page_token_are_refused(demo: Demo, signed_in: httpx.Client) -> None:
@@ -155,3 +214,21 @@ def test_review_and_decline_speak_the_page_language(demo: Demo, signed_in: httpx
         declined = signed_in.post(action, data={"csrf": _csrf(page.text), "decision": "decline"})
         assert declined.status_code == 200 and 'data-testid="declined-request"' in declined.text
         assert title in declined.text and note in declined.text and other not in declined.text
+
+
+def test_no_secret_reaches_the_logs(demo: Demo, signed_in: httpx.Client) -> None:
+    """After sign-ins, pages and API calls: the services' logs hold no token, key or passphrase."""
+    from copyme.demo import PASSPHRASE
+
+    used = demo.login_url()
+    assert signed_in.get(used.removeprefix(demo.wallet_url)).status_code == 303
+    unused = demo.login_url()
+    secrets_ = {"api token": demo.token, "used login key": _key(used), "unused login key": _key(unused),
+                "passphrase": PASSPHRASE}
+    logs = sorted((demo.home / "logs").glob("*.log"))
+    assert {p.name for p in logs} >= {"registry.log", "bank.log", "budget.log", "wallet.log"}
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for name, value in secrets_.items():
+            assert value not in text, f"the {name} is in {log.name}"
+        assert "/login?key=" not in text

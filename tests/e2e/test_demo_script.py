@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,21 @@ def test_demo_script_runs_the_journey_and_every_outcome_is_expected(tmp_path) ->
         assert expected in out
     # the services were stopped: nothing of the demo is left listening
     assert (tmp_path / "home" / "logs" / "registry.log").exists()
+    _assert_no_secret_in_logs(tmp_path / "home")
+
+
+def _assert_no_secret_in_logs(home: Path, *more: str) -> None:
+    """No API token, login key or passphrase in any service's log of a demo home."""
+    from copyme.demo import PASSPHRASE
+
+    token = (home / "wallet" / "api.token").read_text().strip()
+    logs = list((home / "logs").glob("*.log"))
+    assert logs
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for secret in (token, PASSPHRASE, *more):
+            assert secret not in text, f"a secret is in {log.name}"
+        assert "key=" not in text
 
 
 def test_demo_rejects_an_unknown_language(tmp_path) -> None:
@@ -52,7 +68,14 @@ def test_demo_prints_what_to_click_and_stops_everything_on_ctrl_c(tmp_path) -> N
         out = "".join(lines)
         assert "Press Ctrl-C" in out, out
         urls = re.findall(r"http://(?:127\.0\.0\.1|localhost):\d+", out)
-        assert len(set(urls)) >= 4 and "/login?key=" in out
+        login = re.search(r"(http://localhost:\d+)/login\?key=([A-Za-z0-9_-]+)", out)
+        assert len(set(urls)) >= 4 and login, out
+        token = (tmp_path / "home" / "wallet" / "api.token").read_text().strip()
+        assert token not in out and login.group(2) != token
+        assert "copyme wallet login-link --home" in out
+        with httpx.Client(base_url=login.group(1)) as browser:
+            assert browser.get(login.group(0)).status_code == 303 and browser.get("/").status_code == 200
+            assert browser.get(login.group(0)).status_code == 403  # once only
         for url in set(urls):
             assert httpx.get(url + "/health", timeout=5).status_code == 200
         proc.send_signal(signal.SIGINT)
@@ -64,3 +87,4 @@ def test_demo_prints_what_to_click_and_stops_everything_on_ctrl_c(tmp_path) -> N
     for url in set(urls):
         with pytest.raises(httpx.TransportError):
             httpx.get(url + "/health", timeout=2)
+    _assert_no_secret_in_logs(tmp_path / "home", login.group(2))
