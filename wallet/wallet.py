@@ -1,13 +1,14 @@
 """The wallet's front door: :class:`Wallet` ties the store, the keys, the status lists, the
 trust list and the registry together, one method per thing a user does.
 
-The CLI, the local JSON API and (later) the dashboard are thin layers over these methods.
+The CLI, the local JSON API and the dashboard are thin layers over these methods.
 Every change is one database transaction; network calls (registry, callbacks, holders) happen
 after the transaction, and their failure never loses what was stored.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from protocol import (
     InvalidArgument,
     LinkProof,
     NotFound,
+    Organisation,
     Status,
     Typ,
     Unavailable,
@@ -31,13 +33,13 @@ from protocol import (
     clock,
     error_from_response,
 )
-from protocol._model import check_url
+from protocol._model import check_did, check_url
 from protocol.registry_client import RegistryClient
 
 from . import consents as _consents
 from . import listing as _listing
 from .consents import ConsentView, Review, check_lang
-from .errors import NotInitialised, Undelivered, WalletExists, WalletLocked
+from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, WalletLocked
 from .home import Home
 from .keystore import KeyStore
 from .receipts import Receipt, parse_receipt
@@ -62,6 +64,7 @@ class ChangeResult:
     detail: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON answer of revoke, suspend and resume (CLI and API)."""
         return asdict(self)
 
 
@@ -78,8 +81,7 @@ class ConsentDetail:
     receipts: list[Receipt] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        import base64
-
+        """The ``show --json`` and ``GET /api/consents/{id}`` body (credential as unpadded base64url)."""
         return {
             "consent": self.consent.to_json(), "shown": self.review.to_json(),
             "hashes": {"consent_id": self.consent.id, "request_cid": self.consent.request_cid,
@@ -125,8 +127,6 @@ class Wallet:
         home = home if isinstance(home, Home) else Home.at(home)
         check_url(registry, "registry")
         if council is not None:
-            from protocol._model import check_did
-
             check_did(council, "council")
         if home.exists():
             raise WalletExists(f"there is already a wallet in {home.path}; it is never overwritten")
@@ -162,8 +162,6 @@ class Wallet:
             KeyStore.read_public(home.key_file)
         wallet = cls(home, store, keys, transport=transport, timeout=timeout)
         if keys is not None and keys.identity.did != store.get_meta("did"):
-            from .errors import CorruptStore
-
             raise CorruptStore("the key file belongs to another wallet than the database")
         return wallet
 
@@ -354,8 +352,6 @@ class Wallet:
         assert row is not None
         request = ConsentRequest.decode(row["request"])
         org_name = view.requester_name if view.verified else None
-        from protocol import Organisation
-
         requester = TrustCheck(Organisation(view.requester, org_name["ja"], org_name["en"], "data_user")
                                if org_name else None, "" if org_name else "not verified when consenting",
                                "" if org_name else "unverified_then")
