@@ -179,6 +179,7 @@ class Review:
         return tuple(i.id for i in self.items if not i.required)
 
     def to_json(self) -> dict[str, Any]:
+        """Every field, for ``review --json`` and the API (the same words the CLI prints)."""
         return asdict(self)
 
 

@@ -59,6 +59,7 @@ class PublishResult:
     detail: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """One entry of ``copyme wallet sync --json``."""
         return {"list_id": self.list_id, "iat": self.iat, "accepted": self.accepted,
                 "error": self.error, "detail": self.detail}
 
