@@ -9,7 +9,6 @@ with the reason; it never aborts the review.  The last good list is cached for o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from protocol import CopyMeError, Organisation, TrustList, UnknownKey, clock
 from protocol.registry_client import RegistryClient
@@ -56,12 +55,6 @@ class TrustCheck:
             return ""
         template = NOTES.get(lang, NOTES["en"]).get(self.why)
         return template.format(code=self.error_code or "?") if template else self.reason
-
-    def to_json(self) -> dict[str, Any]:
-        org = self.organisation
-        return {"verified": self.verified, "reason": self.reason, "why": self.why,
-                "name": {"ja": org.name_ja, "en": org.name_en} if org else None,
-                "role": org.role if org else None}
 
 
 class TrustLists:
