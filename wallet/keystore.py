@@ -58,11 +58,13 @@ class Sealed:
     box: bytes
 
     def to_json(self) -> dict[str, Any]:
+        """The sealed box and its Argon2id parameters as stored in the key file and in backups."""
         return {"kdf": "argon2id", "opslimit": self.opslimit, "memlimit": self.memlimit,
                 "salt": self.salt.hex(), "box": self.box.hex()}
 
     @classmethod
     def from_json(cls, data: Any) -> Sealed:
+        """Read :meth:`to_json` back; anything else is ``corrupt_store``, never a stack trace."""
         try:
             if data["kdf"] != "argon2id":
                 raise ValueError("unknown kdf")

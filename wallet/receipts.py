@@ -33,11 +33,13 @@ class Receipt:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Receipt:
+        """Build from a ``receipts`` row (items and detail are stored as JSON text)."""
         return cls(row["consent_id"], row["at"], tuple(json.loads(row["items"])), row["recipient"],
                    row["purpose"], row["source"], json.loads(row["detail"]) if row["detail"] else None,
                    row["seq"])
 
     def to_json(self) -> dict[str, Any]:
+        """Every field, as ``receipts --json`` and the API show it."""
         return asdict(self)
 
 
