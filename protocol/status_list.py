@@ -164,7 +164,12 @@ class StatusListToken(SignedModel):
         return self.ttl is not None and current >= fetched_at + self.ttl
 
     @classmethod
-    def decode(cls, data: bytes) -> StatusListToken:  # the signer is the list key, taken from kid
+    def decode(cls, data: bytes) -> StatusListToken:
+        """Verify the signature and ``typ`` and return the token, with ``signer`` set from ``kid``.
+
+        Unlike the other objects, the signer is no claim: it is the per-list key, and whether it
+        is the right one is for the caller to check against the key the credential names.
+        """
         from . import cose
 
         signed = cose.verify1(data, cls.TYP, max_size=cls.MAX_SIZE)
