@@ -55,12 +55,15 @@ class NoRegistry:
     """The registry of a holder opened for offline work (the CLI): every status check fails closed."""
 
     def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any:
+        """Always ``unavailable``: a status check becomes ``status_unavailable``."""
         raise Unavailable("no registry configured")
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]:
+        """Always ``unavailable``: there is no change feed to follow."""
         raise Unavailable("no registry configured")
 
     def trust_list(self) -> bytes:
+        """Always ``unavailable``: records then name recipients by DID only."""
         raise Unavailable("no registry configured")
 
 
