@@ -232,10 +232,3 @@ def rss_of(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) / 1024
     return round(fields["VmRSS"], 1), round(fields["VmHWM"], 1)
-
-
-def peak_rss_self_mb() -> float:
-    """Peak RSS of this process in MiB."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
