@@ -45,27 +45,37 @@ class ErrorBody(BaseModel):
 
 
 class HolderInfo(BaseModel):
+    """Who this data holder is: what a wallet links to and a consent names as audience."""
+
     did: str = Field(description="This holder's did:key: the audience consents must name.")
     name: dict[str, str] = Field(description="Display name in ja and en.")
 
 
 class NonceBody(BaseModel):
+    """A single-use nonce, so a data user's presentation needs no clock agreement with the holder."""
+
     nonce: str = Field(description="base64url (no padding) nonce to put in the next presentation.")
     expires_in: int = Field(description="Seconds the nonce stays usable.")
 
 
 class LinkedBody(BaseModel):
+    """An accepted link proof: from now on consents signed by ``did`` count as this customer's."""
+
     linked: bool
     did: str = Field(description="The DID now linked to the customer the code was issued for.")
 
 
 class DataBody(BaseModel):
+    """Released data: exactly the granted items asked for, and the consent they left under."""
+
     consent_id: str = Field(description="CID of the consent credential the data was released under.")
     purpose: str = Field(description="The DPV purpose stated in the presentation.")
     items: dict[str, Any] = Field(description="Exactly the requested (and granted) items.")
 
 
 class DecisionBody(BaseModel):
+    """The decision of ``/v1/verify``: a release would happen, and under which grant."""
+
     decision: str = Field(description="Always `release` (refusals are error bodies).")
     grant: dict[str, Any] = Field(description="Who, which customer, items, purpose, consent id.")
 
