@@ -8,7 +8,6 @@ and write the recipient record) and :meth:`~Issuer.consents` (what we hold, and 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 
 from protocol import InvalidArgument, KeyPair, NotFound, Unavailable, clock, error_from_response
+from protocol.keyfile import load_or_create_key_file
 
 from .button import CopyMeButton, publish, request_url
 from .callback import receive_consent
@@ -59,18 +59,7 @@ class IssuerConfig:
 
 def load_or_create_key(home: Path) -> KeyPair:
     """The company's signing key, generated at first start and kept in ``home`` (mode 0600)."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / KEY_FILE
-    if path.exists():
-        try:
-            return KeyPair.from_seed(bytes.fromhex(path.read_text().strip()))
-        except ValueError:
-            raise InvalidArgument(f"{path} is not an issuer key file", field="home") from None
-    key = KeyPair.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(key.seed.hex() + "\n")
-    return key
+    return load_or_create_key_file(home / KEY_FILE)
 
 
 def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[str, Any]]:

@@ -10,7 +10,6 @@ commit happens before any data is returned.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from protocol import KeyPair, Presentation, clock
 from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
+from protocol.keyfile import load_or_create_key_file
 
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .grant import Grant
@@ -39,16 +39,7 @@ DEFAULT_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
 
 def load_or_create_key(home: Path) -> KeyPair:
     """The holder's signing key in ``home``, generated (file mode 0600) at first start."""
-    path = home / KEY_FILE
-    if path.exists():
-        seed = bytes.fromhex(path.read_text().strip())
-        return KeyPair.from_seed(seed)
-    key = KeyPair.generate()
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(key.seed.hex() + "\n")
-    return key
+    return load_or_create_key_file(home / KEY_FILE)
 
 
 class NoRegistry:

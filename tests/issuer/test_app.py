@@ -112,7 +112,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "serve", "--home", str(home), "--holder",
                            "http://127.0.0.1:9", "--port", "1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
-    assert proc.stderr.strip().startswith("error: invalid:") and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: malformed:") and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "records", "--home", str(tmp_path / "none")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and proc.stderr.startswith("error: ")
