@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from protocol import CopyMeError, cli_exit
+from protocol import CopyMeError, NotFound, cli_exit
 
-DEFAULT_HOME = Path("issuer-home")
+HOME_HELP = "The issuer's home folder (key, issuer.db). Default: $COPYME_HOME/issuer, else ~/.copyme/issuer."
+
+
+def _home(home: Path | None) -> Path:
+    """The same home convention as every other ``copyme`` service."""
+    if home is not None:
+        return home
+    env = os.environ.get("COPYME_HOME")
+    return (Path(env) if env else Path.home() / ".copyme") / "issuer"
 
 app = typer.Typer(help="The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data.", no_args_is_help=True)
 
@@ -20,7 +28,7 @@ def serve(
     holder: str = typer.Option(..., "--holder", help="Base URL of the data holder's verifier service."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8020, "--port", help="Port to listen on."),
-    home: Annotated[Path, typer.Option("--home", help="Folder for the key and issuer.db (created).")] = DEFAULT_HOME,
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     wallet: str | None = typer.Option(None, "--wallet", help="A wallet dashboard's base URL; the button links to <wallet>/review?u=..."),
     public_url: str | None = typer.Option(None, "--public-url", help="Base URL wallets reach this service at (default: from each request)."),
     holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
@@ -31,6 +39,7 @@ def serve(
 
     from .app import create_app
 
+    home = _home(home)
     try:
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
                          use_nonce=nonce)
@@ -43,15 +52,16 @@ def serve(
 @app.command("records")
 def records_cmd(
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
-    home: Annotated[Path, typer.Option("--home", help="The issuer's home folder.")] = DEFAULT_HOME,
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Print the recipient records (APPI) as CSV."""
     from .records import export_csv, list_records
     from .service import DB_FILE
     from .store import IssuerStore
 
+    home = _home(home)
     if not (home / DB_FILE).exists():
-        cli_exit(CopyMeError(f"no issuer database in {home}"))
+        cli_exit(NotFound(f"no issuer database in {home}"))
     store = IssuerStore(home / DB_FILE)
     try:
         sys.stdout.write(export_csv(list_records(store, account)))
