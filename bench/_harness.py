@@ -11,7 +11,6 @@ import json
 import math
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,9 @@ RESULTS = ROOT / "bench" / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The same loopback helpers the tests use, so "is it up yet" means one thing everywhere.
+from tests.support.servers import free_port  # noqa: E402
+from tests.support.servers import wait_until_up as wait_http  # noqa: E402
 
 # ---------------------------------------------------------------- rates and latencies
 
@@ -145,29 +147,6 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 # ---------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[Any] | None = None, timeout: float = 30.0) -> None:
-    """Poll ``url`` until it answers at all."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not come up within {timeout}s")
-
-
 class Service:
     """A service as a real process on a loopback port (``copyme ... serve`` or ``bench/_serve.py``)."""
 
@@ -188,7 +167,7 @@ class Service:
     def start(self) -> Service:
         self.proc = subprocess.Popen(self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_http(self.url + self.health, self.proc)
+            wait_http(self.url + self.health, timeout=30.0, proc=self.proc)
         except Exception:
             self.stop()
             raise
