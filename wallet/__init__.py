@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from .backup import read_backup, restore, write_backup
 from .consents import ConsentView, ItemView, PurposeView, Review
+from .derive import Seed
 from .errors import (
     BadBackup,
+    BadPhrase,
     CorruptStore,
     NotInitialised,
     Undelivered,
@@ -27,6 +29,7 @@ from .wallet import ChangeResult, ConsentDetail, Wallet
 
 __all__ = [
     "BadBackup",
+    "BadPhrase",
     "ChangeResult",
     "ConsentDetail",
     "ConsentView",
@@ -38,6 +41,7 @@ __all__ = [
     "PurposeView",
     "Receipt",
     "Review",
+    "Seed",
     "TrustCheck",
     "Undelivered",
     "Wallet",

@@ -16,12 +16,13 @@ import cbor2
 
 from protocol import clock
 
+from .derive import Seed
 from .errors import BadBackup, WalletExists
 from .home import Home
 from .keystore import KeyStore, Sealed, seal, unseal
 from .store import Store
 
-__all__ = ["BACKUP_VERSION", "MAGIC", "read_backup", "restore", "write_backup"]
+__all__ = ["BACKUP_VERSION", "MAGIC", "read_backup", "restore", "restore_with_seed", "write_backup"]
 
 MAGIC = b"COPYME-WALLET-BACKUP"
 BACKUP_VERSION = 1
@@ -90,5 +91,33 @@ def restore(home: Home, path: Path, passphrase: str) -> dict[str, Any]:
             leftover.unlink(missing_ok=True)
         raise
     tables = payload["tables"]
+    return {"home": str(home.path), "consents": len(tables.get("consents", [])),
+            "lists": len(tables.get("lists", [])), "created_at": payload.get("created_at")}
+
+
+def restore_with_seed(home: Home, path: Path, passphrase: str, seed: Seed, *, kdf: str | None = None) -> dict[str, Any]:
+    """Recreate a wallet in an empty home from a backup and the recovery phrase's ``seed``.
+
+    The key file is written afresh from the seed (sealed by ``passphrase``), so the backup's own
+    sealed key file is not needed; the backup must be this seed's wallet (``bad_backup``).
+    """
+    if home.exists():
+        raise WalletExists(f"there is already a wallet in {home.path}; recover only into an empty home")
+    payload = read_backup(path, passphrase)
+    keys = KeyStore.from_seed(seed)
+    tables = payload["tables"]
+    dids = [row.get("value") for row in tables.get("meta", []) if isinstance(row, dict) and row.get("key") == "did"]
+    if dids != [keys.identity.did]:
+        raise BadBackup("this backup belongs to another wallet than this recovery phrase")
+    home.ensure()
+    try:
+        keys.save(home.key_file, passphrase, kdf=kdf)
+        store = Store.create(home.db)
+        store.load(tables)
+        store.close()
+    except BaseException:
+        for leftover in (home.key_file, home.db):
+            leftover.unlink(missing_ok=True)
+        raise
     return {"home": str(home.path), "consents": len(tables.get("consents", [])),
             "lists": len(tables.get("lists", [])), "created_at": payload.get("created_at")}

@@ -23,6 +23,8 @@ from protocol import CopyMeError, InvalidArgument, NotFound, Unavailable, cli_ex
 from . import backup as _backup
 from . import render
 from .consents import ConsentView
+from .derive import Seed
+from .errors import WalletExists
 from .home import Home
 from .listing import write_json
 from .refresh import DEFAULT_INTERVAL
@@ -95,21 +97,64 @@ def _print_json(value: Any) -> None:
 def init(
     registry: str = typer.Option(..., "--registry", help="Base URL of the status registry, e.g. http://127.0.0.1:8600."),
     council: str | None = typer.Option(None, "--council", help="Pin this council DID for the trust list (default: trust the registry's on first use)."),
+    seed_file: Path | None = typer.Option(None, "--seed-file", help="Take the wallet's 32-byte seed (64 hex digits) from this file instead of fresh randomness: for interop tests only."),
+    lang: str | None = LangOpt,
     home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Create a wallet: a new DID whose key is sealed by your passphrase. Never overwrites one."""
+    """Create a wallet: keys sealed by your passphrase, and the recovery phrase that restores them. Never overwrites one."""
     target = Home.at(home)
     if target.exists():
-        from .errors import WalletExists
-
         raise WalletExists(f"there is already a wallet in {target.path}; it is never overwritten")
-    with Wallet.init(target, _passphrase(passphrase_file, confirm=True), registry=registry, council=council) as w:
+    chosen = _lang(lang)
+    seed = Seed.from_hex(_read_secret_file(seed_file, "seed file")) if seed_file is not None else None
+    with Wallet.init(target, _passphrase(passphrase_file, confirm=True), registry=registry, council=council,
+                     seed=seed) as w:
+        info = w.info()
+        assert w.keys is not None and w.keys.phrase_seed is not None
+        phrase = w.keys.phrase_seed.phrase(chosen)
+    if as_json:
+        _print_json({**info, "recovery_phrase": phrase})
+    else:
+        typer.echo(f"wallet created in {info['home']}\nyour DID: {info['did']}\nregistry: {info['registry']}\n"
+                   f"council: {info['council'] or 'not pinned yet (registry unreachable)'}\n\n"
+                   f"{render.phrase_notice(chosen)}\n\n    {phrase}\n")
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise NotFound(f"cannot read the {what}: {getattr(err, 'strerror', None) or err}") from None
+
+
+@app.command()
+@_command
+def recover(
+    backup: Path | None = typer.Option(None, "--backup", help="A backup written by 'copyme wallet backup': brings back every consent and relationship."),
+    registry: str | None = typer.Option(None, "--registry", help="The registry URL (needed without --backup)."),
+    phrase_file: Path | None = typer.Option(None, "--phrase-file", help="Read the recovery phrase from this file (else $COPYME_PHRASE, else a prompt)."),
+    home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild your wallet's keys from its recovery phrase (English or Japanese), into an empty home folder."""
+    target = Home.at(home)
+    if target.exists():
+        raise WalletExists(f"there is already a wallet in {target.path}; recover only into an empty home")
+    if phrase_file is not None:
+        phrase = _read_secret_file(phrase_file, "phrase file")
+    elif os.environ.get("COPYME_PHRASE"):
+        phrase = os.environ["COPYME_PHRASE"]
+    elif sys.stdin.isatty():
+        phrase = typer.prompt("Recovery phrase", hide_input=True)
+    else:
+        raise InvalidArgument("no recovery phrase: use --phrase-file, COPYME_PHRASE or a terminal", field="phrase")
+    Seed.from_phrase(phrase)  # a bad word is named before the passphrase is asked for
+    with Wallet.recover(target, phrase, _passphrase(passphrase_file, confirm=backup is None), backup=backup,
+                        registry=registry) as w:
         info = w.info()
     if as_json:
         _print_json(info)
     else:
-        typer.echo(f"wallet created in {info['home']}\nyour DID: {info['did']}\nregistry: {info['registry']}\n"
-                   f"council: {info['council'] or 'not pinned yet (registry unreachable)'}")
+        typer.echo(f"wallet recovered in {info['home']} ({info['consents']} consents)\nyour DID: {info['did']}")
 
 
 @app.command()
@@ -366,8 +411,6 @@ def restore(file: Path = typer.Argument(..., help="A backup written by 'copyme w
     """Recreate a wallet from a backup, into an empty home folder only."""
     target = Home.at(home)
     if target.exists():
-        from .errors import WalletExists
-
         raise WalletExists(f"there is already a wallet in {target.path}; restore only into an empty home")
     summary = _backup.restore(target, file, _passphrase(passphrase_file))
     if as_json:

@@ -9,7 +9,8 @@ The tree (all under :class:`protocol.CopyMeError`)::
     ├── NotInitialised           not_initialised    no wallet in this home folder yet
     ├── CorruptStore             corrupt_store      the database or key file is damaged (nothing is reset)
     ├── Undelivered              undelivered        the consent is stored, but its callback did not take it
-    └── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
+    ├── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
+    └── BadPhrase                bad_phrase         a recovery phrase with a word off the list or a bad checksum
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from protocol import CopyMeError
 
 __all__ = [
     "BadBackup",
+    "BadPhrase",
     "CorruptStore",
     "NotInitialised",
     "Undelivered",
@@ -79,4 +81,16 @@ class BadBackup(CopyMeError):
     """The file is not a CopyMe wallet backup this version can read."""
 
     code = "bad_backup"
+    exit_status = 2
+
+
+class BadPhrase(CopyMeError):
+    """A recovery phrase that is not one: wrong length, a word not on the list, or a bad checksum.
+
+    The detail names the first bad word (``word 7: 'abandn' is not on the word list``) so the
+    user can fix that word; nothing is created.
+    """
+
+    code = "bad_phrase"
+    http_status = 422
     exit_status = 2

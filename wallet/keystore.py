@@ -1,7 +1,10 @@
 """The wallet's secrets at rest: one key file sealed by a passphrase (Argon2id + SecretBox).
 
-The key file holds the user's Ed25519 identity seed and a random *data key*.  The data key in
-turn seals each status list's signing seed inside the database, so that adding a list never
+The key file holds the wallet's 32-byte entropy (:class:`wallet.derive.Seed`), from which the
+identity key, the *data key* and every holder and relationship key are derived; the recovery
+phrase is the same entropy in words.  (Version 1 files, from before the recovery phrase, hold a
+random identity seed and data key instead; their holder and relationship keys are derived from
+the identity seed.)  The data key in turn seals each status list's signing seed inside the database, so that adding a list never
 rewrites the key file and a copied database alone reveals no secret.  The Argon2id parameters
 and salt are stored next to the ciphertext, so a wallet made with one cost setting opens with
 any later default.
@@ -26,11 +29,13 @@ import nacl.utils
 
 from protocol import InvalidArgument, KeyPair
 
+from .derive import Seed, hkdf
 from .errors import CorruptStore, WrongPassphrase
 
 __all__ = ["KDF_LEVELS", "KeyStore", "Sealed", "kdf_level", "open_box", "seal_box"]
 
-KEY_FILE_VERSION = 1
+KEY_FILE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 #: Argon2id cost levels by name: (opslimit, memlimit).
 KDF_LEVELS: dict[str, tuple[int, int]] = {
     "min": (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN),
@@ -115,20 +120,45 @@ def open_box(data_key: bytes, box: bytes) -> bytes:
 
 @dataclass(frozen=True, repr=False)
 class KeyStore:
-    """The unlocked secrets: the identity key and the data key.  ``repr`` shows no secret."""
+    """The unlocked secrets: the identity key, the data key and the seed that derives the others.
+
+    ``repr`` shows no secret.  ``phrase_seed`` is the :class:`Seed` a recovery phrase restores
+    (``None`` for a version-1 wallet, which has no phrase).
+    """
 
     identity: KeyPair
     data_key: bytes
+    root: Seed
+    phrase_seed: Seed | None = None
+
+    @classmethod
+    def from_seed(cls, seed: Seed) -> KeyStore:
+        """Every secret derived from ``seed`` (a new wallet, or one recovered from its phrase)."""
+        return cls(seed.identity, seed.data_key, seed, seed)
 
     @classmethod
     def create(cls) -> KeyStore:
         """Fresh random secrets."""
-        return cls(KeyPair.generate(), nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE))
+        return cls.from_seed(Seed.generate())
+
+    def holder_key(self, holder: str) -> KeyPair:
+        """The key linked at ``holder`` with a link code (see :mod:`wallet.derive`)."""
+        return self.root.holder_key(holder)
+
+    def relationship_key(self, holder: str, requester: str, generation: int = 0) -> KeyPair:
+        """The pairwise key of one relationship (see :mod:`wallet.derive`)."""
+        return self.root.relationship_key(holder, requester, generation)
 
     def save(self, path: Path, passphrase: str, *, kdf: str | None = None) -> None:
         """Write the sealed key file (mode 0600); refuses to replace an existing one."""
-        plaintext = json.dumps({"identity": self.identity.seed.hex(), "data_key": self.data_key.hex()}).encode()
-        body = {"version": KEY_FILE_VERSION, "did": self.identity.did, **seal(passphrase, plaintext, kdf=kdf).to_json()}
+        if self.phrase_seed is not None:
+            secret: dict[str, str] = {"entropy": self.phrase_seed.entropy.hex()}
+            version = KEY_FILE_VERSION
+        else:
+            secret = {"identity": self.identity.seed.hex(), "data_key": self.data_key.hex()}
+            version = 1
+        plaintext = json.dumps(secret).encode()
+        body = {"version": version, "did": self.identity.did, **seal(passphrase, plaintext, kdf=kdf).to_json()}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(body, out, indent=1)
@@ -138,7 +168,7 @@ class KeyStore:
         """The key file's unencrypted part (version, DID, KDF parameters)."""
         try:
             body = json.loads(path.read_text())
-            if not isinstance(body, dict) or body.get("version") != KEY_FILE_VERSION:
+            if not isinstance(body, dict) or body.get("version") not in _READABLE_VERSIONS:
                 raise ValueError("unknown key file version")
             return body
         except (OSError, ValueError, UnicodeDecodeError) as err:
@@ -151,7 +181,11 @@ class KeyStore:
         plaintext = unseal(passphrase, Sealed.from_json(body))
         try:
             secrets_ = json.loads(plaintext)
-            store = cls(KeyPair.from_seed(bytes.fromhex(secrets_["identity"])), bytes.fromhex(secrets_["data_key"]))
+            if body["version"] == 1:
+                identity = KeyPair.from_seed(bytes.fromhex(secrets_["identity"]))
+                store = cls(identity, bytes.fromhex(secrets_["data_key"]), Seed(hkdf(identity.seed, "legacy-root")))
+            else:
+                store = cls.from_seed(Seed(bytes.fromhex(secrets_["entropy"])))
         except (ValueError, KeyError, TypeError) as err:
             raise CorruptStore("the key file's sealed content is damaged") from err
         if store.identity.did != body.get("did"):

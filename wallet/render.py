@@ -22,8 +22,8 @@ from .consents import ConsentView, Review
 from .status import PublishResult
 from .wallet import ChangeResult, ConsentDetail
 
-__all__ = ["change_text", "consent_table", "console", "detail_view", "review_panel", "short_id", "sync_text",
-           "write_consent_table"]
+__all__ = ["change_text", "consent_table", "console", "detail_view", "phrase_notice", "review_panel", "short_id",
+           "sync_text", "write_consent_table"]
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -33,6 +33,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "onward": "Passed on to others", "yes": "yes", "no": "no", "validity": "Consent valid for",
         "points": "Key points", "terms": "Full terms", "answer_by": "Answer before", "decision": "Decision",
         "id": "id", "state": "state", "until": "valid until", "pending": "pending", "undelivered": "undelivered",
+        "phrase": "Your recovery phrase. Write these 24 words down on paper, in order, and keep them safe: "
+                  "with them (and a backup file) 'copyme wallet recover' rebuilds this wallet on another "
+                  "computer. Anyone who has them can act as you. This is the only time they are shown.",
     },
     "ja": {
         "verified": "トラストリストで確認済み", "unverified": "未確認 — この名前は依頼者の自己申告です",
@@ -41,6 +44,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "onward": "第三者への再提供", "yes": "あり", "no": "なし", "validity": "同意の有効期間",
         "points": "要点", "terms": "規約全文", "answer_by": "回答期限", "decision": "決定",
         "id": "ID", "state": "状態", "until": "有効期限", "pending": "未公開", "undelivered": "未送達",
+        "phrase": "復元フレーズです。この24語を順番どおり紙に書き写し、安全な場所に保管してください。"
+                  "この語（とバックアップファイル）があれば、別のパソコンで「copyme wallet recover」により"
+                  "このウォレットを復元できます。知った人は誰でもあなたになりすませます。表示は今回だけです。",
     },
 }
 _STATES = {"ja": {"active": "有効", "suspended": "停止中", "revoked": "撤回済み", "expired": "期限切れ"},
@@ -64,6 +70,11 @@ def _width(text: str) -> int:
 def _day(ts: int) -> str:
     """The UTC date of ``ts`` (cached: consents given together expire together)."""
     return _date(ts)[:10]
+
+
+def phrase_notice(lang: str) -> str:
+    """What ``init`` says above the recovery phrase."""
+    return _w(lang)["phrase"]
 
 
 def short_id(consent_id: str) -> str:

@@ -12,6 +12,7 @@ import base64
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,7 +39,9 @@ from protocol.registry_client import RegistryClient
 
 from . import consents as _consents
 from . import listing as _listing
+from .backup import restore_with_seed
 from .consents import ConsentView, Review, check_lang
+from .derive import Seed
 from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, WalletLocked
 from .home import Home
 from .keystore import KeyStore
@@ -118,8 +121,9 @@ class Wallet:
     @classmethod
     def init(cls, home: Home | str | os.PathLike[str] | None, passphrase: str, *, registry: str,
              council: str | None = None, kdf: str | None = None, now: int | None = None,
-             transport: httpx.BaseTransport | None = None) -> Wallet:
-        """Create a new wallet: identity key sealed by ``passphrase``, an empty database.
+             seed: Seed | None = None, transport: httpx.BaseTransport | None = None) -> Wallet:
+        """Create a new wallet: keys derived from ``seed`` (fresh entropy by default; its recovery
+        phrase is ``wallet.keys.phrase_seed.phrase(lang)``) sealed by ``passphrase``, an empty database.
 
         Refuses (``wallet_exists``) if the home already holds a wallet.  The trust list's council
         DID is pinned from ``council``, else from the registry's list on first use.
@@ -133,7 +137,7 @@ class Wallet:
         if not passphrase:
             raise InvalidArgument("the passphrase must not be empty", field="passphrase")
         home.ensure()
-        keys = KeyStore.create()
+        keys = KeyStore.from_seed(seed) if seed is not None else KeyStore.create()
         keys.save(home.key_file, passphrase, kdf=kdf)
         store = Store.create(home.db)
         with store.transaction():
@@ -146,6 +150,31 @@ class Wallet:
         if council is None:
             wallet.trust.load(now)  # trust on first use; a registry that is down pins later
         return wallet
+
+    @classmethod
+    def recover(cls, home: Home | str | os.PathLike[str] | None, phrase: str, passphrase: str, *,
+                backup: Path | None = None, registry: str | None = None, council: str | None = None,
+                kdf: str | None = None, now: int | None = None,
+                transport: httpx.BaseTransport | None = None) -> Wallet:
+        """Rebuild a wallet on a new machine from its recovery phrase.
+
+        With ``backup`` (a file from :func:`wallet.write_backup`, opened with ``passphrase``) every
+        consent, list and relationship comes back; the backup must belong to the phrase's wallet
+        (``bad_backup`` otherwise).  Without it, a wallet with the same keys and no consents is
+        made (``registry`` is then needed).  A wrong phrase is ``bad_phrase`` naming the bad word;
+        nothing is created on any error.
+        """
+        home = home if isinstance(home, Home) else Home.at(home)
+        seed = Seed.from_phrase(phrase)
+        if home.exists():
+            raise WalletExists(f"there is already a wallet in {home.path}; recover only into an empty home")
+        if backup is None:
+            if registry is None:
+                raise InvalidArgument("recovering without a backup needs the registry URL", field="registry")
+            return cls.init(home, passphrase, registry=registry, council=council, kdf=kdf, now=now, seed=seed,
+                            transport=transport)
+        restore_with_seed(home, backup, passphrase, seed, kdf=kdf)
+        return cls.open(home, passphrase, transport=transport)
 
     @classmethod
     def open(cls, home: Home | str | os.PathLike[str] | None, passphrase: str | None = None, *,

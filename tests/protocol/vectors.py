@@ -13,6 +13,7 @@ from typing import Any
 from protocol import Status, cbor
 from tests.support import samples
 from tests.support.samples import KEYS
+from wallet.derive import Seed
 
 VECTORS = Path(__file__).resolve().parents[2] / "specs" / "vectors"
 
@@ -62,6 +63,30 @@ def build() -> dict[str, dict[str, Any]]:
         },
         "trust_list.json": _object(samples.trust_list(), KEYS.council, "A council vouching for Kakeibo and the bank"),
         "link.json": _object(samples.link_proof(), KEYS.user, "The user proves their DID to the bank with a code"),
+        "recovery.json": _recovery(),
+    }
+
+
+def _recovery() -> dict[str, Any]:
+    seed = Seed(bytes(range(32)))
+    holder, requester = KEYS.holder.did, KEYS.requester.did
+    return {
+        "description": "A wallet made with 'copyme wallet init --seed-file' from entropy 00 01 .. 1f: its "
+                       "recovery phrase in both word lists and the DIDs derived with HKDF-SHA256 "
+                       "(salt 'copyme-wallet-v1', info = label); holder = keys.json holder, "
+                       "data user = keys.json requester",
+        "entropy_hex": seed.entropy.hex(),
+        "phrase_en": seed.phrase("en"),
+        "phrase_ja": seed.phrase("ja"),
+        "keys": {
+            "identity": {"label": "identity", "seed": seed.derive("identity").hex(), "did": seed.identity.did},
+            "data_key": {"label": "data-key", "key": seed.data_key.hex()},
+            "holder": {"label": f"holder|{holder}", "did": seed.holder_key(holder).did},
+            "relationship_0": {"label": f"relationship|{holder}|{requester}|0",
+                               "did": seed.relationship_key(holder, requester, 0).did},
+            "relationship_1": {"label": f"relationship|{holder}|{requester}|1",
+                               "did": seed.relationship_key(holder, requester, 1).did},
+        },
     }
 
 
