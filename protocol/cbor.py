@@ -11,11 +11,17 @@ booleans, null, and only the tags a caller allows).  It checks by decoding with 
 decoder and re-encoding: duplicate map keys, indefinite lengths, non-minimal heads, unsorted
 keys, trailing bytes and foreign tags all make the two byte strings differ.  The size limit is
 applied before cbor2 sees a byte; nesting depth is bounded while walking the result.
+
+Independent of the cbor2 release: cbor2 6 hands back the contents of a tag as immutable values
+(``tuple`` and ``cbor2.frozendict``) where 5.x gave ``list`` and ``dict``.  Where a caller allows
+tags, the decoded value is turned back into lists and dicts before any check (objects without
+tags, such as every payload, refuse a tag before its contents are looked at), so every check and every reason code sees the same data model under
+any cbor2 that ``pyproject.toml`` allows (CI runs the suite on the newest and on the lowest).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import cbor2
@@ -111,6 +117,25 @@ def _check(value: Any, depth: int, tags: Collection[int]) -> None:
     raise DecodeError(f"{kind.__name__} values are not part of the CopyMe data model")
 
 
+def _thaw(value: Any, depth: int = 0) -> Any:
+    """``value`` with every tuple made a list and every read-only mapping a dict, order kept.
+
+    Depth is counted as :func:`_check` counts it, so both refuse the same inputs.
+    """
+    kind = type(value)
+    if kind in _LEAVES or kind is int:
+        return value
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    if kind is tuple or kind is list:
+        return [_thaw(item, depth + 1) for item in value]
+    if kind is dict or isinstance(value, Mapping):
+        return {key: _thaw(item, depth + 1) for key, item in value.items()}
+    if kind is cbor2.CBORTag:
+        return cbor2.CBORTag(value.tag, _thaw(value.value, depth + 1))
+    return value
+
+
 def _canon(value: Any, depth: int, tags: Collection[int]) -> Any:
     """Return ``value`` with every map rebuilt in RFC 8949 key order; refuse foreign types."""
     if depth > MAX_DEPTH:
@@ -177,6 +202,8 @@ def decode(data: bytes, *, max_size: int = MAX_SIZE, tags: Collection[int] = ())
         raise DecodeError(f"not well-formed CBOR: {err}") from err
     except (RecursionError, MemoryError) as err:
         raise DecodeError("CBOR nesting or sizes beyond what can be decoded") from err
+    if tags:  # only tagged contents differ between cbor2 releases; payloads allow no tags at all
+        value = _thaw(value)
     _check(value, 0, tags)
     # cbor2 keeps map order, so re-encoding the checked value gives back ``data`` exactly when
     # every length and integer head was minimal, no length was indefinite and nothing trailed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,44 @@ def test_allowed_tag() -> None:
     assert cbor.decode(data, tags=(18,)).tag == 18
     with pytest.raises(DecodeError):
         cbor.decode(data)
+
+
+def _kinds(value: object) -> set[str]:
+    """Every container type inside ``value``, tags included."""
+    if isinstance(value, cbor2.CBORTag):
+        return {"tag"} | _kinds(value.value)
+    if isinstance(value, (list, tuple)):
+        return {type(value).__name__}.union(*(_kinds(v) for v in value))
+    if isinstance(value, Mapping):
+        return {type(value).__name__}.union(*(_kinds(v) for v in value.values()))
+    return set()
+
+
+def test_tagged_contents_are_plain_lists_and_dicts_under_every_cbor2() -> None:
+    # cbor2 6 decodes a tag's contents as tuple and frozendict; 5.x as list and dict.  Every check
+    # after decoding must see the same values whichever release is installed.
+    data = cbor.encode(cbor2.CBORTag(18, [b"h", {1: [2, {3: 4}]}, None, b"s"]), tags=(18,))
+    assert _kinds(cbor.decode(data, tags=(18,))) == {"tag", "list", "dict"}
+
+
+def test_tagged_contents_nesting_is_bounded_like_untagged() -> None:
+    # The same depth limit inside a tag as outside, whichever cbor2 decoded it.
+    def nested(depth: int) -> object:
+        value: object = 0
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    deepest = max(d for d in range(1, 2 * cbor.MAX_DEPTH) if _decodes(cbor2.dumps(nested(d))))
+    assert _decodes(cbor2.dumps(cbor2.CBORTag(18, nested(deepest - 1))), tags=(18,))
+    with pytest.raises(DecodeError) as info:
+        cbor.decode(cbor2.dumps(cbor2.CBORTag(18, nested(deepest))), tags=(18,))
+    assert info.value.code == "malformed"
+
+
+def _decodes(data: bytes, tags: tuple[int, ...] = ()) -> bool:
+    try:
+        cbor.decode(data, tags=tags)
+    except DecodeError:
+        return False
+    return True
