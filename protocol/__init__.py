@@ -11,6 +11,7 @@ from . import cbor, cose
 from .adapters import cli_exit, error_from_response, error_response, read_capped
 from .cid import cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
+from .did_link import DidLink, DidPossession
 from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
 from .errors import (
     BadSignature,
@@ -20,6 +21,7 @@ from .errors import (
     Expired,
     InvalidArgument,
     ItemsNotGranted,
+    KeyReplaced,
     NotFound,
     NotLinked,
     NotSubject,
@@ -68,6 +70,8 @@ __all__ = [
     "DEFAULT_LIST_SIZE",
     "DEFAULT_VOCABULARY",
     "DecodeError",
+    "DidLink",
+    "DidPossession",
     "EventStream",
     "Expired",
     "FetchResult",
@@ -75,6 +79,7 @@ __all__ = [
     "Item",
     "ItemsNotGranted",
     "KeyPair",
+    "KeyReplaced",
     "Label",
     "LinkProof",
     "ListEvent",

@@ -65,3 +65,5 @@ class Typ(StrEnum):
     STATUS_LIST = "application/statuslist+cwt"
     TRUST_LIST = "application/vnd.copyme.trustlist+cwt"
     LINK = "application/vnd.copyme.link+cwt"
+    DID_LINK = "application/vnd.copyme.did-link+cwt"
+    DID_POSSESSION = "application/vnd.copyme.did-pop+cwt"

@@ -25,6 +25,7 @@ The tree::
     ├── ItemsNotGranted                        items_not_granted
     ├── PurposeNotGranted                      purpose_not_granted
     ├── NotLinked                              not_linked
+    │   └── KeyReplaced                        key_replaced     the DID was replaced by the user
     ├── Revoked                                revoked
     ├── Suspended                              suspended
     ├── StatusUnavailable                      status_unavailable
@@ -50,6 +51,7 @@ __all__ = [
     "Expired",
     "InvalidArgument",
     "ItemsNotGranted",
+    "KeyReplaced",
     "NotFound",
     "NotLinked",
     "NotSubject",
@@ -208,6 +210,12 @@ class NotLinked(_Refusal):
     """The credential's issuer DID is not linked to any customer of this data holder."""
 
     code = "not_linked"
+
+
+class KeyReplaced(NotLinked):
+    """The DID was linked, but the user replaced its key (a compromised key still presenting)."""
+
+    code = "key_replaced"
 
 
 class Revoked(_Refusal):

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from protocol import error_response, read_capped
+from protocol.did_link import DidLink
 from protocol.errors import CopyMeError
 from protocol.link import LinkProof
 from protocol.registry_client import RegistryClient
@@ -65,6 +66,15 @@ class LinkedBody(BaseModel):
     did: str = Field(description="The DID now linked to the customer the code was issued for.")
 
 
+class DidLinkedBody(BaseModel):
+    """An accepted DidLink: consents signed by ``did`` now count as the same customer's."""
+
+    linked: bool
+    did: str = Field(description="The new DID, now linked to the customer of the DID that vouched for it.")
+    replaced: str | None = Field(default=None, description="The DID this link replaced (now refused as "
+                                                           "`key_replaced`), or null.")
+
+
 class DataBody(BaseModel):
     """Released data: exactly the granted items asked for, and the consent they left under."""
 
@@ -87,7 +97,7 @@ def _err(description: str) -> dict[str, Any]:
 _PRESENTATION_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _err("`malformed`, `unsupported_alg` or `wrong_type`: not a well-formed presentation."),
     403: _err("Refused: `bad_signature`, `unknown_key`, `not_subject`, `wrong_audience`, `replayed`, "
-              "`not_linked`, `expired`, `not_yet_valid`, `items_not_granted`, `purpose_not_granted`, "
+              "`not_linked`, `key_replaced`, `expired`, `not_yet_valid`, `items_not_granted`, `purpose_not_granted`, "
               "`revoked`, `suspended`, `status_invalid`."),
     409: _err("`status_rollback`: the registry served a status list older than one already seen."),
     413: _err(f"`too_large`: the body is above {MAX_PRESENTATION_SIZE} bytes."),
@@ -194,6 +204,23 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         body = await read_capped(request.stream(), MAX_LINK_SIZE, request.headers.get("content-length"))
         did, _customer = await run_in_threadpool(gate.link, body)
         return LinkedBody(linked=True, did=did)
+
+    @app.post("/v1/links/dids", response_model=DidLinkedBody, summary="Link one more DID of a linked customer",
+              openapi_extra=_binary_body(str(DidLink.TYP), "DidLink COSE_Sign1 bytes: signed by a linked DID, "
+                                                           "carrying the new DID's own signed DidPossession"),
+              responses={
+                  400: _err("`malformed`, `unsupported_alg`, `wrong_type`: not a DID link."),
+                  403: _err("`bad_signature` (either signature, or the new DID's proof names something else), "
+                            "`unknown_key`, `wrong_audience`, `expired`, `not_yet_valid`, `not_linked` (the "
+                            "vouching DID is not linked here), `key_replaced`, `replayed` (link id used)."),
+                  409: _err("`conflict`: the new DID is already linked to another customer."),
+                  413: _err(f"`too_large`: above {MAX_LINK_SIZE} bytes."),
+                  500: _err("`internal`")})
+    async def did_links(request: Request) -> DidLinkedBody:
+        """Link a wallet's new (relationship) DID to the customer of the already-linked DID that signed the proof."""
+        body = await read_capped(request.stream(), MAX_LINK_SIZE, request.headers.get("content-length"))
+        linked = await run_in_threadpool(gate.link_did, body)
+        return DidLinkedBody(linked=True, did=linked.did, replaced=linked.replaced)
 
     @app.post("/v1/data", response_model=DataBody, summary="Release data under a consent",
               openapi_extra=_binary_body("application/vnd.copyme.presentation+cwt", "Presentation COSE_Sign1 bytes"),

@@ -21,7 +21,7 @@ from protocol.keyfile import load_or_create_key_file
 
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .grant import Grant
-from .links import DEFAULT_CODE_TTL, LinkStore
+from .links import DEFAULT_CODE_TTL, DidLinked, LinkStore
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
@@ -240,6 +240,10 @@ class Holder:
     def link(self, proof: bytes, now: int | None = None) -> tuple[str, str]:
         """Link the DID in a signed link proof to the customer its code was issued for."""
         return self.links.link(proof, holder=self.did, now=self.now(now))
+
+    def link_did(self, proof: bytes, now: int | None = None) -> DidLinked:
+        """Link one more DID of a customer, vouched for by a DID already linked (see :meth:`LinkStore.link_did`)."""
+        return self.links.link_did(proof, holder=self.did, now=self.now(now))
 
     def issue_nonce(self, now: int | None = None) -> bytes:
         """A nonce for a data user to put in its next presentation."""

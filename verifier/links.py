@@ -5,6 +5,13 @@ it with the user's DID key for this holder (:class:`protocol.LinkProof`) and pos
 holder checks the signature, the audience, the time, and that the code is one it issued, unused
 and unexpired, then links the DID to the customer.  Codes are stored only as SHA-256 hashes, so
 a copy of the database does not hand out usable codes, and each code links at most one DID.
+
+A customer has several DIDs here: the wallet uses one per relationship (this holder x a data
+user) and links each further one with a :class:`protocol.DidLink` signed by a DID already linked
+to the customer and by the new DID (:meth:`LinkStore.link_did`).  Each link id is used once
+(``did_links`` keeps them, and says which DID vouched for which).  A ``replace`` link unlinks
+the vouching DID for good: presenting under it is then ``key_replaced``, and it cannot be
+linked again.
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from dataclasses import dataclass
 
-from protocol import LinkProof, clock
-from protocol.errors import Conflict, CopyMeError, Expired, Replayed, WrongAudience
+from protocol import DidLink, LinkProof, clock
+from protocol.errors import Conflict, CopyMeError, Expired, KeyReplaced, NotLinked, Replayed, WrongAudience
 
 from .errors import LinkCodeInvalid
 from .store import Database
 
-__all__ = ["CODE_ALPHABET", "DEFAULT_CODE_TTL", "LinkStore", "normalise_code"]
+__all__ = ["CODE_ALPHABET", "DEFAULT_CODE_TTL", "DidLinked", "LinkStore", "normalise_code"]
 
 #: Crockford's base32: no I, L, O or U, so codes read out over a counter are not misheard.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -39,6 +47,16 @@ def _hash(code: str) -> str:
     return hashlib.sha256(normalise_code(code).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class DidLinked:
+    """An accepted :class:`protocol.DidLink`: ``did`` now counts as the customer's; ``replaced``
+    is the DID it unlinked (a key replacement), if any."""
+
+    did: str
+    customer_id: str
+    replaced: str | None = None
+
+
 class LinkStore:
     """Link codes (hashed, single-use, with expiry) and the DID -> customer links they create."""
 
@@ -50,7 +68,17 @@ class LinkStore:
                 expires_at INTEGER NOT NULL, used_at INTEGER, used_by TEXT)""")
             db.execute("""CREATE TABLE IF NOT EXISTS links (
                 did TEXT PRIMARY KEY, customer_id TEXT NOT NULL, linked_at INTEGER NOT NULL)""")
-            self._links: dict[str, str] = dict(db.execute("SELECT did, customer_id FROM links").fetchall())
+            columns = {row[1] for row in db.execute("PRAGMA table_info(links)").fetchall()}
+            if "replaced_by" not in columns:  # added with pairwise DIDs; older databases gain it here
+                db.execute("ALTER TABLE links ADD COLUMN replaced_by TEXT")
+                db.execute("ALTER TABLE links ADD COLUMN replaced_at INTEGER")
+            db.execute("""CREATE TABLE IF NOT EXISTS did_links (
+                link_id BLOB PRIMARY KEY, did TEXT NOT NULL, linked_by TEXT NOT NULL, customer_id TEXT NOT NULL,
+                replace INTEGER NOT NULL, at INTEGER NOT NULL)""")
+            self._links: dict[str, str] = dict(
+                db.execute("SELECT did, customer_id FROM links WHERE replaced_by IS NULL").fetchall())
+            self._replaced: set[str] = {
+                row[0] for row in db.execute("SELECT did FROM links WHERE replaced_by IS NOT NULL").fetchall()}
 
     def new_code(self, customer_id: str, *, ttl: int = DEFAULT_CODE_TTL, now: int | None = None,
                  code: str | None = None) -> str:
@@ -89,6 +117,8 @@ class LinkStore:
                 raise Replayed("this link code was already used")
             if current >= expires_at:
                 raise Expired("this link code has expired; ask the holder for a new one")
+            if checked.user in self._replaced:
+                raise KeyReplaced("this DID was replaced by its owner and cannot be linked again")
             existing = self._links.get(checked.user)
             if existing is not None and existing != customer_id:
                 raise Conflict("this DID is already linked to another customer")
@@ -103,6 +133,57 @@ class LinkStore:
             self._links[checked.user] = customer_id
         return checked.user, customer_id
 
+    def link_did(self, proof: bytes, *, holder: str, now: int | None = None) -> DidLinked:
+        """Check a signed :class:`protocol.DidLink` and link its new DID to the vouching DID's customer.
+
+        In order: the proof's decode and signature codes; ``wrong_audience``; ``expired`` /
+        ``not_yet_valid`` (5-minute window); the new DID's own proof (``bad_signature`` when it
+        is missing or names something else); the vouching DID is linked here (``not_linked``, or
+        ``key_replaced``); the link id is unused (``replayed``); the new DID was never replaced
+        (``key_replaced``) nor belongs to another customer (``conflict``).
+        """
+        current = clock.now(now)
+        checked = DidLink.decode(proof)
+        if checked.holder != holder:
+            raise WrongAudience("this link proof is meant for another data holder")
+        checked.check_validity(current)
+        checked.check_possession()
+        with self._db.lock:
+            customer_id = self.customer_for(checked.linked)
+            if customer_id is None:
+                raise NotLinked("the DID that signed this link is not linked to a customer of this holder")
+            used = self._db.execute("SELECT 1 FROM did_links WHERE link_id = ?", [checked.link_id]).fetchone()
+            if used is not None:
+                raise Replayed("this link proof was already used")
+            if checked.did in self._replaced:
+                raise KeyReplaced("the new DID was replaced before and cannot be linked again")
+            existing = self._links.get(checked.did)
+            if existing is not None and existing != customer_id:
+                raise Conflict("this DID is already linked to another customer")
+            try:
+                with self._db.transaction() as conn:
+                    conn.execute("INSERT INTO did_links (link_id, did, linked_by, customer_id, replace, at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", [checked.link_id, checked.did, checked.linked,
+                                                               customer_id, int(checked.replace), current])
+                    conn.execute("INSERT OR IGNORE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
+                                 [checked.did, customer_id, current])
+                    if checked.replace:
+                        conn.execute("UPDATE links SET replaced_by = ?, replaced_at = ? WHERE did = ?",
+                                     [checked.did, current, checked.linked])
+            except sqlite3.Error as err:
+                raise CopyMeError(f"the link could not be stored: {type(err).__name__}") from None
+            self._links[checked.did] = customer_id
+            if checked.replace:
+                self._links.pop(checked.linked, None)
+                self._replaced.add(checked.linked)
+        return DidLinked(checked.did, customer_id, checked.linked if checked.replace else None)
+
     def customer_for(self, did: str) -> str | None:
-        """The customer a DID is linked to, if any."""
+        """The customer a DID is linked to, if any; a DID its owner replaced is ``key_replaced``."""
+        if did in self._replaced:
+            raise KeyReplaced("the consent's signer is a key its owner replaced")
         return self._links.get(did)
+
+    def dids_of(self, customer_id: str) -> list[str]:
+        """Every DID currently linked to ``customer_id``."""
+        return sorted(did for did, customer in self._links.items() if customer == customer_id)

@@ -351,13 +351,32 @@ def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | No
 def link(holder_url: str = typer.Argument(..., help="The data holder's service URL."),
          code: str = typer.Option(..., "--code", help="The one-time link code the holder gave you."),
          home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
-    """Prove to a data holder that this DID is yours, with its one-time link code."""
+    """Link your wallet at a data holder with its one-time code (then every relationship DID there is linked too)."""
     with _open(home, passphrase_file) as w:
         result = w.link(holder_url, code)
     if as_json:
         _print_json(result)
     else:
         typer.echo(f"linked: {result['did']} to {result['holder']} ({result['holder_url']})")
+        for relationship in result["relationships"]:
+            typer.echo(f"  and the relationship DID {relationship['did']} (data user {relationship['requester']})")
+
+
+@app.command()
+@_command
+def relationships(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
+    """Your pairwise DIDs: one per data holder and data user, and whether the holder has linked each."""
+    with _open(home, unlock=False) as w:
+        found = w.relationships.all()
+    if as_json:
+        _print_json([r.to_json() for r in found])
+        return
+    for r in found:
+        state = ("replaced" if r.replaced_at else "linked" if r.linked_at
+                 else f"not linked yet ({r.link_error or 'holder not linked'})")
+        typer.echo(f"{r.did}  holder {r.holder}  data user {r.requester}  #{r.generation}  {state}")
+    if not found:
+        typer.echo("no relationships yet")
 
 
 @app.command()

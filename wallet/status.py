@@ -1,7 +1,8 @@
 """The wallet's own status lists: allocation, bit flips, signing and publishing to the registry.
 
-Each list has a fixed size (``protocol.DEFAULT_LIST_SIZE``) so its size tells the registry
-nothing about how many consents it covers, its own signing key (sealed under the wallet's data
+Each list belongs to one relationship (data holder x data user, :mod:`wallet.relationships`) and
+has a fixed size (:data:`LIST_SIZE`) so its size tells the registry nothing about how many
+consents it covers, its own signing key (sealed under the wallet's data
 key) so the registry cannot link it to the user's DID, and indexes picked at random.  Every new
 version is signed with an ``iat`` strictly greater than the last one, even within one second,
 because the registry refuses anything not newer (``status_rollback``).
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol import (
-    DEFAULT_LIST_SIZE,
     CopyMeError,
     KeyPair,
     NotFound,
@@ -37,7 +37,15 @@ from .errors import WalletLocked
 from .keystore import open_box, seal_box
 from .store import Store
 
-__all__ = ["FILL_LIMIT", "PublishResult", "StatusLists"]
+__all__ = ["FILL_LIMIT", "LIST_SIZE", "PublishResult", "StatusLists"]
+
+#: Entries in every new list: 1,024 (256 bytes unpacked).  A list serves one relationship, whose
+#: consents number a handful, rarely dozens; 1,024 entries hide any count up to the fill limit
+#: (768) behind one size, and keep what a holder keeps unpacked per cached list (and a registry
+#: per list at worst, were every entry set at random) at 256 bytes, not the 4 KiB of the
+#: protocol's default 16,384 entries.  A signed token of it is ~280 bytes, almost all URI, key
+#: and signature (spec section 4).
+LIST_SIZE = 1024
 
 #: A list takes new consents until this share of it is used; random probing stays cheap.
 FILL_LIMIT = 0.75
@@ -68,7 +76,7 @@ class StatusLists:
     """The wallet's status lists in ``store``, published to ``registry``."""
 
     def __init__(self, store: Store, registry: RegistryClient, data_key: bytes | None, *,
-                 size: int = DEFAULT_LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+                 size: int = LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
         self.store = store
         self.registry = registry
         self.data_key = data_key
@@ -82,7 +90,7 @@ class StatusLists:
             raise WalletLocked("signing a status list needs the wallet's passphrase")
         return KeyPair.from_seed(open_box(self.data_key, row["key_box"]))
 
-    def _new_list(self, now: int) -> dict[str, Any]:
+    def _new_list(self, now: int, relationship: int | None = None) -> dict[str, Any]:
         if self.data_key is None:
             raise WalletLocked("creating a status list needs the wallet's passphrase")
         key = KeyPair.generate()
@@ -90,25 +98,29 @@ class StatusLists:
         row = {"id": list_id, "uri": self.registry.list_uri(list_id), "key_did": key.did,
                "key_box": seal_box(self.data_key, key.seed), "size": self.size,
                "bits": StatusList(self.size).to_bytes(), "iat": 0, "token": None,
-               "published_iat": 0, "last_error": None, "created_at": now}
+               "published_iat": 0, "last_error": None, "created_at": now, "relationship": relationship}
         self.store.db.table("lists").insert(row)
         return row
 
-    def allocate(self, now: int | None = None) -> tuple[str, StatusRef]:
-        """A fresh random index in a list with room (a new list when none has); returns (list id, ref).
+    def allocate(self, now: int | None = None, *, relationship: int | None = None) -> tuple[str, StatusRef]:
+        """A fresh random index in a list of ``relationship`` with room (a new list when none has);
+        returns (list id, ref).  Lists are never shared between relationships, so a list URI or
+        key identifies nothing beyond the relationship both parties already know.
 
         A new list is signed right away so that it can be published with the consent.
         """
         current = clock.now(now)
         conn = self.store.db.conn
         row = None
-        for candidate in self.store.rows("SELECT * FROM lists ORDER BY created_at DESC, rowid DESC"):
+        mine = "relationship = ?" if relationship is not None else "relationship IS NULL"
+        for candidate in self.store.rows(f"SELECT * FROM lists WHERE {mine} ORDER BY created_at DESC, rowid DESC",
+                                         (relationship,) if relationship is not None else ()):
             used = conn.execute("SELECT COUNT(*) FROM consents WHERE list_id = ?", (candidate["id"],)).fetchone()[0]
             if used < candidate["size"] * FILL_LIMIT:
                 row = candidate
                 break
         if row is None:
-            row = self._new_list(current)
+            row = self._new_list(current, relationship)
             self.sign(row["id"], current)
         while True:
             index = int(self._randbelow(row["size"]))

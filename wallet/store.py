@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +33,10 @@ from .errors import CorruptStore, NotInitialised
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Tables in the order a backup writes and restores them.
-TABLES = ("meta", "requests", "lists", "consents", "events", "receipts", "links")
+TABLES = ("meta", "requests", "relationships", "lists", "consents", "events", "receipts", "links")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,10 +45,17 @@ CREATE TABLE requests (
     requester TEXT NOT NULL, decision TEXT NOT NULL DEFAULT 'pending', decided_at INTEGER,
     lang TEXT
 );
+CREATE TABLE relationships (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, holder TEXT NOT NULL, requester TEXT NOT NULL,
+    generation INTEGER NOT NULL, did TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
+    linked_at INTEGER, link_error TEXT, replaced_at INTEGER,
+    UNIQUE (holder, requester, generation)
+);
 CREATE TABLE lists (
     id TEXT PRIMARY KEY, uri TEXT NOT NULL, key_did TEXT NOT NULL, key_box BLOB NOT NULL,
     size INTEGER NOT NULL, bits BLOB NOT NULL, iat INTEGER NOT NULL DEFAULT 0, token BLOB,
-    published_iat INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at INTEGER NOT NULL
+    published_iat INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at INTEGER NOT NULL,
+    relationship INTEGER REFERENCES relationships(id)
 );
 CREATE TABLE consents (
     id TEXT PRIMARY KEY, raw BLOB NOT NULL, request_cid TEXT NOT NULL REFERENCES requests(cid),
@@ -74,7 +82,7 @@ CREATE TABLE receipts (
     detail TEXT, recorded_at INTEGER NOT NULL
 );
 CREATE INDEX receipts_consent ON receipts (consent_id, at);
-CREATE TABLE links (holder TEXT PRIMARY KEY, holder_url TEXT NOT NULL, linked_at INTEGER NOT NULL);
+CREATE TABLE links (holder TEXT PRIMARY KEY, holder_url TEXT NOT NULL, linked_at INTEGER NOT NULL, did TEXT);
 """
 
 #: Statements that bring a database from schema ``n`` to ``n + 1``.
@@ -82,7 +90,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: a consent's "pending" flag (an event the registry has not accepted yet) is looked up per
     # listed row; a partial index holds only the unpublished events, so the lookup stays O(1).
     1: ("CREATE INDEX IF NOT EXISTS events_pending ON events (consent_id) WHERE published_at IS NULL",),
+    # 3: pairwise DIDs: one identity per relationship (holder x data user), a status list per
+    # relationship, and the DID linked at each holder (null: the wallet's own DID, as before)
+    2: ("""CREATE TABLE IF NOT EXISTS relationships (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, holder TEXT NOT NULL, requester TEXT NOT NULL,
+            generation INTEGER NOT NULL, did TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
+            linked_at INTEGER, link_error TEXT, replaced_at INTEGER,
+            UNIQUE (holder, requester, generation))""",
+        "ALTER TABLE lists ADD COLUMN relationship INTEGER REFERENCES relationships(id)",
+        "ALTER TABLE links ADD COLUMN did TEXT"),
 }
+
+
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ")
 
 
 @contextlib.contextmanager
@@ -161,8 +181,17 @@ class Store:
         with self.transaction() as db:
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
-                    db.conn.execute(statement)
+                    if not self._has_column_added_by(statement):
+                        db.conn.execute(statement)
             self.set_meta("schema", str(SCHEMA_VERSION))
+
+    def _has_column_added_by(self, statement: str) -> bool:
+        """Whether ``ALTER TABLE t ADD COLUMN c ...`` was already applied (so a step can run twice)."""
+        match = _ADD_COLUMN.match(statement)
+        if match is None:
+            return False
+        columns = {row[1] for row in self.db.conn.execute(f"PRAGMA table_info({match[1]})").fetchall()}
+        return match[2] in columns
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:

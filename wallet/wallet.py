@@ -28,11 +28,8 @@ from protocol import (
     NotFound,
     Organisation,
     Status,
-    Typ,
-    Unavailable,
     Vocabulary,
     clock,
-    error_from_response,
 )
 from protocol._model import check_did, check_url
 from protocol.registry_client import RegistryClient
@@ -43,9 +40,11 @@ from .backup import restore_with_seed
 from .consents import ConsentView, Review, check_lang
 from .derive import Seed
 from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, WalletLocked
+from .holder_client import HolderClient
 from .home import Home
 from .keystore import KeyStore
 from .receipts import Receipt, parse_receipt
+from .relationships import Relationship, Relationships
 from .status import PublishResult, StatusLists
 from .store import Store, dumps, translate_db_errors
 from .trust import TrustCheck, TrustLists
@@ -115,6 +114,7 @@ class Wallet:
         self.registry = RegistryClient(registry, timeout=timeout, transport=transport)
         self.lists = StatusLists(store, self.registry, keys.data_key if keys else None)
         self.trust = TrustLists(store, self.registry)
+        self.relationships = Relationships(store, keys)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ class Wallet:
         The consent is stored even if publishing or delivery fails (it is then pending and/or
         undelivered; see :meth:`sync` and :meth:`deliver`).
         """
-        keys = self._identity()
+        self._identity()
         request, row = self._request(review)
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
@@ -279,11 +279,13 @@ class Wallet:
         holder = self.trust.check(request.holder, now)
         current = clock.now(now)
         with self.store.transaction() as db:
-            list_id, ref = self.lists.allocate(current)
-            credential = ConsentCredential.grant(request, user=keys.identity.did,
+            relationship = self.relationships.ensure(request.holder, request.requester, current)
+            signer = self.relationships.key(relationship)
+            list_id, ref = self.lists.allocate(current, relationship=relationship.id)
+            credential = ConsentCredential.grant(request, user=signer.did,
                                                  items=tuple(items) if items is not None else None,
                                                  status=ref, lang=lang, now=current)
-            raw = credential.sign(keys.identity)
+            raw = credential.sign(signer)
             consent_id = ConsentCredential.decode(raw).cid
             org = requester.organisation
             name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
@@ -301,6 +303,8 @@ class Wallet:
             db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
                             (current, lang, request.cid))
         self.lists.sync(current)
+        # before delivery, so the holder knows the DID by the time the data user presents it
+        self.link_relationships(request.holder, now=current)
         if deliver:
             try:
                 self.deliver(consent_id)
@@ -434,9 +438,12 @@ class Wallet:
             (consent_id, status, now, list_id, lst["iat"], published))
 
     def sync(self, *, now: int | None = None) -> list[PublishResult]:
-        """Publish every pending status list version (and refresh lists about to expire)."""
+        """Publish every pending status list version (and refresh lists about to expire), and link
+        relationship DIDs a holder has not taken yet."""
         self._identity()
-        return self.lists.sync(now)
+        results = self.lists.sync(now)
+        self.link_relationships(now=now)
+        return results
 
     def pending(self) -> list[str]:
         """Ids of lists with changes the registry has not accepted yet."""
@@ -445,32 +452,41 @@ class Wallet:
     # -- link -------------------------------------------------------------------------------
 
     def link(self, holder_url: str, code: str, *, now: int | None = None) -> dict[str, Any]:
-        """Prove control of this DID to a data holder with its one-time link code."""
+        """Link this wallet at a data holder with its one-time code: the DID derived for that holder
+        signs the code; then every relationship DID of that holder is linked by a proof from it."""
         keys = self._identity()
-        base = check_url(holder_url, "holder_url").rstrip("/")
-        try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as http:
-                response = http.get(f"{base}/v1/holder")
-                if response.status_code != 200:
-                    raise error_from_response(response.status_code, response.content)
-                try:
-                    holder = response.json()["did"]
-                except (ValueError, KeyError, TypeError) as err:
-                    raise Unavailable("the holder's /v1/holder answer has no DID") from err
-                proof = LinkProof(user=keys.identity.did, holder=holder, code=code, issued_at=clock.now(now))
-                raw = proof.sign(keys.identity)
-                response = http.post(f"{base}/v1/links", content=raw, headers={"Content-Type": str(Typ.LINK)})
-        except httpx.HTTPError as err:
-            raise Unavailable(f"the data holder at {base} did not answer: {type(err).__name__}") from err
-        if response.status_code != 200:
-            raise error_from_response(response.status_code, response.content)
+        with HolderClient(holder_url, timeout=self.timeout, transport=self.transport) as client:
+            holder = client.did()
+            check_did(holder, "holder")
+            anchor = keys.holder_key(holder)
+            proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
+            body = client.link(proof.sign(anchor))
         with self.store.transaction() as db:
-            db.table("links").upsert({"holder": holder, "holder_url": base, "linked_at": clock.now(now)}, pk="holder")
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError:
-            body = {}
-        return {"linked": True, "holder": holder, "holder_url": base, "did": keys.identity.did, "response": body}
+            db.table("links").upsert({"holder": holder, "holder_url": client.base_url, "linked_at": clock.now(now),
+                                      "did": anchor.did}, pk="holder")
+        linked = self.link_relationships(holder, now=now)
+        return {"linked": True, "holder": holder, "holder_url": client.base_url, "did": anchor.did,
+                "relationships": [r.to_json() for r in linked], "response": body}
+
+    def link_relationships(self, holder: str | None = None, *, now: int | None = None) -> list[Relationship]:
+        """Link every relationship DID not yet linked at a holder the user linked (or at ``holder``).
+
+        Best effort: a holder that refuses or does not answer leaves the relationship unlinked
+        with the error recorded (``relationships``), and the next ``sync`` tries again.
+        """
+        self._identity()
+        done: list[Relationship] = []
+        for relationship in self.relationships.unlinked(holder):
+            link, proof = self.relationships.link_proof(relationship, now)
+            try:
+                with HolderClient(link.holder_url, timeout=self.timeout, transport=self.transport) as client:
+                    client.link_did(proof)
+            except CopyMeError as err:
+                self.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
+                continue
+            self.relationships.mark(relationship, linked_at=clock.now(now), error=None)
+            done.append(self.relationships.by_did(relationship.did))
+        return done
 
     # -- receipts ---------------------------------------------------------------------------
 
@@ -502,5 +518,7 @@ class Wallet:
         return {"did": self.did, "home": str(self.home.path), "registry": self.registry_url,
                 "council": self.store.get_meta("council"),
                 "consents": self.store.row("SELECT COUNT(*) AS n FROM consents")["n"],  # type: ignore[index]
+                "relationships": self.store.row(  # type: ignore[index]
+                    "SELECT COUNT(*) AS n FROM relationships WHERE replaced_at IS NULL")["n"],
                 "pending_lists": self.pending()}
 

@@ -70,7 +70,7 @@ def test_button_to_wallet_to_bank_and_revocation(services: dict[str, Any]) -> No
     assert received["consent"]["delivered"] is True
     [held] = consent_state(kakeibo, "ken")
     assert held["items"] == ["transactions", "balance"]
-    assert held["user"] == wallet(home, "did")["did"]
+    assert held["user"] == wallet(home, "relationships")[0]["did"] != wallet(home, "did")["did"]
 
     fetched = http.post(f"{kakeibo}/api/fetch", json={"account": "ken"})
     assert fetched.status_code == 200, fetched.text

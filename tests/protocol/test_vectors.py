@@ -10,6 +10,8 @@ import pytest
 from protocol import (
     ConsentCredential,
     ConsentRequest,
+    DidLink,
+    DidPossession,
     LinkProof,
     Presentation,
     StatusList,
@@ -26,6 +28,8 @@ CLASSES = {
     "status_list.json": StatusListToken,
     "trust_list.json": TrustList,
     "link.json": LinkProof,
+    "did_link.json": DidLink,
+    "did_pop.json": DidPossession,
 }
 
 
@@ -52,3 +56,11 @@ def test_status_list_vector_bits() -> None:
     assert lst.size == vector["size"]
     for index, value in vector["known_entries"].items():
         assert lst.get(int(index)) == value
+
+
+def test_did_link_vector_carries_the_possession_vector() -> None:
+    link = json.loads((vectors.VECTORS / "did_link.json").read_text(encoding="utf-8"))
+    pop = json.loads((vectors.VECTORS / "did_pop.json").read_text(encoding="utf-8"))
+    checked = DidLink.decode(bytes.fromhex(link["cose_sign1_hex"]))
+    assert checked.possession.hex() == pop["cose_sign1_hex"]
+    assert checked.check_possession().did == pop["signer"]

@@ -63,6 +63,10 @@ def build() -> dict[str, dict[str, Any]]:
         },
         "trust_list.json": _object(samples.trust_list(), KEYS.council, "A council vouching for Kakeibo and the bank"),
         "link.json": _object(samples.link_proof(), KEYS.user, "The user proves their DID to the bank with a code"),
+        "did_link.json": _object(samples.did_link(), KEYS.user, "The user's bank-linked DID vouches for their "
+                                 "relationship DID; 'pop' is did_pop.json"),
+        "did_pop.json": _object(samples.did_possession(), KEYS.relationship, "The relationship DID agrees to be "
+                                "linked to the customer of the user's bank-linked DID (link id 40..4f)"),
         "recovery.json": _recovery(),
     }
 

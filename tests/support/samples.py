@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from protocol import (
     ConsentCredential,
     ConsentRequest,
+    DidLink,
+    DidPossession,
     Item,
     KeyPair,
     LinkProof,
@@ -34,6 +36,8 @@ class Keys:
     status: KeyPair
     council: KeyPair
     stranger: KeyPair
+    #: a relationship DID of the user (pairwise: one per data holder x data user)
+    relationship: KeyPair = KeyPair.from_seed(bytes([7]) * 32)
 
 
 KEYS = Keys(*(KeyPair.from_seed(bytes([i]) * 32) for i in range(1, 7)))
@@ -113,6 +117,21 @@ def trust_list(keys: Keys = KEYS, now: int = NOW) -> TrustList:
         ),
         issued_at=now, expires_at=now + 30 * 86400,
     )
+
+
+LINK_ID = bytes(range(0x40, 0x50))
+
+
+def did_possession(keys: Keys = KEYS, now: int = NOW) -> DidPossession:
+    """The user's relationship DID agreeing to be linked to the customer of their bank-linked DID."""
+    return DidPossession(did=keys.relationship.did, holder=keys.holder.did, linked=keys.user.did, issued_at=now,
+                         link_id=LINK_ID)
+
+
+def did_link(keys: Keys = KEYS, now: int = NOW) -> DidLink:
+    """The user's bank-linked DID vouching for their relationship DID (carrying its signed possession)."""
+    return DidLink(linked=keys.user.did, holder=keys.holder.did, did=keys.relationship.did, issued_at=now,
+                   link_id=LINK_ID, possession=did_possession(keys, now).sign(keys.relationship))
 
 
 def link_proof(keys: Keys = KEYS, now: int = NOW) -> LinkProof:

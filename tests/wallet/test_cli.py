@@ -41,7 +41,7 @@ def test_receive_accept_all_signs_stores_publishes_and_delivers(env: Env) -> Non
     assert consent["items"] == ["transactions", "balance", "name"]
     assert env.callback.received and ConsentCredential.decode(env.callback.received[0]).cid == consent["id"]
     credential = env.credential(consent["id"])
-    assert credential.issuer == env.json("did")["did"]
+    assert credential.issuer == env.json("relationships")[0]["did"] != env.json("did")["did"]  # pairwise, not the wallet DID
     assert _registry_status(env, credential) == Status.VALID
 
 

@@ -59,6 +59,24 @@ def test_restoring_an_old_backup_gives_the_current_schema(env: Env) -> None:
     store.close()
 
 
+def test_a_schema_2_wallet_gains_relationships(env: Env) -> None:
+    with Wallet.init(env.home, PASSPHRASE, registry=env.registry_url):
+        pass
+    conn = sqlite3.connect(str(env.home / "wallet.db"))
+    with conn:  # what a wallet from before pairwise DIDs wrote
+        conn.execute("DROP TABLE relationships")
+        conn.execute("ALTER TABLE lists DROP COLUMN relationship")
+        conn.execute("ALTER TABLE links DROP COLUMN did")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    conn.close()
+    with Wallet.open(env.home, PASSPHRASE) as wallet:
+        view = wallet.accept(wallet.review_bytes(env.request_bytes()), deliver=False)
+        [relationship] = wallet.relationships.all()
+        assert wallet.store.get_meta("schema") == str(SCHEMA_VERSION)
+        assert wallet.store.row("SELECT relationship FROM lists")["relationship"] == relationship.id  # type: ignore[index]
+        assert view.state == "active"
+
+
 @pytest.mark.parametrize("value", ["99", "two", ""])
 def test_unknown_schema_is_refused(env: Env, value: str) -> None:
     _wallet_with_a_consent(env)
