@@ -133,7 +133,8 @@ def main() -> None:
             w = Wallet.init(home, PASSPHRASE, registry=registry_url, kdf="min")
             pass_file = tmp / "passphrase"
             pass_file.write_text(PASSPHRASE)
-            world.prepare_holder([w._identity().identity])
+            # consents are signed by the DID of the (bench holder x bench requester) relationship
+            world.prepare_holder([w._identity().relationship_key(KEYS.holder.did, KEYS.requester.did)])
             consents = make_consents(w, args.push + args.cli + args.poll + 1)
             push, cli, poll = (consents[:args.push], consents[args.push:args.push + args.cli],
                                consents[args.push + args.cli:-1])
