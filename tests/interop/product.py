@@ -36,7 +36,7 @@ def _classes() -> dict[str, Any]:
 
 def live() -> list[dict[str, Any]]:
     """A fresh signed sample of every object the samples module knows, with random keys."""
-    keys = samples.Keys(*(KeyPair.from_seed(os.urandom(32)) for _ in range(6)))
+    keys = samples.Keys(*(KeyPair.from_seed(os.urandom(32)) for _ in range(7)))
     now = int(time.time())
     objects = [
         ("request", samples.request(keys, now), keys.requester),
@@ -45,6 +45,8 @@ def live() -> list[dict[str, Any]]:
         ("status_list", samples.status_list_token(keys, now), keys.status),
         ("trust_list", samples.trust_list(keys, now), keys.council),
         ("link", samples.link_proof(keys, now), keys.user),
+        ("did_link", samples.did_link(keys, now), keys.user),
+        ("did_pop", samples.did_possession(keys, now), keys.relationship),
     ]
     return [
         {"name": name, "typ": str(obj.TYP), "public_key_hex": key.public_key.hex(), "did": key.did,
