@@ -119,7 +119,7 @@ def test_holder_down_at_consent_then_sync_links(parties: Parties, tmp_path: Path
         front.stop()
         credential = parties.consent(wallet, parties.kakeibo, "ken")
         [relationship] = wallet.relationships.all()
-        assert relationship.linked_at is None and relationship.link_error.startswith("unavailable")
+        assert relationship.linked_at is None and (relationship.link_error or "").startswith("unavailable")
         assert parties.holder.links.customer_for(credential.issuer) is None
         front = ThreadServer(verifier_app(parties.holder), port).start()
         try:
