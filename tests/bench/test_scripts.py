@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ["peers", "gate", "revocation", "scale", "memory"]
+SCRIPTS = ["peers", "gate", "revocation", "scale", "memory", "relationships"]
 
 
 def _python(name: str) -> str:
