@@ -1,16 +1,19 @@
 """``copyme demo``: the whole CopyMe journey on 127.0.0.1, in one command.
 
-It starts four real services as child processes (``python -m copyme <pkg> serve``), each with
+It starts five real services as child processes (``python -m copyme <pkg> serve``), each with
 its own folder under one demo home:
 
 - a **registry** that vouches for the two companies in its trust list,
 - a **data holder**, Sakura Bank (the verifier service with demo customers),
 - a **data user**, Kakeibo, the household-budget app with the CopyMe button,
+- a second **data user**, Hoken, an insurer asking the same bank for other items (the script
+  shows that the two know the same person by different identifiers),
 - the **wallet dashboard** of a demo user whose DID is already linked to bank customer C-1001.
 
 ``copyme demo`` prints the URLs and what to click, and stops everything on Ctrl-C.
 ``copyme demo --script`` runs the journey in the terminal instead (request, partial consent,
-fetch, suspend, refusal, resume, fetch, revoke, refusal, resume refused) and exits 0 only if
+fetch, a second data user's consent and fetch under another pairwise DID, suspend, refusal,
+resume, fetch, revoke, refusal, resume refused) and exits 0 only if
 every outcome is the expected one.  The demo only uses the packages' public APIs.
 """
 
@@ -49,6 +52,7 @@ PASSPHRASE = "copyme-demo"
 CUSTOMER = "C-1001"
 BANK_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
 BUDGET_NAME = {"ja": "かけいぼ", "en": "Kakeibo"}
+INSURER_NAME = {"ja": "ほけん", "en": "Hoken Insurance"}
 
 
 def free_port() -> int:
@@ -60,15 +64,16 @@ def free_port() -> int:
 
 @dataclass
 class Ports:
-    """Ports of the four services; 0 means "pick a free one"."""
+    """Ports of the five services; 0 means "pick a free one"."""
 
     registry: int = 0
     bank: int = 0
     budget: int = 0
     wallet: int = 0
+    insurer: int = 0
 
     def resolved(self) -> Ports:
-        return Ports(*(p or free_port() for p in (self.registry, self.bank, self.budget, self.wallet)))
+        return Ports(*(p or free_port() for p in (self.registry, self.bank, self.budget, self.wallet, self.insurer)))
 
 
 @dataclass
@@ -108,7 +113,7 @@ class Service:
 
 @dataclass
 class Demo:
-    """The four demo services under ``home``; use as a context manager (stops them on exit)."""
+    """The demo services under ``home``; use as a context manager (stops them on exit)."""
 
     home: Path
     ports: Ports = field(default_factory=Ports)
@@ -123,6 +128,7 @@ class Demo:
         self.registry_url = f"http://127.0.0.1:{self.ports.registry}"
         self.bank_url = f"http://127.0.0.1:{self.ports.bank}"
         self.budget_url = f"http://127.0.0.1:{self.ports.budget}"
+        self.insurer_url = f"http://127.0.0.1:{self.ports.insurer}"
         # browsers keep cookies per host name, not per port: the wallet answers as "localhost" so its
         # session cookie is never sent to the bank or the budget app on 127.0.0.1
         self.wallet_url = f"http://localhost:{self.ports.wallet}"
@@ -169,11 +175,14 @@ class Demo:
         self.home.mkdir(parents=True, exist_ok=True)
         bank_home, budget_home, registry_home = self.home / "bank", self.home / "budget", self.home / "registry"
         # the companies' keys exist before their services start, so the registry can vouch for them
+        insurer_home = self.home / "insurer"
         bank_did, budget_did = holder_key(bank_home).did, issuer_key(budget_home).did
+        insurer_did = issuer_key(insurer_home).did
         registry = Registry.open(registry_home)
         try:
             registry.trust_add(bank_did, BANK_NAME["ja"], BANK_NAME["en"], "data_holder")
             registry.trust_add(budget_did, BUDGET_NAME["ja"], BUDGET_NAME["en"], "data_user")
+            registry.trust_add(insurer_did, INSURER_NAME["ja"], INSURER_NAME["en"], "data_user")
         finally:
             registry.close()
         code = None
@@ -189,6 +198,9 @@ class Demo:
                            self.ports.bank)
         self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
                                         "--holder-did", bank_did, "--wallet", self.wallet_url], self.ports.budget)
+        self._spawn("insurer", ["issuer", "serve", "--app", "hoken", "--home", str(insurer_home),
+                                "--holder", self.bank_url, "--holder-did", bank_did, "--wallet", self.wallet_url],
+                    self.ports.insurer)
         reg.wait_up()
         if code is not None:
             wallet = Wallet.init(self.wallet_home, PASSPHRASE, registry=self.registry_url, kdf="interactive")
@@ -299,7 +311,7 @@ class Step:
         self.console.print(f"\n[bold]{self.n}. {text}[/bold]")
 
     def say(self, text: str) -> None:
-        self.console.print(f"   {text}", highlight=False)
+        self.console.print(f"   {text}", highlight=False, emoji=False)  # a did:key is not an emoji code
 
     def expect(self, ok: bool, text: str) -> None:
         mark = "[green]✔ as expected[/green]" if ok else "[bold red]✘ NOT as expected[/bold red]"
@@ -345,7 +357,7 @@ class _Feed:
 
 
 def _fetch(budget_url: str, account: str) -> tuple[dict[str, Any] | None, str | None]:
-    """Kakeibo fetches the user's bank data: (data, None) or (None, the bank's reason code)."""
+    """A data user fetches the user's bank data: (data, None) or (None, the bank's reason code)."""
     response = httpx.post(f"{budget_url}/api/fetch", json={"account": account}, timeout=30.0)
     body = response.json()
     if response.status_code == 200:
@@ -417,6 +429,7 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
 
         step.title(f"{budget_label} fetches your bank data")
         fetch_step(None)
+        second_data_user(demo, step, wallet, account, budget_label, INSURER_NAME[lang], lang)
         step.title("You suspend the consent in your wallet")
         change_step("suspend", "suspended")
         step.title(f"{budget_label} tries again")
@@ -453,6 +466,31 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
     return True
 
 
+def second_data_user(demo: Demo, step: Step, wallet: Wallet, account: str, budget_label: str, label: str,
+                     lang: str) -> None:
+    """An insurer asks the same bank for other items; the two companies know you by different DIDs."""
+    step.title(f"{label} (an insurer) asks the same bank for your name and date of birth")
+    button = httpx.get(f"{demo.insurer_url}/api/button", params={"account": account}, timeout=30.0).json()
+    review = wallet.review(button["request_url"], lang=lang)
+    consent = wallet.accept(review, items=list(review.required_items), lang=lang)
+    step.say("your wallet signed it with a new DID of its own for this company, and linked that DID at the bank "
+             "itself (a proof signed by the DID the bank already knows and by the new one)")
+    data, code = _fetch(demo.insurer_url, account)
+    step.say(f"the bank released to {label}: " + (", ".join(sorted(data["items"])) if data else f"refused ({code})"))
+    step.expect(consent.delivered and data is not None and sorted(data["items"]) == sorted(review.required_items),
+                f"{label} received the consent and fetched exactly {', '.join(review.required_items)}")
+    step.title(f"What {budget_label} and {label} know you as")
+    users = {}
+    for name, url in ((budget_label, demo.budget_url), (label, demo.insurer_url)):
+        held = httpx.get(f"{url}/api/consents", params={"account": account}, timeout=30.0).json()["consents"]
+        users[name] = {(c["user"], c["status"]["uri"]) for c in held}
+        for did, uri in sorted(users[name]):
+            step.say(f"{name}: {did}  (status list …{uri[-12:]})")
+    [(a_did, a_uri)], [(b_did, b_uri)] = users.values()
+    step.expect(a_did != b_did and a_uri != b_uri and wallet.did not in (a_did, b_did),
+                "the two companies hold different DIDs and status lists for you, and neither holds your wallet's own")
+
+
 # ------------------------------------------------------------------------------- the command
 
 
@@ -462,6 +500,7 @@ def _instructions(demo: Demo, console: Console) -> None:
     rows = [("registry (status lists, trust list)", demo.registry_url),
             (f"data holder: {BANK_NAME['en']} / {BANK_NAME['ja']}", demo.bank_url),
             (f"data user: {BUDGET_NAME['en']} / {BUDGET_NAME['ja']} (budget app)", demo.budget_url),
+            (f"data user: {INSURER_NAME['en']} / {INSURER_NAME['ja']} (used by --script)", demo.insurer_url),
             ("your wallet dashboard", demo.wallet_url)]
     for label, url in rows:
         console.print(f"  {label:<48} {url}", highlight=False)
@@ -509,6 +548,7 @@ def command(
     bank_port: int = typer.Option(0, "--bank-port", help="Data holder (bank verifier) port (default: a free one)."),
     budget_port: int = typer.Option(0, "--budget-port", help="Budget app (issuer) port (default: a free one)."),
     wallet_port: int = typer.Option(0, "--wallet-port", help="Wallet dashboard port (default: a free one)."),
+    insurer_port: int = typer.Option(0, "--insurer-port", help="Second data user (the insurer) port (default: a free one)."),
     lang: str = typer.Option("en", "--lang", help="Language of the script's wallet notice: ja or en."),
 ) -> None:
     """Start a registry, a bank, a budget app and your wallet on 127.0.0.1 and try CopyMe."""
@@ -517,14 +557,14 @@ def command(
         console.print("error: invalid: --lang must be ja or en")
         raise typer.Exit(2)
     _stop_on_sigterm()
-    ports = Ports(registry_port, bank_port, budget_port, wallet_port)
+    ports = Ports(registry_port, bank_port, budget_port, wallet_port, insurer_port)
     ok = True
     with _home(home) as folder:
         try:
             with Demo(folder, ports, with_wallet_server=not script) as demo:
                 if script:
                     console.print(f"[dim]services up: registry {demo.registry_url}, bank {demo.bank_url}, "
-                                  f"budget app {demo.budget_url}[/dim]")
+                                  f"budget app {demo.budget_url}, insurer {demo.insurer_url}[/dim]")
                     ok = run_script(demo, console, lang=lang)
                 else:
                     _instructions(demo, console)

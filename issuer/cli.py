@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from protocol import CopyMeError, NotFound, cli_exit
+from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
 
 HOME_HELP = "The issuer's home folder (key, issuer.db). Default: $COPYME_HOME/issuer, else ~/.copyme/issuer."
 
@@ -33,19 +33,24 @@ def serve(
     public_url: str | None = typer.Option(None, "--public-url", help="Base URL wallets reach this service at (default: from each request)."),
     holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
     nonce: bool = typer.Option(False, "--nonce", help="Use the holder's nonce (GET /v1/nonce) in every presentation."),
+    demo_app: str = typer.Option("kakeibo", "--app", help="Which demo company: kakeibo (a budget app) or hoken (an insurer asking for other items)."),
 ) -> None:
     """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
     import uvicorn
 
     from .app import create_app
+    from .demo import DEMO_APPS
 
     home = _home(home)
     try:
+        if demo_app not in DEMO_APPS:
+            raise InvalidArgument(f"--app must be one of {', '.join(DEMO_APPS)}", field="app")
+        config = DEMO_APPS[demo_app](holder)
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
-                         use_nonce=nonce)
+                         use_nonce=nonce, config=config)
     except CopyMeError as err:
         cli_exit(err)
-    typer.echo(f"Kakeibo (issuer demo) on http://{host}:{port}  home={home}", err=True)
+    typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .service import IssuerConfig
 
-__all__ = ["KAKEIBO_TERMS", "SAKURA_BANK", "kakeibo_config"]
+__all__ = ["DEMO_APPS", "HOKEN_TERMS", "KAKEIBO_TERMS", "SAKURA_BANK", "hoken_config", "kakeibo_config"]
 
 #: The demo's data holder, the fictional Sakura Bank, as Kakeibo confirmed it under APPI
 #: Art. 30(1) (name, address, representative, how the bank acquired the data).  All fictional.
@@ -61,3 +61,42 @@ def kakeibo_config(holder_base: str, *, terms_url: str = "https://kakeibo.exampl
         onward_sharing=False,
         validity_days=180,
     )
+
+
+HOKEN_TERMS = b"""Hoken Insurance - terms of use (demo)
+1. We use your name, date of birth and (if you allow it) address from your bank only to verify who
+   you are when you take out a policy.
+2. We keep them for 90 days and never pass them on.
+3. You may revoke or pause your consent in your wallet at any time.
+"""
+
+
+def hoken_config(holder_base: str, *, terms_url: str = "https://hoken.example/terms/v1") -> IssuerConfig:
+    """A second demo data user, an insurer asking the same bank for other items (identity check)."""
+    return IssuerConfig(
+        name={"ja": "ほけん", "en": "Hoken Insurance"},
+        holder_url=holder_base.rstrip("/") + "/v1/data",
+        required=("name", "birthdate"),
+        optional=("address",),
+        purposes=("dpv:IdentityVerification",),
+        notice={
+            "ja": {"title": "保険の本人確認に銀行の登録情報を使います",
+                   "points": ["本人確認にだけ使います", "第三者には渡しません（90日で削除）", "いつでも撤回・一時停止できます"]},
+            "en": {"title": "Verify who you are for your insurance with your bank's records",
+                   "points": ["Used only to verify who you are", "Never passed on (deleted after 90 days)",
+                              "Revoke or pause at any time"]},
+        },
+        terms_url=terms_url,
+        terms=HOKEN_TERMS,
+        holder_name=SAKURA_BANK["name"],
+        holder_address=SAKURA_BANK["address"],
+        holder_representative=SAKURA_BANK["representative"],
+        holder_acquisition=SAKURA_BANK["acquisition"],
+        retention_days=90,
+        onward_sharing=False,
+        validity_days=90,
+    )
+
+
+#: The demo companies ``copyme issuer serve --app`` can run, by name.
+DEMO_APPS = {"kakeibo": kakeibo_config, "hoken": hoken_config}
