@@ -95,9 +95,13 @@ def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, sto
         _wait(store, consent_id, "valid")
         put_list(registry, KEYS.status, Status.REVOKED, list_id=list_id, iat=now + 1)
         _wait(store, consent_id, "revoked")
+        # the watcher stores its feed position right after applying the event: wait for it too
+        deadline = time.monotonic() + 10.0
+        while store.get_meta(f"last_event:{registry}") is None:
+            assert time.monotonic() < deadline, "the feed position was never stored"
+            time.sleep(0.02)
     finally:
         watcher.stop()
-    assert store.get_meta(f"last_event:{registry}") is not None
     # while nobody watches, the user resumes; a new watcher catches up from where it stopped
     put_list(registry, KEYS.status, Status.VALID, list_id=list_id, iat=now + 2)
     again = StatusWatcher(store)
