@@ -15,6 +15,8 @@ from .did_link import DidLink, DidPossession
 from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
 from .errors import (
     BadSignature,
+    ChainBroken,
+    ChainGap,
     Conflict,
     CopyMeError,
     DecodeError,
@@ -49,6 +51,8 @@ from .keys import KeyPair, did_from_public_key, public_key_from_did, verify_sign
 from .link import LinkProof
 from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
+from .receipt import UsageReceipt
+from .receipt_query import ReceiptQuery
 from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
@@ -60,6 +64,8 @@ __version__ = "0.1.0"
 __all__ = [
     "BadSignature",
     "COSE_SIGN1_TAG",
+    "ChainBroken",
+    "ChainGap",
     "Claim",
     "Conflict",
     "ConsentCredential",
@@ -92,6 +98,7 @@ __all__ = [
     "Organisation",
     "Presentation",
     "PurposeNotGranted",
+    "ReceiptQuery",
     "RegistryClient",
     "Replayed",
     "RequestMismatch",
@@ -112,6 +119,7 @@ __all__ = [
     "UnknownKey",
     "UnknownPurpose",
     "UnsupportedAlg",
+    "UsageReceipt",
     "Vocabulary",
     "WrongAudience",
     "WrongType",

@@ -67,3 +67,5 @@ class Typ(StrEnum):
     LINK = "application/vnd.copyme.link+cwt"
     DID_LINK = "application/vnd.copyme.did-link+cwt"
     DID_POSSESSION = "application/vnd.copyme.did-pop+cwt"
+    RECEIPT = "application/vnd.copyme.receipt+cwt"
+    RECEIPT_QUERY = "application/vnd.copyme.receipt-query+cwt"

@@ -32,6 +32,8 @@ The tree::
     ├── StatusInvalid                          status_invalid
     ├── StatusRollback                         status_rollback
     ├── RequestMismatch                        request_mismatch
+    ├── ChainGap                               chain_gap        a usage receipt is missing
+    ├── ChainBroken                            chain_broken     a usage receipt was rewritten
     ├── NotFound                               not_found
     ├── Conflict                               conflict
     └── Unavailable                            unavailable      a peer service did not answer
@@ -45,6 +47,8 @@ from typing import ClassVar
 
 __all__ = [
     "BadSignature",
+    "ChainBroken",
+    "ChainGap",
     "Conflict",
     "CopyMeError",
     "DecodeError",
@@ -254,6 +258,20 @@ class RequestMismatch(_Refusal):
     """A credential that does not answer the request it claims to answer."""
 
     code = "request_mismatch"
+
+
+class ChainGap(_Refusal):
+    """A usage receipt's sequence number skips one or more receipts the wallet never received."""
+
+    code = "chain_gap"
+    http_status = 409
+
+
+class ChainBroken(_Refusal):
+    """A usage receipt that does not chain to the one before it: a receipt was rewritten."""
+
+    code = "chain_broken"
+    http_status = 409
 
 
 class NotFound(CopyMeError):

@@ -14,9 +14,11 @@ from protocol import (
     CopyMeError,
     LinkProof,
     Presentation,
+    ReceiptQuery,
     StatusList,
     StatusListToken,
     TrustList,
+    UsageReceipt,
     cbor,
     cose,
     error_codes,
@@ -27,7 +29,8 @@ from protocol import (
 from tests.support import samples
 from tests.support.samples import KEYS
 
-DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof]
+DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof, UsageReceipt,
+            ReceiptQuery]
 SEEDS = {
     ConsentRequest: samples.request().sign(KEYS.requester),
     ConsentCredential: samples.credential().sign(KEYS.user),
@@ -35,6 +38,8 @@ SEEDS = {
     StatusListToken: samples.status_list_token().sign(KEYS.status),
     TrustList: samples.trust_list().sign(KEYS.council),
     LinkProof: samples.link_proof().sign(KEYS.user),
+    UsageReceipt: samples.refused_receipt().sign(KEYS.holder),
+    ReceiptQuery: samples.receipt_query().sign(KEYS.user),
 }
 CODES = set(error_codes())
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

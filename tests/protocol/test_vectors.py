@@ -14,9 +14,11 @@ from protocol import (
     DidPossession,
     LinkProof,
     Presentation,
+    ReceiptQuery,
     StatusList,
     StatusListToken,
     TrustList,
+    UsageReceipt,
     cid_of,
 )
 from tests.protocol import vectors
@@ -30,6 +32,8 @@ CLASSES = {
     "link.json": LinkProof,
     "did_link.json": DidLink,
     "did_pop.json": DidPossession,
+    "receipt.json": UsageReceipt,
+    "receipt_query.json": ReceiptQuery,
 }
 
 

@@ -68,6 +68,10 @@ def build() -> dict[str, dict[str, Any]]:
         "did_pop.json": _object(samples.did_possession(), KEYS.relationship, "The relationship DID agrees to be "
                                 "linked to the customer of the user's bank-linked DID (link id 40..4f)"),
         "recovery.json": _recovery(),
+        "receipt.json": _object(samples.refused_receipt(), KEYS.holder, "The bank's receipt 2 for the user: "
+                                "the budget app asked for transactions while the consent was suspended; refused"),
+        "receipt_query.json": _object(samples.receipt_query(after=1), KEYS.user, "The user's wallet asks the bank "
+                                      "for its receipts after receipt 1"),
     }
 
 

@@ -17,11 +17,14 @@ from protocol import (
     NoticeText,
     Organisation,
     Presentation,
+    ReceiptQuery,
     Status,
     StatusList,
     StatusListToken,
     StatusRef,
     TrustList,
+    UsageReceipt,
+    cid_bytes,
 )
 
 NOW = 1_795_000_000  # 2026-11-18T...Z, fixed so that vectors never change
@@ -137,3 +140,25 @@ def did_link(keys: Keys = KEYS, now: int = NOW) -> DidLink:
 def link_proof(keys: Keys = KEYS, now: int = NOW) -> LinkProof:
     """The user proving their DID to the bank with link code ``K7PQ-2M9X``."""
     return LinkProof(user=keys.user.did, holder=keys.holder.did, code="K7PQ-2M9X", issued_at=now)
+
+
+def receipt(keys: Keys = KEYS, now: int = NOW, *, seq: int = 1, prev: bytes | None = None,
+            outcome: str = "released", reason: str | None = None) -> UsageReceipt:
+    """The bank's receipt for releasing transactions to the budget app under :func:`credential`."""
+    consent = credential(keys, now).sign(keys.user)
+    return UsageReceipt(holder=keys.holder.did, user=keys.user.did, consent=cid_bytes(consent),
+                        presenter=keys.requester.did, items=("transactions",), purpose="dpv:ServiceProvision",
+                        outcome=outcome, issued_at=now + 60 * seq, seq=seq,
+                        prev=None if prev is None else cid_bytes(prev), reason=reason)
+
+
+def refused_receipt(keys: Keys = KEYS, now: int = NOW) -> UsageReceipt:
+    """Receipt 2: the budget app tried again after the user suspended the consent, and was refused."""
+    first = receipt(keys, now).sign(keys.holder)
+    return receipt(keys, now, seq=2, prev=first, outcome="refused", reason="suspended")
+
+
+def receipt_query(keys: Keys = KEYS, now: int = NOW, after: int = 0) -> ReceiptQuery:
+    """The user's wallet asking the bank for receipts after ``after``."""
+    return ReceiptQuery(user=keys.user.did, holder=keys.holder.did, issued_at=now, expires_at=now + 120,
+                        query_id=bytes(range(48, 64)), after=after)
