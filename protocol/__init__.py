@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import cbor, cose
 from .adapters import cli_exit, error_from_response, error_response, read_capped
-from .cid import cid_bytes, cid_of, cid_text, parse_cid
+from .cid import cid_binary, cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
 from .did_link import DidLink, DidPossession
 from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
@@ -124,6 +124,7 @@ __all__ = [
     "WrongAudience",
     "WrongType",
     "cbor",
+    "cid_binary",
     "cid_bytes",
     "cid_of",
     "cid_text",

@@ -13,7 +13,7 @@ from multiformats import CID
 
 from .errors import DecodeError
 
-__all__ = ["cid_bytes", "cid_of", "cid_text", "parse_cid"]
+__all__ = ["cid_binary", "cid_bytes", "cid_of", "cid_text", "parse_cid"]
 
 
 # version 1, multicodec cbor (0x51), multihash sha2-256 (0x12) of 32 bytes (0x20): all one-byte
@@ -35,6 +35,18 @@ def cid_of(data: bytes) -> str:
 def cid_text(binary: bytes) -> str:
     """Render a binary CID in multibase base32 (lower case, no padding, ``b`` prefix)."""
     return "b" + base64.b32encode(binary).decode("ascii").rstrip("=").lower()
+
+
+def cid_binary(text: str) -> bytes:
+    """The binary form of a text CID that :func:`cid_text` wrote (``malformed`` for anything else)."""
+    body = text[1:] if isinstance(text, str) and text.startswith("b") else ""
+    try:
+        binary = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+    except ValueError as err:
+        raise DecodeError("not a base32 CID") from err
+    if len(binary) != 36 or not binary.startswith(_PREFIX):
+        raise DecodeError("CopyMe ids are CIDv1, codec cbor, sha2-256")
+    return binary
 
 
 def parse_cid(text: str) -> str:

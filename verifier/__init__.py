@@ -12,6 +12,7 @@ from .errors import DataUnavailable, LinkCodeInvalid, RecordsTampered
 from .grant import Grant
 from .holder import Holder, Release, load_or_create_key
 from .links import LinkStore
+from .receipts import Attempt, ReceiptLog, ReceiptPage, StoredReceipt
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
@@ -21,6 +22,7 @@ from .trust import TrustNames
 from .verify import MAX_PRESENTATION_SIZE, verify_presentation
 
 __all__ = [
+    "Attempt",
     "Claims",
     "CredentialCache",
     "DEFAULT_MAX_STALENESS",
@@ -33,11 +35,14 @@ __all__ = [
     "LinkStore",
     "MAX_PRESENTATION_SIZE",
     "NonceStore",
+    "ReceiptLog",
+    "ReceiptPage",
     "Records",
     "RecordsTampered",
     "Release",
     "ReplayCache",
     "StatusCache",
+    "StoredReceipt",
     "TrustNames",
     "demo_source",
     "fetch_items",

@@ -24,9 +24,11 @@ from protocol import error_response, read_capped
 from protocol.did_link import DidLink
 from protocol.errors import CopyMeError
 from protocol.link import LinkProof
+from protocol.receipt_query import ReceiptQuery
 from protocol.registry_client import RegistryClient
 
 from .holder import Holder
+from .receipts import MAX_QUERY_SIZE, PAGE_SIZE
 from .replay import NONCE_TTL
 from .verify import MAX_PRESENTATION_SIZE
 
@@ -88,6 +90,14 @@ class DecisionBody(BaseModel):
 
     decision: str = Field(description="Always `release` (refusals are error bodies).")
     grant: dict[str, Any] = Field(description="Who, which customer, items, purpose, consent id.")
+
+
+class ReceiptsBody(BaseModel):
+    """The asking customer's usage receipts after ``after``, oldest first."""
+
+    receipts: list[str] = Field(description="UsageReceipt COSE_Sign1 bytes, base64url without padding, "
+                                            f"in `seq` order; at most {PAGE_SIZE}.")
+    more: bool = Field(description="Newer receipts remain: send a new query with `after` = the last `seq`.")
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -221,6 +231,21 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         body = await read_capped(request.stream(), MAX_LINK_SIZE, request.headers.get("content-length"))
         linked = await run_in_threadpool(gate.link_did, body)
         return DidLinkedBody(linked=True, did=linked.did, replaced=linked.replaced)
+
+    @app.post("/v1/receipts", response_model=ReceiptsBody, summary="A customer's usage receipts",
+              openapi_extra=_binary_body(str(ReceiptQuery.TYP), "ReceiptQuery COSE_Sign1 bytes, signed by a "
+                                         "DID linked to the customer"),
+              responses={
+                  400: _err("`malformed`, `unsupported_alg`, `wrong_type`: not a receipt query."),
+                  403: _err("`bad_signature`, `unknown_key`, `wrong_audience`, `expired`, `not_yet_valid`, "
+                            "`not_linked` (the signer is no customer's DID), `replayed` (query id already used)."),
+                  413: _err(f"`too_large`: above {MAX_QUERY_SIZE} bytes."),
+                  500: _err("`internal`")})
+    async def receipts(request: Request) -> ReceiptsBody:
+        """Check the wallet's signed, single-use query and return its customer's receipts after `after`."""
+        body = await read_capped(request.stream(), MAX_QUERY_SIZE, request.headers.get("content-length"))
+        page = await run_in_threadpool(gate.answer_receipts, body)
+        return ReceiptsBody(receipts=[_b64url(r.raw) for r in page.receipts], more=page.more)
 
     @app.post("/v1/data", response_model=DataBody, summary="Release data under a consent",
               openapi_extra=_binary_body("application/vnd.copyme.presentation+cwt", "Presentation COSE_Sign1 bytes"),

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol import KeyPair, Presentation, clock
+from protocol import KeyPair, Presentation, cid_binary, cid_bytes, cid_text, clock
 from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
 
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .grant import Grant
 from .links import DEFAULT_CODE_TTL, DidLinked, LinkStore
+from .receipts import Attempt, ReceiptLog, ReceiptPage
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
@@ -91,6 +92,7 @@ class Holder:
         self.nonces = NonceStore(db)
         self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock)
         self.records = Records(db)
+        self.receipts = ReceiptLog(db, key, self.links.customer_for)
         self.credentials = CredentialCache(credential_cache)
         self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
                                 clock_fn=self._clock)
@@ -174,15 +176,18 @@ class Holder:
         claims = Claims(self.db, self.replay, self.nonces)
         grant = self._check(data, current, claims)
         name = self.trust.name_of(grant.recipient)
+        attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=cid_binary(grant.consent_id),
+                          presenter=grant.recipient, items=grant.items, purpose=grant.purpose)
         try:
             items = fetch_items(self.source, grant.customer_id, grant.items)
         except CopyMeError as err:
-            self._refusal(err, claims, recipient=grant.recipient, recipient_name=name, person=grant.customer_id,
-                          user=grant.user, items=grant.items, purpose=grant.purpose,
+            self._refusal(err, claims, attempt, recipient=grant.recipient, recipient_name=name,
+                          person=grant.customer_id, user=grant.user, items=grant.items, purpose=grant.purpose,
                           consent_id=grant.consent_id, now=current)
             raise
         try:
-            self.records.provision(grant, current, recipient_name=name, claims=claims)
+            self.records.provision(grant, current, recipient_name=name, claims=claims,
+                                   also=lambda at: self.receipts.append(attempt, "released", None, at))
         except Replayed as err:  # the same presentation won in another thread meanwhile: nothing leaves
             self._record_refusal(err, data, current)
             raise
@@ -210,24 +215,52 @@ class Holder:
             return None
 
     def _record_refusal(self, err: CopyMeError, data: bytes, now: int, claims: Claims | None = None) -> None:
-        """Log a refusal with whatever of the request could be read (only from verified bytes)."""
+        """Log a refusal with whatever of the request could be read (only from verified bytes).
+
+        A refusal the holder can attribute to a customer also gets that customer's usage receipt.
+        """
         recipient = None
         items: tuple[str, ...] = ()
         purpose = None
+        attempt = None
         try:
             presentation = Presentation.decode(data)
             recipient, items, purpose = presentation.presenter, presentation.items, presentation.purpose
+            attempt = self._attempt(presentation)
         except CopyMeError:
             pass
-        self._refusal(err, claims, recipient=recipient, recipient_name=self.trust.name_of(recipient),
-                      items=items, purpose=purpose, now=now)
+        fields: dict[str, Any] = {}
+        if attempt is not None:
+            fields = dict(person=attempt.customer_id, user=attempt.user, consent_id=cid_text(attempt.consent))
+        self._refusal(err, claims, attempt, recipient=recipient, recipient_name=self.trust.name_of(recipient),
+                      items=items, purpose=purpose, now=now, **fields)
 
-    def _refusal(self, err: CopyMeError, claims: Claims | None, **fields: Any) -> None:
-        """Write a refusal record, with the request's claims when it got that far."""
+    def _attempt(self, presentation: Presentation) -> Attempt | None:
+        """The customer a verified presentation is about, if its credential verifies and its signer is linked."""
+        credential, _consent_id = self.credentials.decode(presentation.credential)
+        customer_id = self.links.customer_for(credential.issuer)
+        if customer_id is None:
+            return None
+        return Attempt(customer_id=customer_id, user=credential.issuer, consent=cid_bytes(presentation.credential),
+                       presenter=presentation.presenter, items=presentation.items, purpose=presentation.purpose)
+
+    def _refusal(self, err: CopyMeError, claims: Claims | None, attempt: Attempt | None = None,
+                 **fields: Any) -> None:
+        """Write a refusal record (and the attempt's usage receipt), with the request's claims when it got that far."""
+        def receipt(at: int) -> None:
+            if attempt is not None:
+                self.receipts.append(attempt, "refused", err.code, at)
+
         try:
-            self.records.refusal(err.code, err.detail, claims=claims, **fields)
+            self.records.refusal(err.code, err.detail, claims=claims, also=receipt, **fields)
         except Replayed:  # its claims were taken by a racing request; the refusal is still recorded
-            self.records.refusal(err.code, err.detail, **fields)
+            self.records.refusal(err.code, err.detail, also=receipt, **fields)
+
+    # ------------------------------------------------------------------ usage receipts
+
+    def answer_receipts(self, query: bytes, now: int | None = None) -> ReceiptPage:
+        """A wallet's signed receipt query checked (spec 7.6), and its customer's receipts after ``after``."""
+        return self.receipts.answer(query, now=self.now(now))
 
     # ------------------------------------------------------------------ links and nonces
 
@@ -248,3 +281,4 @@ class Holder:
     def issue_nonce(self, now: int | None = None) -> bytes:
         """A nonce for a data user to put in its next presentation."""
         return self.nonces.issue(self.now(now))
+

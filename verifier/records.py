@@ -26,7 +26,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,33 +88,38 @@ class Records:
         self._head: str = str(last[1]) if last else GENESIS
 
     def provision(self, grant: Grant, now: int | None = None, *, recipient_name: dict[str, str] | None = None,
-                  claims: Claims | None = None) -> dict[str, Any]:
+                  claims: Claims | None = None, also: Callable[[int], object] | None = None) -> dict[str, Any]:
         """Record a release under ``grant`` (consent obtained, with its id).
 
         ``claims`` (the request's replay entry and nonce) are written in the same transaction,
         so the data may leave once this returns; a lost race raises ``replayed`` and writes nothing.
+        ``also(at)`` runs inside that transaction too (the holder signs the usage receipt there).
         """
         return self._append(dict(at=clock.now(now), kind="provision", recipient=grant.recipient,
                                  recipient_name=recipient_name, person=grant.customer_id, user=grant.user,
                                  items=list(grant.items), purpose=grant.purpose, consent_obtained=True,
-                                 consent_id=grant.consent_id, reason=None, detail=None), claims)
+                                 consent_id=grant.consent_id, reason=None, detail=None), claims, also)
 
     def refusal(self, code: str, detail: str, *, recipient: str | None = None, person: str | None = None,
                 user: str | None = None, items: tuple[str, ...] = (), purpose: str | None = None,
                 consent_id: str | None = None, recipient_name: dict[str, str] | None = None,
-                claims: Claims | None = None, now: int | None = None) -> dict[str, Any]:
-        """Record a refused request with its reason code (nothing was provided)."""
+                claims: Claims | None = None, now: int | None = None,
+                also: Callable[[int], object] | None = None) -> dict[str, Any]:
+        """Record a refused request with its reason code (nothing was provided); ``also`` as in :meth:`provision`."""
         return self._append(dict(at=clock.now(now), kind="refusal", recipient=recipient,
                                  recipient_name=recipient_name, person=person, user=user, items=list(items),
                                  purpose=purpose, consent_obtained=False, consent_id=consent_id, reason=code,
-                                 detail=detail[:500]), claims)
+                                 detail=detail[:500]), claims, also)
 
-    def _append(self, row: dict[str, Any], claims: Claims | None = None) -> dict[str, Any]:
+    def _append(self, row: dict[str, Any], claims: Claims | None = None,
+                also: Callable[[int], object] | None = None) -> dict[str, Any]:
         name = row["recipient_name"]
         with self._db.lock:
             with self._db.transaction() as conn:
                 if claims:
                     claims.write(row["at"])
+                if also is not None:
+                    also(row["at"])
                 row["seq"] = self._seq + 1
                 row["prev"] = self._head
                 row["hash"] = _digest(row)
