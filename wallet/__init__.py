@@ -2,7 +2,7 @@
 
 Front door: :class:`Wallet` (``Wallet.init`` / ``Wallet.open``), the views it returns
 (:class:`Review`, :class:`ConsentView`, :class:`ConsentDetail`, :class:`ChangeResult`,
-:class:`PublishResult`, :class:`Receipt`) and the wallet's own errors.  ``wallet.cli`` and
+:class:`PublishResult`, :class:`HeldReceipt`, :class:`PullResult`, :class:`PullState`) and the wallet's own errors.  ``wallet.cli`` and
 ``wallet.api`` are thin layers over it.
 """
 
@@ -22,7 +22,8 @@ from .errors import (
     WrongPassphrase,
 )
 from .home import Home
-from .receipts import Receipt
+from .pull import PullResult, ReceiptPuller
+from .receipts import HeldReceipt, PullState
 from .status import PublishResult
 from .trust import TrustCheck
 from .wallet import ChangeResult, ConsentDetail, Wallet
@@ -34,12 +35,15 @@ __all__ = [
     "ConsentDetail",
     "ConsentView",
     "CorruptStore",
+    "HeldReceipt",
     "Home",
     "ItemView",
     "NotInitialised",
     "PublishResult",
+    "PullResult",
+    "PullState",
     "PurposeView",
-    "Receipt",
+    "ReceiptPuller",
     "Review",
     "Seed",
     "TrustCheck",

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from protocol import CopyMeError, InvalidArgument, Typ, __version__, error_response, read_capped
 
 from .home import Home
+from .pull import DEFAULT_PULL_INTERVAL, ReceiptPuller
 from .refresh import DEFAULT_INTERVAL, ListRefresher
 from .signin import SignIn
 from .wallet import Wallet
@@ -77,11 +78,14 @@ def _opt_str(data: dict[str, Any], name: str) -> str | None:
 
 
 def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Wallet | None = None,
-               refresh_interval: float | None = DEFAULT_INTERVAL) -> FastAPI:
+               refresh_interval: float | None = DEFAULT_INTERVAL,
+               pull_interval: float | None = DEFAULT_PULL_INTERVAL) -> FastAPI:
     """The local API app for the wallet in ``home``, unlocked with ``passphrase``.
 
     While the app runs (its lifespan), a :class:`~wallet.refresh.ListRefresher` re-signs and
-    publishes status lists every ``refresh_interval`` seconds (``None``: never; ``sync`` only).
+    publishes status lists every ``refresh_interval`` seconds (``None``: never; ``sync`` only),
+    and a :class:`~wallet.pull.ReceiptPuller` pulls usage receipts from the linked holders every
+    ``pull_interval`` seconds (``None``: never), taking the lock only around database work.
     """
     target = home if isinstance(home, Home) else Home.at(home)
     opened = wallet or Wallet.open(target, passphrase)
@@ -89,17 +93,23 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     lock = threading.Lock()
     bearer = HTTPBearer(auto_error=False)
     refresher = ListRefresher(opened, lock, interval=refresh_interval) if refresh_interval else None
+    puller = (ReceiptPuller(lambda: opened.pull_receipts(lock=lambda: lock), interval=pull_interval)
+              if pull_interval else None)
     signin = SignIn()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if refresher is not None:
             refresher.start()
+        if puller is not None:
+            puller.start()
         try:
             yield
         finally:
             if refresher is not None:
                 await run_in_threadpool(refresher.stop)
+            if puller is not None:
+                await run_in_threadpool(puller.stop)
 
     app = FastAPI(title="CopyMe wallet (local API)", version=__version__, lifespan=lifespan,
                   description="The user's own consent wallet, on 127.0.0.1 only. Every /api route needs "
@@ -108,6 +118,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     app.state.wallet = opened
     app.state.lock = lock
     app.state.refresher = refresher
+    app.state.puller = puller
     app.state.signin = signin
 
     @app.exception_handler(CopyMeError)
@@ -211,15 +222,20 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         return JSONResponse({"path": issued.path, "expires_at": issued.expires_at,
                              "expires_in": signin.key_ttl}, headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/receipts", dependencies=auth, summary="Usage receipts (optionally of one consent)")
-    async def receipts(consent_id: str | None = None) -> list[dict[str, Any]]:
-        return [r.to_json() for r in await call(lambda: opened.receipts(consent_id))]
+    @app.get("/api/receipts", dependencies=auth,
+             summary="Signed usage receipts held (optionally of one consent), and holders with a warning")
+    async def receipts(consent_id: str | None = None) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            return {"receipts": [r.to_json() for r in opened.receipts(consent_id)],
+                    "warnings": [w.to_json() for w in opened.receipt_warnings()]}
+        return await call(read)
 
-    @app.post("/api/receipts", dependencies=auth, status_code=201,
-              summary="Record that data moved under a consent (e.g. a holder's provision record)")
-    async def add_receipt(request: Request) -> dict[str, Any]:
-        data = await _json_body(request)
-        return (await call(lambda: opened.add_receipt(data))).to_json()
+    @app.post("/api/receipts/pull", dependencies=auth,
+              summary="Pull new signed usage receipts from every linked data holder now")
+    async def pull() -> list[dict[str, Any]]:
+        # not through call(): the pull takes the lock itself, only around database work
+        results = await run_in_threadpool(lambda: opened.pull_receipts(lock=lambda: lock))
+        return [r.to_json() for r in results]
 
     from .dashboard import install as install_dashboard  # the web pages, on the same wallet and lock
 

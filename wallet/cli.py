@@ -27,6 +27,7 @@ from .derive import Seed
 from .errors import WalletExists
 from .home import Home
 from .listing import write_json
+from .pull import DEFAULT_PULL_INTERVAL
 from .refresh import DEFAULT_INTERVAL
 from .wallet import Wallet
 
@@ -321,15 +322,26 @@ def resume(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | Non
 
 @app.command()
 @_command
-def sync(home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
-    """Publish pending status changes (and refresh lists about to expire)."""
+def sync(home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt,
+         pull: bool = typer.Option(True, "--pull/--no-pull",
+                                   help="Also pull signed usage receipts from every linked data holder.")) -> None:
+    """Publish pending status changes (and refresh lists about to expire), then pull usage receipts.
+
+    Exits 6 if a list is still pending or a holder could not be asked, 3 if a holder's receipts
+    have a gap or a rewritten entry (kept as a warning; nothing after it is merged).
+    """
     with _open(home, passphrase_file) as w:
         results = w.sync()
+        pulled = w.pull_receipts() if pull else []
     if as_json:
-        _print_json([r.to_json() for r in results])
+        _print_json({"lists": [r.to_json() for r in results], "receipts": [r.to_json() for r in pulled]})
     else:
         typer.echo(render.sync_text(results))
-    if any(not r.accepted for r in results):
+        if pull:
+            typer.echo(render.pull_text(pulled))
+    if any(r.error in ("chain_gap", "chain_broken") for r in pulled):
+        raise typer.Exit(3)
+    if any(not r.accepted for r in results) or any(not r.ok for r in pulled):
         raise typer.Exit(6)
 
 
@@ -383,27 +395,18 @@ def relationships(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
 @_command
 def receipts(
     consent_id: str | None = typer.Argument(None, metavar="[ID]", help="Only this consent's receipts."),
-    import_file: Path | None = typer.Option(None, "--import", help="Add receipts from a JSON file (an object or a list)."),
     home: Path | None = HomeOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Usage receipts: each time data moved under a consent (as far as the wallet was told)."""
+    """Usage receipts the data holders signed: each release and refused attempt (run 'sync' to pull new ones)."""
     with _open(home, unlock=False) as w:
-        if import_file is not None:
-            try:
-                data = json.loads(import_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise InvalidArgument(f"cannot read receipts from {import_file}: {err}", field="import") from None
-            for entry in data if isinstance(data, list) else [data]:
-                w.add_receipt(entry)
         found = w.receipts(consent_id)
+        warnings = w.receipt_warnings()
     if as_json:
         _print_json([r.to_json() for r in found])
         return
-    for r in found:
-        typer.echo(f"{r.at}  {render.short_id(r.consent_id)}  {r.recipient or '-'}  {','.join(r.items)}  "
-                   f"{r.purpose or '-'}  ({r.source})")
-    if not found:
-        typer.echo("no receipts")
+    typer.echo(render.receipts_text(found))
+    for state in warnings:
+        typer.echo(f"WARNING: receipts from {state.holder_url}: {state.error}: {state.detail}", err=True)
 
 
 @app.command("backup")
@@ -451,6 +454,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
               DEFAULT_INTERVAL, "--refresh-every", min=0,
               help="Seconds between background runs that re-sign status lists past half their lifetime "
                    "and publish pending changes (0: never; use 'copyme wallet sync')."),
+          pull_every: float = typer.Option(
+              DEFAULT_PULL_INTERVAL, "--pull-every", min=0,
+              help="Seconds between background pulls of signed usage receipts from the linked data holders "
+                   "(0: never; use 'copyme wallet sync')."),
           login_link_: bool = typer.Option(
               True, "--login-link/--no-login-link",
               help="Print a one-time sign-in link on start (off: e.g. when the output goes to a log; "
@@ -471,7 +478,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
     target = Home.at(home)
     if not target.exists():
         Wallet.open(target)
-    app_ = create_app(target, _passphrase(passphrase_file), refresh_interval=refresh_every or None)
+    app_ = create_app(target, _passphrase(passphrase_file), refresh_interval=refresh_every or None,
+                      pull_interval=pull_every or None)
     serve_file = target.path / SERVE_FILE
 
     def announce(bound: int) -> None:
@@ -481,7 +489,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
         fresh = f"copyme wallet login-link --home {target.path}"
         urls = {"api": f"{base}/api", "dashboard": f"{base}/", "login": base + issued.path if issued else None,
                 "login_expires_at": issued.expires_at if issued else None,
-                "token_file": str(target.api_token), "refresh_every": refresh_every or None}
+                "token_file": str(target.api_token), "refresh_every": refresh_every or None,
+                "pull_every": pull_every or None}
         if as_json:
             typer.echo(json.dumps(urls, ensure_ascii=False))
             return
@@ -491,7 +500,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
                    + f"  a fresh sign-in link: {fresh}\n"
                    f"local API: {urls['api']} (bearer token in {urls['token_file']})\n"
                    + (f"status lists: re-signed and published in the background every {refresh_every:g} s"
-                      if refresh_every else "status lists: no background refresh; run 'copyme wallet sync'"))
+                      if refresh_every else "status lists: no background refresh; run 'copyme wallet sync'")
+                   + (f"\nusage receipts: pulled from linked data holders every {pull_every:g} s"
+                      if pull_every else "\nusage receipts: no background pull; run 'copyme wallet sync'"))
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

@@ -19,6 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .consents import ConsentView, Review
+from .pull import PullResult
+from .receipts import HeldReceipt
 from .status import PublishResult
 from .wallet import ChangeResult, ConsentDetail
 
@@ -195,11 +197,12 @@ def detail_view(detail: ConsentDetail, *, with_credential: bool = True) -> Group
                         _date(e["published_at"]) if e["published_at"] else "pending")
     parts.append(history)
     if detail.receipts:
-        receipts = Table(title="usage receipts")
-        for col in ("at", "recipient", "items", "purpose", "source"):
+        receipts = Table(title="usage receipts (signed by the data holder)")
+        for col in ("at", "data user", "items", "purpose", "outcome", "holder #"):
             receipts.add_column(col)
         for r in detail.receipts:
-            receipts.add_row(_date(r.at), r.recipient or "", ", ".join(r.items), r.purpose or "", r.source)
+            receipts.add_row(_date(r.at), r.presenter, ", ".join(r.items), r.purpose,
+                             f"refused: {r.reason}" if r.refused else "released", str(r.seq))
         parts.append(receipts)
     if with_credential:
         parts.append(Text("credential (base64url):", style="bold"))
@@ -221,6 +224,24 @@ def sync_text(results: list[PublishResult]) -> str:
         return "nothing pending"
     return "\n".join(f"{r.list_id}: " + ("published" if r.accepted else f"still pending ({r.error}: {r.detail})")
                      + f" (iat {r.iat})" for r in results)
+
+
+def pull_text(results: list[PullResult]) -> str:
+    """One line per linked holder: new receipts, or the warning that stopped the pull."""
+    if not results:
+        return "receipts: no data holder linked"
+    return "\n".join(f"receipts from {r.holder_url}: {r.new} new (last #{r.last_seq})" if r.ok
+                     else f"receipts from {r.holder_url}: WARNING {r.error}: {r.detail} ({r.new} new before it)"
+                     for r in results)
+
+
+def receipts_text(receipts: list[HeldReceipt]) -> str:
+    """``receipts``: one line per verified receipt."""
+    if not receipts:
+        return "no receipts"
+    return "\n".join(f"{_date(r.at)}  {short_id(r.consent_id)}  "
+                     + (f"refused ({r.reason})" if r.refused else "released")
+                     + f"  {r.presenter}  {','.join(r.items)}  {r.purpose}  (holder #{r.seq})" for r in receipts)
 
 
 def console() -> Console:

@@ -33,10 +33,11 @@ from .errors import CorruptStore, NotInitialised
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Tables in the order a backup writes and restores them.
-TABLES = ("meta", "requests", "relationships", "lists", "consents", "events", "receipts", "links")
+TABLES = ("meta", "requests", "relationships", "lists", "consents", "events", "links", "usage_receipts",
+          "receipt_pulls")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,14 +77,24 @@ CREATE TABLE events (
 CREATE INDEX events_consent ON events (consent_id, seq);
 CREATE INDEX events_unpublished ON events (list_id, published_at);
 CREATE INDEX events_pending ON events (consent_id) WHERE published_at IS NULL;
-CREATE TABLE receipts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, consent_id TEXT NOT NULL REFERENCES consents(id),
-    at INTEGER NOT NULL, recipient TEXT, items TEXT NOT NULL, purpose TEXT, source TEXT NOT NULL,
-    detail TEXT, recorded_at INTEGER NOT NULL
-);
-CREATE INDEX receipts_consent ON receipts (consent_id, at);
 CREATE TABLE links (holder TEXT PRIMARY KEY, holder_url TEXT NOT NULL, linked_at INTEGER NOT NULL, did TEXT);
 """
+
+#: Schema 4: usage receipts signed by data holders, pulled by the wallet (one chain per holder),
+#: and the outcome of the last pull from each holder (a chain problem stays visible until fixed).
+_RECEIPTS = (
+    """CREATE TABLE IF NOT EXISTS usage_receipts (
+        holder TEXT NOT NULL, seq INTEGER NOT NULL, cid TEXT NOT NULL, consent_id TEXT NOT NULL,
+        at INTEGER NOT NULL, presenter TEXT NOT NULL, items TEXT NOT NULL, purpose TEXT NOT NULL,
+        outcome TEXT NOT NULL, reason TEXT, raw BLOB NOT NULL, received_at INTEGER NOT NULL,
+        PRIMARY KEY (holder, seq))""",
+    "CREATE INDEX IF NOT EXISTS usage_receipts_consent ON usage_receipts (consent_id, at)",
+    """CREATE TABLE IF NOT EXISTS receipt_pulls (
+        holder TEXT PRIMARY KEY, holder_url TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
+        pulled_at INTEGER, error TEXT, detail TEXT, failed_at INTEGER)""",
+)
+
+_SCHEMA += ";\n".join(_RECEIPTS) + ";\n"
 
 #: Statements that bring a database from schema ``n`` to ``n + 1``.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -99,6 +110,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             UNIQUE (holder, requester, generation))""",
         "ALTER TABLE lists ADD COLUMN relationship INTEGER REFERENCES relationships(id)",
         "ALTER TABLE links ADD COLUMN did TEXT"),
+    # 4: signed usage receipts replace the unsigned ones that only a demo relay ever wrote (they
+    # proved nothing and no holder signed them), so the old table goes.
+    3: ("DROP INDEX IF EXISTS receipts_consent", "DROP TABLE IF EXISTS receipts", *_RECEIPTS),
 }
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, Wal
 from .holder_client import HolderClient
 from .home import Home
 from .keystore import KeyStore
-from .receipts import Receipt, parse_receipt
+from .pull import DEFAULT_DEADLINE, PullResult, pull_all
+from .receipts import HeldReceipt, PullState, ReceiptBook
 from .relationships import Relationship, Relationships
 from .status import PublishResult, StatusLists
 from .store import Store, dumps, translate_db_errors
@@ -80,7 +82,7 @@ class ConsentDetail:
     request: bytes
     terms_sha256: str
     events: list[dict[str, Any]] = field(default_factory=list)
-    receipts: list[Receipt] = field(default_factory=list)
+    receipts: list[HeldReceipt] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The ``show --json`` and ``GET /api/consents/{id}`` body (credential as unpadded base64url)."""
@@ -115,6 +117,7 @@ class Wallet:
         self.lists = StatusLists(store, self.registry, keys.data_key if keys else None)
         self.trust = TrustLists(store, self.registry)
         self.relationships = Relationships(store, keys)
+        self.book = ReceiptBook(store)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -490,28 +493,25 @@ class Wallet:
 
     # -- receipts ---------------------------------------------------------------------------
 
-    def add_receipt(self, data: dict[str, Any], *, now: int | None = None) -> Receipt:
-        """Record one use of data under a consent (see :mod:`wallet.receipts`)."""
-        receipt = parse_receipt(data, now=now)
-        consent_id = self.resolve(receipt.consent_id)
-        with self.store.transaction() as db:
-            cursor = db.conn.execute(
-                "INSERT INTO receipts (consent_id, at, recipient, items, purpose, source, detail, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (consent_id, receipt.at, receipt.recipient, dumps(list(receipt.items)), receipt.purpose,
-                 receipt.source, dumps(receipt.detail) if receipt.detail else None, clock.now(now)))
-        row = self.store.row("SELECT * FROM receipts WHERE seq = ?", (cursor.lastrowid,))
-        assert row is not None
-        return Receipt.from_row(row)
+    def pull_receipts(self, *, lock: Callable[[], AbstractContextManager[Any]] | None = None,
+                      deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:
+        """Pull new signed usage receipts from every linked holder (see :mod:`wallet.pull`).
 
-    def receipts(self, consent_id: str | None = None) -> list[Receipt]:
-        """Receipts of one consent (or all), oldest first."""
+        ``lock`` guards the database and is never held while waiting for a holder.
+        """
+        keys = self._identity()
+        return pull_all(self.book, keys.identity, lock=lock, transport=self.transport, timeout=self.timeout,
+                        deadline=deadline, now=now)
+
+    def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:
+        """Verified receipts of one consent (or all), oldest first."""
         if consent_id is None:
-            rows = self.store.rows("SELECT * FROM receipts ORDER BY at, seq")
-        else:
-            rows = self.store.rows("SELECT * FROM receipts WHERE consent_id = ? ORDER BY at, seq",
-                                   (self.resolve(consent_id),))
-        return [Receipt.from_row(r) for r in rows]
+            return self.book.all()
+        return self.book.of_consent(self.resolve(consent_id))
+
+    def receipt_warnings(self) -> list[PullState]:
+        """Holders whose last pull stopped at a problem (a gap, a rewritten receipt, no answer ...)."""
+        return self.book.warnings()
 
     def info(self) -> dict[str, Any]:
         """The wallet's public facts: DID, registry, pinned council, counts."""

@@ -151,7 +151,7 @@ def test_pending_publish_when_registry_down_then_sync(env: Env) -> None:
     failed = env.wallet("sync", ok=False)
     assert failed.exit_code == 6
     env.start_registry()
-    assert env.json("sync")[0]["accepted"]
+    assert env.json("sync")["lists"][0]["accepted"]
     assert not env.json("list")[0]["pending"]
     assert _registry_status(env, credential) == Status.REVOKED
 
@@ -291,20 +291,6 @@ def test_corrupted_database_is_a_clear_error_and_kept(env: Env) -> None:
 def test_not_initialised(env: Env) -> None:
     result = env.wallet("list", ok=False)
     assert result.exit_code == 4 and "error: not_initialised:" in result.stderr
-
-
-def test_receipts_are_kept_per_consent(env: Env) -> None:
-    env.init()
-    cid = env.json("receive", str(env.request_file()), "--accept")["consent"]["id"]
-    records = env.tmp / "records.json"
-    records.write_text(json.dumps([{"consent_id": cid, "items": ["transactions"], "purpose": "dpv:ServiceProvision",
-                                    "recipient": samples.KEYS.requester.did, "at": 1_800_000_000, "source": "bank"}]))
-    out = env.json("receipts", "--import", str(records))
-    assert out[0]["items"] == ["transactions"] and out[0]["source"] == "bank"
-    assert env.json("show", cid)["receipts"][0]["recipient"] == samples.KEYS.requester.did
-    bad = env.tmp / "bad.json"
-    bad.write_text(json.dumps({"consent_id": "nosuchconsent"}))
-    assert "error: not_found:" in env.wallet("receipts", "--import", str(bad), ok=False).stderr
 
 
 def test_answer_flags_are_exclusive_and_needed(env: Env) -> None:

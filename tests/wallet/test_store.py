@@ -45,6 +45,26 @@ def test_a_schema_1_wallet_opens_migrated_and_lists_the_same(env: Env) -> None:
     assert env.json("revoke", consent_id)["state"] == "revoked"
 
 
+def test_a_schema_2_wallet_drops_its_unsigned_receipts_and_gets_the_signed_tables(env: Env) -> None:
+    consent_id = _wallet_with_a_consent(env)
+    conn = sqlite3.connect(str(env.home / "wallet.db"))
+    with conn:  # what a schema-2 wallet had: unsigned receipts that only the demo relay wrote
+        conn.execute("DROP TABLE usage_receipts")
+        conn.execute("DROP TABLE receipt_pulls")
+        conn.execute("CREATE TABLE receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, consent_id TEXT NOT NULL, "
+                     "at INTEGER NOT NULL, recipient TEXT, items TEXT NOT NULL, purpose TEXT, source TEXT NOT NULL, "
+                     "detail TEXT, recorded_at INTEGER NOT NULL)")
+        conn.execute("CREATE INDEX receipts_consent ON receipts (consent_id, at)")
+        conn.execute("INSERT INTO receipts (consent_id, at, items, source, recorded_at) VALUES (?, 1, '[]', 'x', 1)",
+                     (consent_id,))
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    conn.close()
+    with Wallet.open(env.home, PASSPHRASE) as wallet:
+        assert wallet.receipts(consent_id) == [] and wallet.store.get_meta("schema") == str(SCHEMA_VERSION)
+        names = {r["name"] for r in wallet.store.rows("SELECT name FROM sqlite_master")}
+    assert {"usage_receipts", "receipt_pulls"} <= names and "receipts" not in names
+
+
 def test_restoring_an_old_backup_gives_the_current_schema(env: Env) -> None:
     _wallet_with_a_consent(env)
     _make_schema_1(env.home / "wallet.db")
@@ -96,7 +116,7 @@ def test_reads_skip_the_full_check_and_writes_run_it(env: Env) -> None:
     _checkpoint(db)
     conn = sqlite3.connect(str(db))
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'receipts_consent'").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'usage_receipts_consent'").fetchone()[0]
     conn.close()
     with db.open("r+b") as handle:  # an index page nobody reads when listing
         handle.seek((root - 1) * page_size)

@@ -1,0 +1,238 @@
+"""Pulling usage receipts from every data holder the wallet is linked to (spec 7.7).
+
+For each linked holder the wallet signs a fresh :class:`~protocol.ReceiptQuery` (audience = the
+holder, 2 minutes, single use, ``after`` = the last receipt it holds) and posts it to the holder's
+``/v1/receipts``.  Every receipt in the answer is verified with the holder's key (the signer must
+be the holder asked) and must extend the chain held so far; the first one that does not stops
+the pull from that holder: what came before it is stored, nothing after it is merged, and the
+reason (``chain_gap``, ``chain_broken``, ``wrong_audience``, ``bad_signature``, ...) is kept
+as a warning for the user (:meth:`wallet.receipts.ReceiptBook.failed`).
+
+Network work happens outside the wallet's lock: ``lock`` is taken only around the short database
+reads and writes, so a revoke or suspend never waits for a slow holder.  Every pull is bounded:
+at most :data:`MAX_PAGES` answers per holder, and one overall ``deadline`` for all holders.
+:class:`ReceiptPuller` runs it in the background while ``copyme wallet serve`` runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+
+from protocol import (
+    CopyMeError,
+    DecodeError,
+    KeyPair,
+    ReceiptQuery,
+    TooLarge,
+    Typ,
+    Unavailable,
+    UsageReceipt,
+    WrongAudience,
+    clock,
+    error_from_response,
+)
+
+from .receipts import ReceiptBook
+
+__all__ = ["DEFAULT_DEADLINE", "DEFAULT_PULL_INTERVAL", "MAX_ANSWER", "MAX_PAGES", "PullResult", "ReceiptPuller",
+           "pull_all"]
+
+#: Seconds one pull (all holders together) may take.
+DEFAULT_DEADLINE = 20.0
+#: Seconds between two background pulls of ``serve``.
+DEFAULT_PULL_INTERVAL = 300.0
+#: Answers read from one holder in one pull (100 receipts each).
+MAX_PAGES = 20
+#: Largest answer body read (bytes): 100 receipts of at most ~2 KiB, base64url, with room to spare.
+MAX_ANSWER = 1024 * 1024
+
+log = logging.getLogger("wallet.pull")
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What one pull from one holder brought: new receipts, the last ``seq`` held, and the error if any."""
+
+    holder: str
+    holder_url: str
+    new: int
+    last_seq: int
+    error: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the pull went through without a problem."""
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON answer of ``sync`` (``receipts``) and ``POST /api/receipts/pull``."""
+        return asdict(self)
+
+
+def _no_lock() -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise Unavailable("the pull's overall deadline passed")
+        return remaining
+
+
+def _fetch(http: httpx.Client, url: str, query: bytes, timeout: float, deadline: _Deadline) -> tuple[list[bytes], bool]:
+    """POST one query; the answer's receipts (raw bytes, in order) and its ``more`` flag."""
+    try:
+        with http.stream("POST", f"{url}/v1/receipts", content=query,
+                         headers={"Content-Type": str(Typ.RECEIPT_QUERY)},
+                         timeout=min(timeout, deadline.left())) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER:
+                    raise TooLarge(f"the holder's answer is above {MAX_ANSWER} bytes")
+                deadline.left()
+            status = response.status_code
+    except httpx.HTTPError as err:
+        raise Unavailable(f"the data holder at {url} did not answer: {type(err).__name__}") from err
+    if status != 200:
+        raise error_from_response(status, bytes(body))
+    try:
+        data = json.loads(body)
+        encoded, more = data["receipts"], data["more"]
+        if not isinstance(encoded, list) or not isinstance(more, bool) or not all(isinstance(e, str) for e in encoded):
+            raise TypeError
+        raws = [base64.urlsafe_b64decode(e + "=" * (-len(e) % 4)) for e in encoded]
+    except (ValueError, KeyError, TypeError) as err:
+        raise DecodeError("the holder's answer is not a receipts list") from err
+    return raws, more
+
+
+def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: httpx.Client, *,
+              lock: Callable[[], AbstractContextManager[Any]], timeout: float, deadline: _Deadline,
+              now: int | None) -> PullResult:
+    with lock():
+        last_seq, last_raw = book.position(holder)
+    new = 0
+    try:
+        for _ in range(MAX_PAGES):
+            query = ReceiptQuery.create(user=key.did, holder=holder, after=last_seq, now=now).sign(key)
+            raws, more = _fetch(http, url, query, timeout, deadline)
+            accepted: list[UsageReceipt] = []
+            problem: CopyMeError | None = None
+            for raw in raws:
+                try:
+                    receipt = UsageReceipt.decode(raw)
+                    if receipt.holder != holder:
+                        raise WrongAudience(f"receipt {receipt.seq} is signed by {receipt.holder}, not by the holder asked")
+                    receipt.check_follows(last_seq, last_raw)
+                except CopyMeError as err:
+                    problem = err
+                    break
+                accepted.append(receipt)
+                last_seq, last_raw = receipt.seq, receipt.raw
+            with lock():
+                book.add(holder, url, accepted, clock.now(now))
+            new += len(accepted)
+            if problem is not None:
+                raise problem
+            if not more or not raws:
+                break
+        with lock():
+            book.succeeded(holder, url, clock.now(now))
+        return PullResult(holder, url, new, last_seq)
+    except CopyMeError as err:
+        with lock():
+            book.failed(holder, url, err.code, err.detail, clock.now(now))
+        return PullResult(holder, url, new, last_seq, err.code, err.detail)
+
+
+def pull_all(book: ReceiptBook, key: KeyPair, *, lock: Callable[[], AbstractContextManager[Any]] | None = None,
+             transport: httpx.BaseTransport | None = None, timeout: float = 5.0,
+             deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:
+    """Pull new receipts from every linked holder, signing each query with ``key``.
+
+    ``lock`` (a context manager factory) guards the wallet's database; it is never held while
+    waiting for a holder.  A holder the deadline leaves no time for is reported ``unavailable``.
+    """
+    take = lock or _no_lock
+    with take():
+        holders = book.holders()
+    limit = _Deadline(deadline)
+    results = []
+    with httpx.Client(transport=transport) as http:
+        for holder, url in holders:
+            results.append(_pull_one(book, key, holder, url, http, lock=take, timeout=timeout,
+                                     deadline=limit, now=now))
+    return results
+
+
+class ReceiptPuller:
+    """Runs a pull now and every ``interval`` seconds until :meth:`stop` (``copyme wallet serve``)."""
+
+    def __init__(self, pull: Callable[[], list[PullResult]], *, interval: float = DEFAULT_PULL_INTERVAL) -> None:
+        if interval <= 0:
+            raise ValueError("the pull interval must be positive")
+        self._pull = pull
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Results of the last run, and how many runs have finished.
+        self.last: list[PullResult] = []
+        self.runs = 0
+
+    def run_once(self) -> list[PullResult]:
+        """One pull from every linked holder."""
+        results = self._pull()
+        for result in results:
+            if result.ok:
+                log.info("receipts from %s: %d new (last %d)", result.holder_url, result.new, result.last_seq)
+            else:
+                log.warning("receipts from %s stopped (%s: %s)", result.holder_url, result.error, result.detail)
+        self.last = results
+        self.runs += 1
+        return results
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.run_once()
+            except CopyMeError as err:  # e.g. a damaged wallet: say so, keep serving
+                log.warning("receipt pull failed (%s: %s)", err.code, err.detail)
+                self.runs += 1
+            except Exception:  # never let the thread die silently
+                log.exception("receipt pull failed")
+                self.runs += 1
+            if self._stop.wait(self.interval):
+                return
+
+    def start(self) -> ReceiptPuller:
+        """Start the background thread (a first run happens at once)."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="wallet-receipt-pull", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = DEFAULT_DEADLINE + 5) -> None:
+        """Stop the thread (waits for a pull in progress, which its deadline bounds)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
