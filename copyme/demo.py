@@ -13,7 +13,8 @@ its own folder under one demo home:
 ``copyme demo`` prints the URLs and what to click, and stops everything on Ctrl-C.
 ``copyme demo --script`` runs the journey in the terminal instead (request, partial consent,
 fetch, a second data user's consent and fetch under another pairwise DID, suspend, refusal,
-resume, fetch, revoke, refusal, resume refused) and exits 0 only if
+resume, fetch, revoke, refusal, resume refused, and the wallet pulling the bank's signed usage
+receipts) and exits 0 only if
 every outcome is the expected one.  The demo only uses the packages' public APIs.
 """
 
@@ -24,7 +25,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -50,6 +50,8 @@ __all__ = ["CUSTOMER", "PASSPHRASE", "Demo", "Ports", "command", "run_script"]
 PASSPHRASE = "copyme-demo"
 #: The bank customer the demo user's wallet is linked to.
 CUSTOMER = "C-1001"
+#: Seconds between the demo wallet's background pulls of the bank's usage receipts.
+PULL_EVERY = 3
 BANK_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
 BUDGET_NAME = {"ja": "かけいぼ", "en": "Kakeibo"}
 INSURER_NAME = {"ja": "ほけん", "en": "Hoken Insurance"}
@@ -119,8 +121,6 @@ class Demo:
     ports: Ports = field(default_factory=Ports)
     with_wallet_server: bool = True
     services: list[Service] = field(default_factory=list)
-    _relay: threading.Thread | None = field(default=None, init=False, repr=False)
-    _relay_stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
@@ -215,12 +215,12 @@ class Demo:
         self.token = load_token(Home.at(self.wallet_home))
         if self.with_wallet_server:
             # its output goes to a log file: no sign-in link there (login_url() asks for one)
+            # it pulls the bank's signed usage receipts every few seconds, so the dashboard shows each use soon
             self._spawn("wallet", ["wallet", "serve", "--home", str(self.wallet_home), "--no-login-link",
-                                   "--passphrase-file", str(self.passphrase_file)], self.ports.wallet)
+                                   "--pull-every", str(PULL_EVERY), "--passphrase-file", str(self.passphrase_file)],
+                        self.ports.wallet)
         for service in self.services:
             service.wait_up()
-        if self.with_wallet_server:
-            self.relay_receipts()
 
     def service(self, name: str) -> Service:
         """The running service called ``name`` (registry, bank, budget, wallet)."""
@@ -234,45 +234,8 @@ class Demo:
         port = int(old.url.rsplit(":", 1)[1])
         self._spawn(name, old.args, port).wait_up()
 
-    def relay_receipts(self, interval: float = 0.5) -> None:
-        """Tell the wallet each time the bank releases data (from the bank's provision records).
-
-        The wallet cannot see data move by itself; in the demo the bank's APPI provision records
-        are copied to the wallet's ``POST /api/receipts`` so the dashboard shows every use.
-        """
-        self._relay_stop.clear()
-        self._relay = threading.Thread(target=self._relay_loop, args=(interval,), daemon=True)
-        self._relay.start()
-
-    def _relay_loop(self, interval: float) -> None:
-        from issuer.service import load_or_create_key as issuer_key
-        from verifier import Records, open_database
-
-        budget_did = issuer_key(self.home / "budget").did
-        db = open_database(self.home / "bank" / "verifier.db")
-        records, sent = Records(db), 0
-        with httpx.Client(base_url=self.wallet_url, timeout=10.0,
-                          headers={"Authorization": f"Bearer {self.token}"}) as wallet:
-            while not self._relay_stop.wait(interval):
-                with contextlib.suppress(CopyMeError, httpx.HTTPError, sqlite3.Error):
-                    for row in records.all():
-                        if row["seq"] <= sent:
-                            continue
-                        if row["kind"] == "provision" and row.get("consent_id"):
-                            name = BUDGET_NAME["ja"] if row["recipient"] == budget_did else row["recipient"]
-                            wallet.post("/api/receipts", json={
-                                "consent_id": row["consent_id"], "items": list(row["items"]), "at": row["at"],
-                                "purpose": row["purpose"], "recipient": name,
-                                "source": f"{BANK_NAME['ja']} / {BANK_NAME['en']} (provision record #{row['seq']})"})
-                        sent = row["seq"]
-        db.conn.close()
-
     def stop(self) -> None:
         """Stop every service (newest first)."""
-        if self._relay is not None:
-            self._relay_stop.set()
-            self._relay.join(timeout=5)
-            self._relay = None
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
@@ -404,8 +367,6 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
                     value = data["items"][name]
                     shown = f"{len(value)} entries" if isinstance(value, list) else repr(value)
                     step.say(f"  {name}: {shown}")
-                wallet.add_receipt({"consent_id": data["consent_id"], "items": got, "purpose": data["purpose"],
-                                    "recipient": budget_label, "source": "demo script (Kakeibo's recipient record)"})
             else:
                 step.say(f"the bank refused: [bold]{code}[/bold]")
             if expect_code is None:
@@ -449,9 +410,19 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
         except CopyMeError as err:
             step.say(f"your wallet says: {err.code}: {err.detail}")
             step.expect(err.code == "conflict", "resuming a revoked consent is refused (revoking is final)")
+        step.title("Your wallet pulls the bank's signed usage receipts")
+        pulled = wallet.pull_receipts()
+        for result in pulled:
+            step.say(f"asked {BANK_NAME[lang]} with a fresh signed query: each receipt verified with the bank's "
+                     f"key, chain checked up to #{result.last_seq}" if result.ok
+                     else f"{BANK_NAME[lang]}: WARNING {result.error}: {result.detail}")
         receipts = wallet.receipts(consent.id)
-        console.print()
-        step.say(f"your wallet recorded {len(receipts)} uses of your data under this consent")
+        for r in receipts:
+            outcome = f"refused ({r.reason})" if r.refused else "released"
+            step.say(f"  #{r.seq} {budget_label}: {', '.join(r.items)} — {outcome}")
+        step.expect(all(r.ok for r in pulled) and [(r.outcome, r.reason) for r in receipts] == [
+            ("released", None), ("refused", "suspended"), ("released", None), ("refused", "revoked")],
+            "two uses and two refused attempts, each signed by the bank and chained")
     except (CopyMeError, httpx.HTTPError, KeyError, ValueError) as err:
         step.expect(False, f"the journey stopped: {type(err).__name__}: {err}")
     finally:
