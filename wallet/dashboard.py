@@ -42,10 +42,11 @@ from protocol import CopyMeError, InvalidArgument, read_capped
 
 from .api import Unauthorised
 from .consents import ConsentView
+from .receipts import PullState
 from .signin import SignIn
 from .wallet import Wallet
 
-__all__ = ["FORM_LIMIT", "SESSION_COOKIE", "install", "words"]
+__all__ = ["FORM_LIMIT", "SESSION_COOKIE", "install", "pull_problem_text", "refusal_text", "words"]
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "copyme_wallet"
@@ -80,8 +81,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "sync_failed": "まだ送れません", "nothing_pending": "未反映の変更はありません。",
         "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
         "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
-        "at": "日時", "reached": "レジストリに反映", "receipts": "データが使われた記録",
+        "at": "日時", "reached": "レジストリに反映", "receipts": "データが使われた記録・断られた記録",
+        "receipts_lead": "{holder}が署名した記録です。データを渡したときも、断ったときも残ります。",
         "no_receipts": "まだ記録はありません。", "recipient": "受け取った人", "purpose": "目的",
+        "receipt_released": "{who}にデータが渡されました", "receipt_refused": "{who}が試みました — {why}",
+        "receipt_no": "{holder}の記録 {seq}番",
+        "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
+        "pull_failed": "記録を取り寄せられませんでした。",
+        "receipt_warning": "{holder}からの記録に問題があります：{why}",
         "source": "記録元", "ids": "識別子", "consent_id": "同意ID", "request_id": "依頼のID",
         "status_list": "状態リスト",
         "change": "変更する", "suspend": "一時停止する", "resume": "再開する", "revoke": "撤回する",
@@ -124,8 +131,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "sync_failed": "Still not sent", "nothing_pending": "Nothing is pending.",
         "detail_title": "Consent details", "shown": "What you saw when you consented",
         "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
-        "at": "When", "reached": "Reached the registry", "receipts": "When your data was used",
+        "at": "When", "reached": "Reached the registry", "receipts": "When your data was used, or refused",
+        "receipts_lead": "Records signed by {holder}: every time it handed your data over, and every time it refused.",
         "no_receipts": "No use recorded yet.", "recipient": "Recipient", "purpose": "Purpose",
+        "receipt_released": "{who} received your data", "receipt_refused": "{who} {why}",
+        "receipt_no": "{holder} record no. {seq}",
+        "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
+        "pull_failed": "The records could not be fetched.",
+        "receipt_warning": "A problem with the records from {holder}: {why}",
         "source": "Reported by", "ids": "Identifiers", "consent_id": "Consent id", "request_id": "Request",
         "status_list": "Status list",
         "change": "Change", "suspend": "Suspend", "resume": "Resume", "revoke": "Revoke",
@@ -161,6 +174,49 @@ _REASONS = {
            "invalid": "The input is not valid.", "wallet_locked": "The wallet's keys are locked.",
            "unauthorised": "This action was not accepted from that page."},
 }
+
+
+#: Why a holder refused a data user, as the consent's history says it (receipts); other codes
+#: fall back to ``refused_other``.
+_REFUSALS = {
+    "ja": {"suspended": "一時停止中だったので、断られました", "revoked": "撤回した後だったので、断られました",
+           "expired": "同意の期限が切れていたので、断られました",
+           "items_not_granted": "同意していないデータを求めたので、断られました",
+           "purpose_not_granted": "同意していない目的だったので、断られました",
+           "not_subject": "同意の相手ではないので、断られました",
+           "refused_other": "断られました（理由コード：{code}）"},
+    "en": {"suspended": "tried after you suspended — refused", "revoked": "tried after you revoked — refused",
+           "expired": "tried after the consent expired — refused",
+           "items_not_granted": "asked for data you did not grant — refused",
+           "purpose_not_granted": "asked for a purpose you did not grant — refused",
+           "not_subject": "is not who you consented to — refused",
+           "refused_other": "tried — refused (reason code: {code})"},
+}
+#: What a failed pull of receipts means for the user.
+_PULL_PROBLEMS = {
+    "ja": {"chain_gap": "記録の一部が欠けています。欠けた所から先は取り込んでいません。",
+           "chain_broken": "以前の記録が書き換えられています。その記録は取り込んでいません。",
+           "bad_signature": "署名が正しくない記録がありました。偽物の可能性があるので取り込んでいません。",
+           "wrong_audience": "別の会社が署名した記録がありました。取り込んでいません。",
+           "other": "記録を取り寄せられませんでした（理由コード：{code}）。"},
+    "en": {"chain_gap": "some records are missing; nothing after the gap was taken in.",
+           "chain_broken": "an earlier record was rewritten; it was not taken in.",
+           "bad_signature": "a record's signature is not valid (it may be forged); it was not taken in.",
+           "wrong_audience": "a record was signed by another company; it was not taken in.",
+           "other": "the records could not be fetched (reason code: {code})."},
+}
+
+
+def refusal_text(code: str | None, lang: str) -> str:
+    """A refused attempt's reason in plain words (``lang`` ``ja`` or ``en``)."""
+    table = _REFUSALS[lang if lang in _REFUSALS else "ja"]
+    return table.get(code or "", table["refused_other"].format(code=code))
+
+
+def pull_problem_text(code: str, lang: str) -> str:
+    """Why a pull of receipts stopped, in plain words."""
+    table = _PULL_PROBLEMS[lang if lang in _PULL_PROBLEMS else "ja"]
+    return table.get(code, table["other"].format(code=code))
 
 
 def words(lang: str) -> dict[str, str]:
@@ -273,6 +329,18 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
         except CopyMeError:
             return purpose
 
+    def who_of(presenter: str, consent: ConsentView, lang: str) -> str:
+        """The data user's name when it is the consent's grantee, else its DID, shortened."""
+        if presenter == consent.requester:
+            return consent.name(lang)
+        return presenter[:16] + "…" + presenter[-6:]
+
+    def warnings_of(problems: list[PullState], consents: list[ConsentView], lang: str) -> list[str]:
+        labels = {c.holder: c.holder_label(lang) for c in consents}
+        return [words(lang)["receipt_warning"].format(holder=labels.get(p.holder) or p.holder_url,
+                                                      why=pull_problem_text(p.error or "", lang))
+                for p in problems]
+
     def error_page(request: Request, err: CopyMeError) -> HTMLResponse:
         lang = lang_of(request)
         status = err.http_status if 400 <= err.http_status < 600 else 400
@@ -353,7 +421,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> Response:
         def render() -> Response:
-            consents, pending = locked(lambda: (opened.consents(), opened.pending()))
+            consents, pending, problems = locked(lambda: (opened.consents(), opened.pending(),
+                                                          opened.receipt_warnings()))
             groups: dict[str, dict[str, Any]] = {}
             lang = lang_of(request)
             for c in consents:
@@ -361,21 +430,34 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                                                      "consents": []})
                 group["consents"].append(c)
             return page(request, "index.html", {"groups": list(groups.values()), "pending_lists": pending,
-                                                "synced": request.query_params.get("synced")})
+                                                "synced": request.query_params.get("synced"),
+                                                "warnings": warnings_of(problems, consents, lang),
+                                                "pulled": request.query_params.get("pulled")})
         return guarded(request, render)
 
     @app.get("/consents/{consent_id}", response_class=HTMLResponse, include_in_schema=False)
     def detail(request: Request, consent_id: str) -> Response:
         def render() -> Response:
-            found = locked(lambda: opened.detail(consent_id))
+            found, problems = locked(lambda: (opened.detail(consent_id), opened.receipt_warnings()))
             events = found.events
+            lang = lang_of(request)
+            c = found.consent
+            holder = c.holder_label(lang)
+            uses = [{"at": r.at, "refused": r.refused, "data_items": r.items, "purpose": r.purpose,
+                     "text": (words(lang)["receipt_refused"].format(who=who_of(r.presenter, c, lang),
+                                                                   why=refusal_text(r.reason, lang))
+                              if r.refused else words(lang)["receipt_released"].format(who=who_of(r.presenter, c, lang))),
+                     "no": words(lang)["receipt_no"].format(holder=holder, seq=r.seq)} for r in found.receipts]
             done = request.query_params.get("done")
             last = events[-1] if events else None
             return page(request, "detail.html", {
                 "d": found, "c": found.consent, "r": found.review, "done": done if done in ("active", "suspended", "revoked") else None,
                 "done_error": request.query_params.get("error"), "last": last,
                 "accepted": request.query_params.get("accepted") == "1",
-                "back": _safe_back(request.query_params.get("back"))})
+                "back": _safe_back(request.query_params.get("back")), "uses": uses,
+                "receipts_lead": words(lang)["receipts_lead"].format(holder=holder),
+                "warnings": warnings_of([p for p in problems if p.holder == c.holder], [c], lang),
+                "pulled": request.query_params.get("pulled")})
         return guarded(request, render)
 
     # -- understand and decide --------------------------------------------------------------
@@ -437,6 +519,19 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             if not result.published:
                 target += "&error=" + quote(f"{result.error}: {result.detail}", safe="")
             return RedirectResponse(target, status_code=303)
+        except CopyMeError as err:
+            return error_page(request, err)
+
+    @app.post("/receipts/pull", include_in_schema=False)
+    async def pull(request: Request) -> Response:
+        try:
+            form = await posted(request)
+            # the pull takes the lock itself, only around database work, never while a holder answers
+            results = await _threaded(lambda: opened.pull_receipts(lock=lambda: guard))
+            back = (form.get("back") or ["/"])[0]
+            target = back if back.startswith("/consents/") or back == "/" else "/"
+            ok = all(r.ok for r in results)
+            return RedirectResponse(f"{target}?pulled={'ok' if ok else 'failed'}", status_code=303)
         except CopyMeError as err:
             return error_page(request, err)
 

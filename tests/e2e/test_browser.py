@@ -110,13 +110,11 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     _shot(page, screenshots, "06-wallet-list-en")
     page.get_by_test_id("consent").get_by_role("link").first.click()
     expect(page.get_by_test_id("history")).to_contain_text("active")
-    for _ in range(20):  # the demo relays the bank's provision records to the wallet every 0.5 s
-        if page.get_by_test_id("receipts").count():
-            break
-        page.wait_for_timeout(250)
-        page.reload()
-    expect(page.get_by_test_id("receipts")).to_contain_text("かけいぼ")
+    # the wallet pulls the bank's signed receipt of that release (the button; serve also pulls in the background)
+    page.get_by_test_id("pull").click()
+    expect(page.get_by_test_id("receipt").first).to_contain_text("Kakeibo received your data")
     expect(page.get_by_test_id("receipts")).to_contain_text("Account balance")
+    expect(page.get_by_test_id("receipt-warning")).to_have_count(0)
     _shot(page, screenshots, "06b-consent-detail-en")
 
     # Change: suspend → refused
@@ -128,6 +126,22 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     _fetch(page, demo)
     expect(page.get_by_test_id("code")).to_have_text("suspended")
     _shot(page, screenshots, "08-budget-refused-suspended")
+
+    # See: the refused attempt, signed by the bank, on the consent's page (phone width, en and ja)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(demo.wallet_url + "/?lang=en")
+    page.get_by_test_id("consent").get_by_role("link").first.click()
+    page.get_by_test_id("pull").click()
+    refused = page.locator('[data-testid="receipt"].refused')
+    expect(refused).to_contain_text("Kakeibo tried after you suspended — refused")
+    expect(page.get_by_test_id("receipt")).to_have_count(2)
+    _shot(page, screenshots, "08b-consent-receipts-390-en")
+    page.goto(page.url.split("?")[0] + "?lang=ja")
+    expect(refused).to_contain_text("一時停止中だったので、断られました")
+    expect(page.get_by_test_id("receipts")).to_contain_text("データが渡されました")
+    _shot(page, screenshots, "08c-consent-receipts-390-ja")
+    page.set_viewport_size({"width": 420, "height": 860})
+    page.goto(page.url.split("?")[0] + "?lang=en")
 
     # resume → data again
     page.goto(demo.wallet_url + "/")
