@@ -163,10 +163,14 @@ def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: http
         return PullResult(holder, url, new, last_seq, err.code, err.detail)
 
 
-def pull_all(book: ReceiptBook, key: KeyPair, *, lock: Callable[[], AbstractContextManager[Any]] | None = None,
+def pull_all(book: ReceiptBook, key: KeyPair | Callable[[str], KeyPair], *,
+             lock: Callable[[], AbstractContextManager[Any]] | None = None,
              transport: httpx.BaseTransport | None = None, timeout: float = 5.0,
              deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:
     """Pull new receipts from every linked holder, signing each query with ``key``.
+
+    ``key`` may be a function of the holder's DID, for wallets that link a different DID at each
+    holder: the query must be signed by a DID linked there.
 
     ``lock`` (a context manager factory) guards the wallet's database; it is never held while
     waiting for a holder.  A holder the deadline leaves no time for is reported ``unavailable``.
@@ -178,7 +182,8 @@ def pull_all(book: ReceiptBook, key: KeyPair, *, lock: Callable[[], AbstractCont
     results = []
     with httpx.Client(transport=transport) as http:
         for holder, url in holders:
-            results.append(_pull_one(book, key, holder, url, http, lock=take, timeout=timeout,
+            signer = key if isinstance(key, KeyPair) else key(holder)
+            results.append(_pull_one(book, signer, holder, url, http, lock=take, timeout=timeout,
                                      deadline=limit, now=now))
     return results
 
