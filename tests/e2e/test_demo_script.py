@@ -14,11 +14,13 @@ def test_demo_script_runs_the_journey_and_every_outcome_is_expected(tmp_path) ->
                             capture_output=True, text=True, timeout=180)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert "All 12 steps went as expected." in out
+    assert "All 13 steps went as expected." in out
     assert "the two companies hold different DIDs and status lists for you" in out
     assert "NOT as expected" not in out and "Traceback" not in out + result.stderr
     for expected in ("the bank refused: suspended", "the bank refused: revoked",
-                     "cannot resume a consent that is revoked", "the bank released: balance, transactions"):
+                     "cannot resume a consent that is revoked", "the bank released: balance, transactions",
+                     "chain checked up to #5", "#3 Kakeibo: transactions, balance — refused (suspended)",
+                     "#2 Hoken Insurance: name, birthdate — released"):
         assert expected in out
     # the services were stopped: nothing of the demo is left listening
     assert (tmp_path / "home" / "logs" / "registry.log").exists()
