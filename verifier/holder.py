@@ -259,7 +259,7 @@ class Holder:
     # ------------------------------------------------------------------ usage receipts
 
     def answer_receipts(self, query: bytes, now: int | None = None) -> ReceiptPage:
-        """A wallet's signed receipt query checked (spec 7.6), and its customer's receipts after ``after``."""
+        """A wallet's signed receipt query checked (spec 7.7), and its customer's receipts after ``after``."""
         return self.receipts.answer(query, now=self.now(now))
 
     # ------------------------------------------------------------------ links and nonces

@@ -6,7 +6,7 @@ customer.  A receipt is signed and stored inside the transaction that writes the
 refusal record (:meth:`ReceiptLog.append` runs on the caller's connection), so no release
 happens without its receipt and the chain has no holes.
 
-:meth:`ReceiptLog.answer` serves a wallet's signed :class:`~protocol.ReceiptQuery` (spec 7.6):
+:meth:`ReceiptLog.answer` serves a wallet's signed :class:`~protocol.ReceiptQuery` (spec 7.7):
 audience, time, link and single use are checked, in that order, before anything is read.
 
 SQL lives here and nowhere else; the table is created by a ``sqlite_utils`` migration set
@@ -125,7 +125,7 @@ class ReceiptLog:
         return ReceiptPage(found, len(rows) > limit)
 
     def answer(self, data: bytes, *, now: int | None = None) -> ReceiptPage:
-        """Check a wallet's receipt query (spec 7.6) and return its customer's receipts after ``after``.
+        """Check a wallet's receipt query (spec 7.7) and return its customer's receipts after ``after``.
 
         Raises ``too_large``, the decode and signature codes, ``wrong_audience``, ``expired`` /
         ``not_yet_valid``, ``not_linked`` or ``replayed``, and then reveals nothing.

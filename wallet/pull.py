@@ -1,4 +1,4 @@
-"""Pulling usage receipts from every data holder the wallet is linked to (spec 7.7).
+"""Pulling usage receipts from every data holder the wallet is linked to (spec 7.8).
 
 For each linked holder the wallet signs a fresh :class:`~protocol.ReceiptQuery` (audience = the
 holder, 2 minutes, single use, ``after`` = the last receipt it holds) and posts it to the holder's
@@ -178,12 +178,12 @@ def pull_all(book: ReceiptBook, key: KeyPair | Callable[[str], KeyPair], *,
     take = lock or _no_lock
     with take():
         holders = book.holders()
+        signers = {holder: key if isinstance(key, KeyPair) else key(holder) for holder, _ in holders}
     limit = _Deadline(deadline)
     results = []
     with httpx.Client(transport=transport) as http:
         for holder, url in holders:
-            signer = key if isinstance(key, KeyPair) else key(holder)
-            results.append(_pull_one(book, signer, holder, url, http, lock=take, timeout=timeout,
+            results.append(_pull_one(book, signers[holder], holder, url, http, lock=take, timeout=timeout,
                                      deadline=limit, now=now))
     return results
 

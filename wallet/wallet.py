@@ -25,6 +25,7 @@ from protocol import (
     ConsentRequest,
     CopyMeError,
     InvalidArgument,
+    KeyPair,
     LinkProof,
     NotFound,
     Organisation,
@@ -500,7 +501,12 @@ class Wallet:
         ``lock`` guards the database and is never held while waiting for a holder.
         """
         keys = self._identity()
-        return pull_all(self.book, keys.identity, lock=lock, transport=self.transport, timeout=self.timeout,
+
+        def linked_key(holder: str) -> KeyPair:  # the DID linked there with the holder's code signs the query
+            link = self.relationships.holder_link(holder)
+            return self.relationships.anchor_key(link) if link is not None else keys.identity
+
+        return pull_all(self.book, linked_key, lock=lock, transport=self.transport, timeout=self.timeout,
                         deadline=deadline, now=now)
 
     def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:

@@ -45,7 +45,7 @@ def test_a_schema_1_wallet_opens_migrated_and_lists_the_same(env: Env) -> None:
     assert env.json("revoke", consent_id)["state"] == "revoked"
 
 
-def test_a_schema_2_wallet_drops_its_unsigned_receipts_and_gets_the_signed_tables(env: Env) -> None:
+def test_a_schema_3_wallet_drops_its_unsigned_receipts_and_gets_the_signed_tables(env: Env) -> None:
     consent_id = _wallet_with_a_consent(env)
     conn = sqlite3.connect(str(env.home / "wallet.db"))
     with conn:  # what a schema-2 wallet had: unsigned receipts that only the demo relay wrote
@@ -57,7 +57,7 @@ def test_a_schema_2_wallet_drops_its_unsigned_receipts_and_gets_the_signed_table
         conn.execute("CREATE INDEX receipts_consent ON receipts (consent_id, at)")
         conn.execute("INSERT INTO receipts (consent_id, at, items, source, recorded_at) VALUES (?, 1, '[]', 'x', 1)",
                      (consent_id,))
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
     conn.close()
     with Wallet.open(env.home, PASSPHRASE) as wallet:
         assert wallet.receipts(consent_id) == [] and wallet.store.get_meta("schema") == str(SCHEMA_VERSION)
