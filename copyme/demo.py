@@ -416,13 +416,16 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
             step.say(f"asked {BANK_NAME[lang]} with a fresh signed query: each receipt verified with the bank's "
                      f"key, chain checked up to #{result.last_seq}" if result.ok
                      else f"{BANK_NAME[lang]}: WARNING {result.error}: {result.detail}")
-        receipts = wallet.receipts(consent.id)
+        names = {c.requester: c.name(lang) for c in wallet.consents()}
+        receipts = wallet.receipts()  # every use of this customer's data at the bank, whichever company asked
         for r in receipts:
             outcome = f"refused ({r.reason})" if r.refused else "released"
-            step.say(f"  #{r.seq} {budget_label}: {', '.join(r.items)} — {outcome}")
-        step.expect(all(r.ok for r in pulled) and [(r.outcome, r.reason) for r in receipts] == [
+            step.say(f"  #{r.seq} {names.get(r.presenter, r.presenter)}: {', '.join(r.items)} — {outcome}")
+        mine = [(r.outcome, r.reason) for r in receipts if r.consent_id == consent.id]
+        step.expect(all(r.ok for r in pulled) and len(receipts) == 5 and mine == [
             ("released", None), ("refused", "suspended"), ("released", None), ("refused", "revoked")],
-            "two uses and two refused attempts, each signed by the bank and chained")
+            f"{budget_label}'s two uses and two refused attempts, and {INSURER_NAME[lang]}'s use, "
+            "each signed by the bank and chained")
     except (CopyMeError, httpx.HTTPError, KeyError, ValueError) as err:
         step.expect(False, f"the journey stopped: {type(err).__name__}: {err}")
     finally:
