@@ -9,6 +9,7 @@ callback is stored for that account and nobody else's.  Routes are thin over
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -23,10 +24,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from protocol import DEFAULT_VOCABULARY, CopyMeError, InvalidArgument, Typ, error_response, read_capped
+from protocol import (
+    DEFAULT_VOCABULARY,
+    CopyMeError,
+    DecodeError,
+    InvalidArgument,
+    TooLarge,
+    Typ,
+    error_response,
+    read_capped,
+)
 
 from .button import CopyMeButton, request_url
-from .callback import MAX_CREDENTIAL_SIZE
+from .callback import MAX_CREDENTIAL_SIZE, MAX_REPLACES_SIZE
 from .demo import kakeibo_config
 from .i18n import LANGS, TEXTS, reason, t
 from .records import export_csv, list_records
@@ -184,7 +194,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     @app.post("/callback")
     async def callback(request: Request) -> JSONResponse:
         body = await read_capped(request.stream(), MAX_CREDENTIAL_SIZE, request.headers.get("content-length"))
-        consent = issuer.receive(body)
+        consent = issuer.receive(body, replaces=replaces_header(request.headers.get("copyme-replaces")))
         return JSONResponse({"consent_id": consent.id})
 
     # ------------------------------------------------------------------ JSON for scripts
@@ -256,3 +266,18 @@ def _money(value: int | float) -> str:
 
 def _fmt_time(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
+
+
+def replaces_header(value: str | None) -> bytes | None:
+    """The ``CopyMe-Replaces`` header (base64url, no padding): a key replacement proof, or ``malformed``."""
+    if value is None:
+        return None
+    if len(value) > 2 * MAX_REPLACES_SIZE or not value or any(c not in _B64URL for c in value):
+        raise DecodeError("CopyMe-Replaces must be base64url (no padding) of a DidLink", field="copyme-replaces")
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if len(raw) > MAX_REPLACES_SIZE:
+        raise TooLarge(f"a key replacement proof is at most {MAX_REPLACES_SIZE} bytes", field="copyme-replaces")
+    return raw
+
+
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

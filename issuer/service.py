@@ -159,9 +159,10 @@ class Issuer:
         """The signed bytes of a published request (``not_found`` for others)."""
         return self.store.request(request_id).raw
 
-    def receive(self, body: bytes, *, now: int | None = None) -> StoredConsent:
-        """The callback: verify and keep a consent, then look up its status."""
-        consent = receive_consent(self.store, body, requester=self.did, now=self.now(now))
+    def receive(self, body: bytes, *, now: int | None = None, replaces: bytes | None = None) -> StoredConsent:
+        """The callback: verify and keep a consent (a re-signed one with its key replacement proof
+        ``replaces``), then look up its status."""
+        consent = receive_consent(self.store, body, requester=self.did, now=self.now(now), replaces=replaces)
         if self.watcher is not None:
             self.watcher.follow(registry_base(consent.status_uri))
         return consent

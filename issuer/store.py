@@ -185,6 +185,12 @@ class IssuerStore:
             rows = list(self._db["consents"].rows_where("request_id = ?", [request_id], limit=1))
         return _consent(rows[0]) if rows else None
 
+    def consents_for_request(self, request_id: str) -> list[StoredConsent]:
+        """Every consent that answered this request: the first, and any re-signed after a key replacement."""
+        with self._lock:
+            rows = list(self._db["consents"].rows_where("request_id = ?", [request_id], order_by="received_at, id"))
+        return [_consent(r) for r in rows]
+
     def consents(self, account: str | None = None) -> list[StoredConsent]:
         """Every consent held (newest first), or only those of ``account``."""
         where, args = ("account = ?", [account]) if account is not None else (None, [])

@@ -374,6 +374,24 @@ def link(holder_url: str = typer.Argument(..., help="The data holder's service U
             typer.echo(f"  and the relationship DID {relationship['did']} (data user {relationship['requester']})")
 
 
+@app.command("replace-key")
+@_command
+def replace_key(ref: str = typer.Argument(..., metavar="DID_OR_ID", help="A relationship DID, or the id of one of its consents."),
+                home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Replace a relationship's key you fear leaked: the holder links the new DID and refuses the old; consents are re-signed and delivered."""
+    with _open(home, passphrase_file) as w:
+        result = w.replace_key(ref)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    typer.echo(f"replaced {result.old_did}\n    with {result.new_did}"
+               + ("; the data holder refuses the old one from now on" if result.holder_told
+                  else " (the holder did not know the old one)"))
+    for c in result.consents:
+        typer.echo(f"  consent {c['replaced'][-12:]} re-signed as {c['consent_id'][-12:]}: "
+                   + ("delivered" if c["delivered"] else f"not delivered ({c['error']}); retry with 'copyme wallet deliver'"))
+
+
 @app.command()
 @_command
 def relationships(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:

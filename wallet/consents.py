@@ -9,6 +9,7 @@ same object renders as rich text in the CLI and as JSON in the local API.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from dataclasses import asdict, dataclass
@@ -255,11 +256,18 @@ def _host(url: str) -> str:
 
 
 def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
-            transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """POST a signed consent to the request's callback; the peer's refusal or ``unavailable``."""
+            transport: httpx.BaseTransport | None = None, replaces: bytes | None = None) -> dict[str, Any]:
+    """POST a signed consent to the request's callback; the peer's refusal or ``unavailable``.
+
+    A consent re-signed after a key replacement goes with the replacement proof (the DidLink) in
+    the ``CopyMe-Replaces`` header, base64url without padding.
+    """
+    headers = {"Content-Type": str(Typ.CONSENT)}
+    if replaces is not None:
+        headers["CopyMe-Replaces"] = base64.urlsafe_b64encode(replaces).rstrip(b"=").decode()
     try:
         with httpx.Client(timeout=timeout, transport=transport) as http:
-            response = http.post(callback, content=credential, headers={"Content-Type": str(Typ.CONSENT)})
+            response = http.post(callback, content=credential, headers=headers)
     except httpx.HTTPError as err:
         raise Unavailable(f"the callback {callback} did not answer: {type(err).__name__}") from err
     if response.status_code != 200:

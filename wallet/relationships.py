@@ -11,8 +11,8 @@ by ``sync`` and the next ``link``/consent.
 
 Keys are not stored: each is derived from the wallet's seed (:mod:`wallet.derive`) from
 ``(holder, data user, generation)``; the table keeps which generation is current, its DID (to
-check the derivation), and the link state.  Replacing a key (:meth:`Relationships.replace`)
-starts the next generation.
+check the derivation), and the link state.  Replacing a key (:mod:`wallet.replacement`) starts
+the next generation.
 """
 
 from __future__ import annotations
@@ -43,12 +43,14 @@ class Relationship:
     linked_at: int | None
     link_error: str | None
     replaced_at: int | None
+    link_proof: bytes | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Relationship:
         """A ``relationships`` row."""
         return cls(int(row["id"]), row["holder"], row["requester"], int(row["generation"]), row["did"],
-                   int(row["created_at"]), row["linked_at"], row["link_error"], row["replaced_at"])
+                   int(row["created_at"]), row["linked_at"], row["link_error"], row["replaced_at"],
+                   row.get("link_proof"))
 
     def to_json(self) -> dict[str, Any]:
         """One entry of ``copyme wallet relationships --json``."""
@@ -130,10 +132,11 @@ class Relationships:
         found = self.current_of(holder, requester)
         if found is not None:
             return found
-        generation = self._next_generation(holder, requester)
+        generation = self.next_generation(holder, requester)
         return self._insert(holder, requester, generation, clock.now(now))
 
-    def _next_generation(self, holder: str, requester: str) -> int:
+    def next_generation(self, holder: str, requester: str) -> int:
+        """The generation a new key of this relationship gets (0 for the first)."""
         row = self.store.row("SELECT MAX(generation) AS g FROM relationships WHERE holder = ? AND requester = ?",
                              (holder, requester))
         return 0 if row is None or row["g"] is None else int(row["g"]) + 1
@@ -147,15 +150,18 @@ class Relationships:
         assert row is not None
         return Relationship.from_row(row)
 
-    def begin_replacement(self, old: Relationship, now: int | None = None) -> Relationship:
-        """The next generation's identity for ``old``'s relationship (``old`` stays current until
-        :meth:`finish_replacement`)."""
-        generation = self._next_generation(old.holder, old.requester)
-        existing = self.store.row("SELECT * FROM relationships WHERE holder = ? AND requester = ? AND generation = ?",
-                                  (old.holder, old.requester, generation))
-        if existing is not None:
-            return Relationship.from_row(existing)
-        return self._insert(old.holder, old.requester, generation, clock.now(now))
+    def replace(self, old: Relationship, generation: int, did: str, *, proof: bytes, linked_at: int | None,
+                now: int) -> Relationship:
+        """Record generation ``generation`` (DID ``did``, linked by ``proof``) and retire ``old``;
+        the relationship's status lists move to the new generation."""
+        cursor = self.store.db.conn.execute(
+            "INSERT INTO relationships (holder, requester, generation, did, created_at, linked_at, link_proof) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (old.holder, old.requester, generation, did, now, linked_at, proof))
+        self.store.db.conn.execute("UPDATE relationships SET replaced_at = ? WHERE id = ?", (now, old.id))
+        self.store.db.conn.execute("UPDATE lists SET relationship = ? WHERE relationship = ?", (cursor.lastrowid, old.id))
+        row = self.store.row("SELECT * FROM relationships WHERE id = ?", (cursor.lastrowid,))
+        assert row is not None
+        return Relationship.from_row(row)
 
     # -- link state -------------------------------------------------------------------------
 
@@ -178,15 +184,6 @@ class Relationships:
             raise NotFound("this data holder is not linked yet (copyme wallet link)")
         raw = DidLink.make(linked=self.anchor_key(link), new=self.key(relationship), holder=relationship.holder,
                            issued_at=clock.now(now), link_id=secrets.token_bytes(16))
-        return link, raw
-
-    def replacement_proof(self, old: Relationship, new: Relationship, now: int | None = None) -> tuple[HolderLink, bytes]:
-        """The signed DidLink that links ``new`` and unlinks ``old``, vouched for by ``old``."""
-        link = self.holder_link(old.holder)
-        if link is None:
-            raise NotFound("this data holder is not linked yet (copyme wallet link)")
-        raw = DidLink.make(linked=self.key(old), new=self.key(new), holder=old.holder, issued_at=clock.now(now),
-                           link_id=secrets.token_bytes(16), replace=True)
         return link, raw
 
     def mark(self, relationship: Relationship, *, linked_at: int | None, error: str | None) -> None:

@@ -33,7 +33,7 @@ from .errors import CorruptStore, NotInitialised
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Tables in the order a backup writes and restores them.
 TABLES = ("meta", "requests", "relationships", "lists", "consents", "events", "links", "usage_receipts",
@@ -49,7 +49,7 @@ CREATE TABLE requests (
 CREATE TABLE relationships (
     id INTEGER PRIMARY KEY AUTOINCREMENT, holder TEXT NOT NULL, requester TEXT NOT NULL,
     generation INTEGER NOT NULL, did TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
-    linked_at INTEGER, link_error TEXT, replaced_at INTEGER,
+    linked_at INTEGER, link_error TEXT, replaced_at INTEGER, link_proof BLOB,
     UNIQUE (holder, requester, generation)
 );
 CREATE TABLE lists (
@@ -113,6 +113,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 4: signed usage receipts replace the unsigned ones that only a demo relay ever wrote (they
     # proved nothing and no holder signed them), so the old table goes.
     3: ("DROP INDEX IF EXISTS receipts_consent", "DROP TABLE IF EXISTS receipts", *_RECEIPTS),
+    # 5: key replacement: the DidLink that linked a replacement key, sent again with its re-signed
+    # consents so the data user can check them
+    4: ("ALTER TABLE relationships ADD COLUMN link_proof BLOB",),
 }
 
 

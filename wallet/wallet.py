@@ -48,6 +48,7 @@ from .keystore import KeyStore
 from .pull import DEFAULT_DEADLINE, PullResult, pull_all
 from .receipts import HeldReceipt, PullState, ReceiptBook
 from .relationships import Relationship, Relationships
+from .replacement import Replacement, replace_key, replacement_proof
 from .status import PublishResult, StatusLists
 from .store import Store, dumps, translate_db_errors
 from .trust import TrustCheck, TrustLists
@@ -334,7 +335,8 @@ class Wallet:
         row = self.store.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
         assert row is not None
         try:
-            _consents.deliver(row["callback"], row["raw"], timeout=self.timeout, transport=self.transport)
+            _consents.deliver(row["callback"], row["raw"], timeout=self.timeout, transport=self.transport,
+                              replaces=replacement_proof(self, row["raw"]))
         except CopyMeError as err:
             with self.store.transaction() as db:
                 db.conn.execute("UPDATE consents SET delivered = 0, delivery_error = ? WHERE id = ?",
@@ -471,6 +473,10 @@ class Wallet:
         linked = self.link_relationships(holder, now=now)
         return {"linked": True, "holder": holder, "holder_url": client.base_url, "did": anchor.did,
                 "relationships": [r.to_json() for r in linked], "response": body}
+
+    def replace_key(self, ref: str, *, now: int | None = None) -> Replacement:
+        """Replace a relationship's key (its DID, or one of its consents' ids): see :mod:`wallet.replacement`."""
+        return replace_key(self, ref, now=now)
 
     def link_relationships(self, holder: str | None = None, *, now: int | None = None) -> list[Relationship]:
         """Link every relationship DID not yet linked at a holder the user linked (or at ``holder``).

@@ -30,11 +30,10 @@ import httpx
 import pytest
 
 from issuer.app import create_app as issuer_app
-from issuer.demo import kakeibo_config
+from issuer.demo import hoken_config, kakeibo_config
 from protocol import cbor
 from registry.app import create_app as registry_app
 from tests.support.servers import serve
-from tests.wallet.test_relationships import hoken_config
 from verifier.app import create_app as verifier_app
 from wallet import Wallet
 

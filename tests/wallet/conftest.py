@@ -15,17 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from typer.testing import CliRunner
 
 from copyme.cli import app as copyme_app
+from issuer.app import create_app as issuer_app
+from issuer.demo import hoken_config
 from protocol import ConsentCredential, KeyPair, cid_of
 from registry import create_app as registry_app
 from registry.service import Registry
 from tests.support import samples
-from tests.support.servers import ThreadServer
+from tests.support.servers import ThreadServer, serve
+from verifier.app import create_app as verifier_app
+from verifier.holder import Holder
+from wallet import Wallet
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -141,3 +147,39 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     finally:
         world.registry.stop()
         callback_server.stop()
+
+
+# ---------------------------------------------------------------- a bank and two data users
+
+parties_http = httpx.Client(timeout=10)
+
+
+@dataclass
+class Parties:
+    tmp: Path
+    registry: str
+    bank: str
+    holder: Holder
+    kakeibo: str
+    hoken: str
+
+    def wallet(self, name: str = "wallet") -> Wallet:
+        return Wallet.init(self.tmp / name, PASSPHRASE, registry=self.registry, kdf="min")
+
+    def consent(self, wallet: Wallet, issuer: str, account: str, **kw: Any) -> ConsentCredential:
+        button = parties_http.get(f"{issuer}/api/button", params={"account": account}).json()
+        view = wallet.accept(wallet.review(button["request_url"]), **kw)
+        return ConsentCredential.decode(wallet.detail(view.id).credential)
+
+    def fetch(self, issuer: str, account: str) -> httpx.Response:
+        return parties_http.post(f"{issuer}/api/fetch", json={"account": account})
+
+
+@pytest.fixture
+def parties(tmp_path: Path) -> Iterator[Parties]:
+    with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        with serve(bank_app) as bank, \
+                serve(issuer_app(tmp_path / "kakeibo", bank)) as kakeibo, \
+                serve(issuer_app(tmp_path / "hoken", bank, config=hoken_config(bank))) as hoken:
+            yield Parties(tmp_path, registry, bank, bank_app.state.holder, kakeibo, hoken)

@@ -4,73 +4,14 @@ linked at the holder by the wallet itself.  A real registry, bank (verifier) and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
-import pytest
-
-from issuer.app import create_app as issuer_app
-from issuer.demo import kakeibo_config
-from issuer.service import IssuerConfig
-from protocol import ConsentCredential
-from registry.app import create_app as registry_app
-from tests.support.servers import ThreadServer, free_port, serve
+from tests.support.servers import ThreadServer, free_port
 from verifier.app import create_app as verifier_app
-from verifier.holder import Holder
 from wallet import Wallet
 from wallet.status import LIST_SIZE
 
-from .conftest import PASSPHRASE
-
-http = httpx.Client(timeout=10)
-
-
-def hoken_config(bank: str) -> IssuerConfig:
-    """A second data user: an insurer asking the same bank for other items."""
-    base = kakeibo_config(bank)
-    return IssuerConfig(
-        name={"ja": "ほけん", "en": "Hoken Insurance"}, holder_url=base.holder_url,
-        required=("name", "birthdate"), optional=("address",), purposes=("dpv:IdentityVerification",),
-        notice={"ja": {"title": "保険の本人確認に銀行の登録情報を使います", "points": ["本人確認にだけ使います"]},
-                "en": {"title": "Verify your identity for your insurance with your bank's records",
-                       "points": ["Used only to verify who you are"]}},
-        terms_url="https://hoken.example/terms/v1", terms=b"Hoken terms v1", holder_name=base.holder_name,
-        holder_address=base.holder_address, holder_representative=base.holder_representative,
-        holder_acquisition=base.holder_acquisition, retention_days=90, validity_days=90)
-
-
-@dataclass
-class Parties:
-    tmp: Path
-    registry: str
-    bank: str
-    holder: Holder
-    kakeibo: str
-    hoken: str
-
-    def wallet(self, name: str = "wallet") -> Wallet:
-        return Wallet.init(self.tmp / name, PASSPHRASE, registry=self.registry, kdf="min")
-
-    def consent(self, wallet: Wallet, issuer: str, account: str, **kw: Any) -> ConsentCredential:
-        button = http.get(f"{issuer}/api/button", params={"account": account}).json()
-        view = wallet.accept(wallet.review(button["request_url"]), **kw)
-        return ConsentCredential.decode(wallet.detail(view.id).credential)
-
-    def fetch(self, issuer: str, account: str) -> httpx.Response:
-        return http.post(f"{issuer}/api/fetch", json={"account": account})
-
-
-@pytest.fixture
-def parties(tmp_path: Path) -> Iterator[Parties]:
-    with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
-        with serve(bank_app) as bank, \
-                serve(issuer_app(tmp_path / "kakeibo", bank)) as kakeibo, \
-                serve(issuer_app(tmp_path / "hoken", bank, config=hoken_config(bank))) as hoken:
-            yield Parties(tmp_path, registry, bank, bank_app.state.holder, kakeibo, hoken)
+from .conftest import PASSPHRASE, Parties
 
 
 def test_each_data_user_gets_its_own_did_and_list(parties: Parties) -> None:

@@ -1,0 +1,124 @@
+"""Key compromise response: replace a relationship's key.
+
+The user suspects that a relationship key leaked (a copied database, a stolen laptop before the
+passphrase was changed, ...).  :func:`replace_key`:
+
+1. derives the relationship's next generation key (:mod:`wallet.derive`);
+2. if the old DID is linked at the holder, sends the holder a :class:`protocol.DidLink` with
+   ``replace`` set, signed by the old DID and by the new one (the old DID is the one the holder
+   knows for this relationship); the holder links the new DID and refuses the old one from then
+   on (``key_replaced``).  If the holder refuses or does not answer, nothing changes here;
+3. in one transaction: records the new generation (with that proof), retires the old one, and
+   for every active or suspended consent of the relationship signs a new credential with the new
+   key (same request, items, purposes, language and end of validity; a fresh entry in the same
+   status list, in the same state) and revokes the old credential's entry;
+4. publishes the list and delivers each re-signed consent to its callback with the proof in the
+   ``CopyMe-Replaces`` header, so the data user can check that the user replaced the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from protocol import Conflict, ConsentCredential, CopyMeError, DidLink, NotFound, Status, clock
+
+from .holder_client import HolderClient
+from .relationships import Relationship
+
+if TYPE_CHECKING:
+    from .wallet import Wallet
+
+__all__ = ["Replacement", "replace_key", "replacement_proof"]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What a key replacement did."""
+
+    old_did: str
+    new_did: str
+    holder_told: bool
+    consents: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``copyme wallet replace-key --json`` answer."""
+        return dataclasses.asdict(self)
+
+
+def _relationship(wallet: Wallet, ref: str) -> Relationship:
+    if ref.startswith("did:key:"):
+        return wallet.relationships.by_did(ref)
+    consent_id = wallet.resolve(ref)
+    row = wallet.store.row("SELECT raw FROM consents WHERE id = ?", (consent_id,))
+    assert row is not None
+    return wallet.relationships.by_did(ConsentCredential.decode(row["raw"]).issuer)
+
+
+def replace_key(wallet: Wallet, ref: str, *, now: int | None = None) -> Replacement:
+    """Replace the key of the relationship of ``ref`` (its DID, or one of its consents' ids)."""
+    keys = wallet._identity()
+    old = _relationship(wallet, ref)
+    if old.replaced_at is not None:
+        raise Conflict(f"the key {old.did} was already replaced")
+    current = clock.now(now)
+    generation = wallet.relationships.next_generation(old.holder, old.requester)
+    new_key = keys.relationship_key(old.holder, old.requester, generation)
+    proof = DidLink.make(linked=wallet.relationships.key(old), new=new_key, holder=old.holder, issued_at=current,
+                         link_id=secrets.token_bytes(16), replace=True)
+    link = wallet.relationships.holder_link(old.holder)
+    told = False
+    if old.linked_at is not None and link is not None:
+        # the holder first: if it does not take the replacement, nothing changes in the wallet
+        with HolderClient(link.holder_url, timeout=wallet.timeout, transport=wallet.transport) as client:
+            client.link_did(proof)
+        told = True
+    renewed: list[tuple[str, str]] = []
+    with wallet.store.transaction() as db:
+        new = wallet.relationships.replace(old, generation, new_key.did, proof=proof,
+                                           linked_at=current if told else None, now=current)
+        rows = wallet.store.rows(
+            "SELECT c.* FROM consents c JOIN lists l ON l.id = c.list_id WHERE l.relationship = ? "
+            "AND c.state IN ('active', 'suspended') AND c.expires_at > ? AND c.raw IS NOT NULL ORDER BY c.issued_at",
+            (new.id, current + 60))
+        for row in rows:
+            previous = ConsentCredential.decode(row["raw"])
+            if previous.issuer != old.did:
+                continue
+            list_id, ref_ = wallet.lists.allocate(current, relationship=new.id)
+            credential = dataclasses.replace(previous, issuer=new_key.did, status=ref_, issued_at=current,
+                                             not_before=current, credential_id=secrets.token_bytes(16), raw=b"")
+            raw = credential.sign(new_key)
+            consent_id = ConsentCredential.decode(raw).cid
+            db.table("consents").insert({**row, "id": consent_id, "raw": raw, "list_id": list_id, "idx": ref_.index,
+                                         "issued_at": current, "delivered": 0, "delivery_error": None})
+            if row["state"] == "suspended":
+                wallet.lists.set(list_id, ref_.index, Status.SUSPENDED, current)
+            wallet._event(consent_id, row["state"], list_id, current)
+            wallet.lists.set(row["list_id"], row["idx"], Status.REVOKED, current)
+            db.conn.execute("UPDATE consents SET state = 'revoked' WHERE id = ?", (row["id"],))
+            wallet._event(row["id"], "revoked", row["list_id"], current)
+            renewed.append((row["id"], consent_id))
+    wallet.lists.sync(current)
+    if not told:
+        wallet.link_relationships(old.holder, now=current)
+    out: list[dict[str, Any]] = []
+    for previous_id, consent_id in renewed:
+        error = None
+        try:
+            wallet.deliver(consent_id)
+        except CopyMeError as err:
+            error = f"{err.code}: {err.detail}"
+        out.append({"replaced": previous_id, "consent_id": consent_id, "delivered": error is None, "error": error})
+    return Replacement(old.did, new.did, told, out)
+
+
+def replacement_proof(wallet: Wallet, credential: bytes) -> bytes | None:
+    """The key replacement proof to send with a consent signed by a replacement key, else ``None``."""
+    try:
+        relationship = wallet.relationships.by_did(ConsentCredential.decode(credential).issuer)
+    except NotFound:
+        return None
+    return relationship.link_proof if relationship.generation > 0 else None
