@@ -195,7 +195,7 @@ class IssuerStore:
         """Every consent held (newest first), or only those of ``account``."""
         where, args = ("account = ?", [account]) if account is not None else (None, [])
         with self._lock:
-            rows = list(self._db["consents"].rows_where(where, args, order_by="received_at desc, id"))
+            rows = list(self._db["consents"].rows_where(where, args, order_by="received_at desc, rowid desc"))
         return [_consent(r) for r in rows]
 
     def consents_on_list(self, uri: str) -> list[StoredConsent]:

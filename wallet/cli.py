@@ -161,7 +161,7 @@ def recover(
 @app.command()
 @_command
 def did(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
-    """Show your DID (and the wallet's registry and pinned council)."""
+    """Show your wallet's own DID (sent to no one: companies see one DID per relationship, see 'relationships')."""
     with _open(home, unlock=False) as w:
         info = w.info()
     if as_json:

@@ -12,6 +12,8 @@ from protocol import (
     ConsentCredential,
     ConsentRequest,
     CopyMeError,
+    DidLink,
+    DidPossession,
     LinkProof,
     Presentation,
     ReceiptQuery,
@@ -30,7 +32,7 @@ from tests.support import samples
 from tests.support.samples import KEYS
 
 DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof, UsageReceipt,
-            ReceiptQuery]
+            ReceiptQuery, DidLink, DidPossession]
 SEEDS = {
     ConsentRequest: samples.request().sign(KEYS.requester),
     ConsentCredential: samples.credential().sign(KEYS.user),
@@ -40,6 +42,8 @@ SEEDS = {
     LinkProof: samples.link_proof().sign(KEYS.user),
     UsageReceipt: samples.refused_receipt().sign(KEYS.holder),
     ReceiptQuery: samples.receipt_query().sign(KEYS.user),
+    DidLink: samples.did_link().sign(KEYS.user),
+    DidPossession: samples.did_possession().sign(KEYS.relationship),
 }
 CODES = set(error_codes())
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,3 +107,11 @@ def test_text_parsers(text: str) -> None:
     _only_our_errors(parse_cid, text)
     _only_our_errors(parse_deep_link, text)
     _only_our_errors(parse_deep_link, "copyme://request?u=" + text)
+
+
+@FUZZ
+@given(data=st.binary(max_size=1024))
+def test_a_did_link_carrying_random_bytes_as_its_possession_proof(data: bytes) -> None:
+    outer = DidLink(linked=KEYS.user.did, holder=KEYS.holder.did, did=KEYS.relationship.did, issued_at=samples.NOW,
+                    link_id=samples.LINK_ID, possession=data or b"\x00").sign(KEYS.user)
+    _only_our_errors(lambda raw: DidLink.decode(raw).check_possession(), outer)

@@ -145,3 +145,12 @@ def test_version_1_key_file_still_opens(tmp_path: Path) -> None:
     holder = KeyPair.from_seed(bytes([3]) * 32).did
     assert opened.relationship_key(holder, identity.did).did == KeyStore.unlock(path, PASSPHRASE).relationship_key(
         holder, identity.did).did
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_is_a_phrase_or_bad_phrase(text: str) -> None:
+    try:
+        Seed.from_phrase(text)
+    except BadPhrase as err:
+        assert err.code == "bad_phrase"
