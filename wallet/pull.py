@@ -46,7 +46,7 @@ from protocol import (
 from .receipts import ReceiptBook
 
 __all__ = ["DEFAULT_DEADLINE", "DEFAULT_PULL_INTERVAL", "MAX_ANSWER", "MAX_PAGES", "PullResult", "ReceiptPuller",
-           "pull_all"]
+           "parse_answer", "pull_all"]
 
 #: Seconds one pull (all holders together) may take.
 DEFAULT_DEADLINE = 20.0
@@ -113,13 +113,22 @@ def _fetch(http: httpx.Client, url: str, query: bytes, timeout: float, deadline:
         raise Unavailable(f"the data holder at {url} did not answer: {type(err).__name__}") from err
     if status != 200:
         raise error_from_response(status, bytes(body))
+    return parse_answer(bytes(body))
+
+
+def parse_answer(body: bytes) -> tuple[list[bytes], bool]:
+    """A holder's ``POST /v1/receipts`` answer: the receipts' bytes (in order) and ``more``.
+
+    Anything but ``{"receipts": [base64url text, ...], "more": bool}`` is ``malformed``; the
+    receipts themselves are checked by the caller.
+    """
     try:
         data = json.loads(body)
         encoded, more = data["receipts"], data["more"]
         if not isinstance(encoded, list) or not isinstance(more, bool) or not all(isinstance(e, str) for e in encoded):
             raise TypeError
         raws = [base64.urlsafe_b64decode(e + "=" * (-len(e) % 4)) for e in encoded]
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise DecodeError("the holder's answer is not a receipts list") from err
     return raws, more
 

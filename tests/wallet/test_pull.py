@@ -7,6 +7,7 @@ apps that answer ``POST /v1/receipts`` with receipts crafted (and really signed)
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +17,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from protocol import KeyPair, Presentation, ReceiptQuery, UsageReceipt, cid_binary, cid_bytes
+from protocol import CopyMeError, KeyPair, Presentation, ReceiptQuery, UsageReceipt, cid_binary, cid_bytes
 from protocol.registry_client import RegistryClient
 from tests.support import samples
 from tests.support.servers import ThreadServer
@@ -26,6 +29,7 @@ from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
 from verifier.store import open_database
 from wallet import Wallet
+from wallet.pull import parse_answer
 
 KEYS = samples.KEYS
 
@@ -237,3 +241,21 @@ def test_the_pull_holds_no_lock_while_waiting_and_keeps_its_deadline(fake: tuple
     lock.release()
     worker.join(10)
     assert results[0][0].error == "unavailable" and time.monotonic() - started < 2.9
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(st.binary(max_size=512), _JSON.map(lambda v: json.dumps(v).encode()),
+                      st.fixed_dictionaries({"receipts": st.lists(st.text(max_size=40), max_size=3),
+                                             "more": _JSON}).map(lambda v: json.dumps(v).encode())))
+def test_any_answer_body_is_parsed_or_malformed(body: bytes) -> None:
+    try:
+        raws, more = parse_answer(body)
+    except CopyMeError as err:
+        assert err.code == "malformed"
+    else:
+        assert isinstance(more, bool) and all(isinstance(r, bytes) for r in raws)
