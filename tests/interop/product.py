@@ -47,6 +47,8 @@ def live() -> list[dict[str, Any]]:
         ("link", samples.link_proof(keys, now), keys.user),
         ("did_link", samples.did_link(keys, now), keys.user),
         ("did_pop", samples.did_possession(keys, now), keys.relationship),
+        ("receipt", samples.refused_receipt(keys, now), keys.holder),
+        ("receipt_query", samples.receipt_query(keys, now), keys.user),
     ]
     return [
         {"name": name, "typ": str(obj.TYP), "public_key_hex": key.public_key.hex(), "did": key.did,
