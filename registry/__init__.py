@@ -1,6 +1,7 @@
 """The status registry: serves signed status lists and pushes their changes; holds no consents.
 
-Library front door: :class:`Registry` (the write rules and the trust list over one SQLite file),
+Library front door: :class:`Registry` (the write rules and the trust list over a SQLite file or a
+PostgreSQL database, see :class:`RegistryStore`),
 :func:`create_app` (the FastAPI service), :func:`check_list_id`.  The HTTP client lives in the
 shared protocol package (``protocol.RegistryClient``) so that wallets and verifiers need not
 import this package.
@@ -12,7 +13,7 @@ import typing as _typing
 
 from .council import load_council_key
 from .service import LIST_ID_PATTERN, MAX_TOKEN_SIZE, Published, Registry, check_list_id
-from .store import Event, ListRow
+from .store import Event, ListRow, RegistryStore
 
 __all__ = [
     "Event",
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_TOKEN_SIZE",
     "Published",
     "Registry",
+    "RegistryStore",
     "check_list_id",
     "create_app",
     "load_council_key",

@@ -7,6 +7,7 @@ are read, and nothing logged carries token contents.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -90,10 +91,19 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.feed = Feed(await run_in_threadpool(registry.last_seq))
+        feed = app.state.feed = Feed(await run_in_threadpool(registry.last_seq))
+        loop = asyncio.get_running_loop()
+
+        def committed_elsewhere(seq: int) -> None:  # called from the store's listener thread
+            asyncio.run_coroutine_threadsafe(feed.announce(seq), loop)
+
+        stop_listening = registry.store.listen(committed_elsewhere)
         log.info("registry serving; council %s", registry.council_key.did)
-        yield
-        await app.state.feed.close()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(stop_listening)
+            await feed.close()
 
     app = FastAPI(
         title="CopyMe status registry",
@@ -184,7 +194,9 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
     )
     async def get_list(list_id: str, if_none_match: str | None = Header(default=None)) -> Response:
         """The latest token of a list; `ETag` is the quoted CID of the token bytes."""
-        row = registry.get(list_id)  # a primary-key read: cheaper inline than in a thread
+        # a primary-key read: cheaper inline than in a thread on a local file; a network
+        # round trip to PostgreSQL must not stall the event loop
+        row = await run_in_threadpool(registry.get, list_id) if registry.store.remote else registry.get(list_id)
         headers = {"ETag": f'"{row.etag}"', "Cache-Control": f"max-age={registry.max_age(row)}"}
         if _if_none_match(if_none_match, row.etag):
             return Response(status_code=304, headers=headers)

@@ -3,7 +3,9 @@
 ``serve`` runs the HTTP service; ``trust add|remove|show`` manage the organisations the
 operator vouches for (the service re-signs its TrustList on every change).  All commands find
 the registry's files the same way: ``--db PATH``, else ``--home DIR``, else
-``$COPYME_HOME/registry``, else ``~/.copyme/registry``.
+``$COPYME_HOME/registry``, else ``~/.copyme/registry``.  ``--db postgresql://...`` (or
+``$COPYME_REGISTRY_DB``) keeps the lists in PostgreSQL instead; the council key stays in the
+home folder.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from protocol import CopyMeError, TrustList, cli_exit
+from storage import describe, is_postgres
 
 from .service import Registry, resolve_paths
 
@@ -31,21 +34,23 @@ trust_app = typer.Typer(
 app.add_typer(trust_app, name="trust")
 
 _HOME_HELP = "Home folder holding registry.db and council.key (default: $COPYME_HOME/registry, else ~/.copyme/registry)."
-_DB_HELP = "The SQLite database file itself (council.key is kept beside it); overrides --home."
+_DB_HELP = ("The SQLite database file itself (council.key is kept beside it; overrides --home), or a "
+            "postgresql:// URL (council.key stays in the home folder).")
+_DB_ENV = "COPYME_REGISTRY_DB"
 _JSON_HELP = "Print JSON instead of text (errors too, on stderr)."
 
 
-def _location(home: Path | None, db: Path | None) -> Path:
-    if db is not None:
-        return db
+def _location(home: Path | None, db: str | None) -> Path:
+    if db is not None and not is_postgres(db):
+        return Path(db)
     if home is not None:
         return home
     base = os.environ.get("COPYME_HOME")
     return (Path(base) if base else Path.home() / ".copyme") / "registry"
 
 
-def _open(home: Path | None, db: Path | None) -> Registry:
-    return Registry.open(_location(home, db))
+def _open(home: Path | None, db: str | None) -> Registry:
+    return Registry.open(_location(home, db), dsn=db if is_postgres(db) else None)
 
 
 def _show(signed: TrustList, as_json: bool) -> None:
@@ -73,8 +78,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8600,
     home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
     heartbeat: Annotated[float, typer.Option(min=0.1, help="Seconds between heartbeat comments on an idle change feed.")] = 15.0,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing the port (with PostgreSQL, "
+                                                          "the change feed reaches subscribers of every worker).")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
 ) -> None:
     """Run the registry: PUT/GET /v1/lists/{id}, GET /v1/events (SSE), GET /v1/trust-list, /health.
@@ -86,13 +93,35 @@ def serve(
     from .app import create_app
 
     try:
-        registry = _open(home, db)
-        application = create_app(registry, heartbeat=heartbeat)
+        registry = _open(home, db)  # also creates the key and the schema once, before any worker
     except CopyMeError as err:
         cli_exit(err)
-    db_path, _ = resolve_paths(_location(home, db))
-    typer.echo(f"registry on http://{host}:{port}  db={db_path}  council={registry.council_key.did}")
-    uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
+    location = _location(home, db)
+    where = describe(db) if db is not None and is_postgres(db) else str(resolve_paths(location)[0])
+    typer.echo(f"registry on http://{host}:{port}  db={where}  workers={workers}  council={registry.council_key.did}")
+    if workers == 1:
+        application = create_app(registry, heartbeat=heartbeat)
+        uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
+        return
+    registry.close()
+    os.environ.update({_HOME_ENV: str(location), _HEARTBEAT_ENV: str(heartbeat)})
+    if db is not None:
+        os.environ[_DB_ENV] = db
+    uvicorn.run("registry.cli:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level, timeout_graceful_shutdown=3)
+
+
+_HOME_ENV = "COPYME_REGISTRY_HOME"
+_HEARTBEAT_ENV = "COPYME_REGISTRY_HEARTBEAT"
+
+
+def app_from_env() -> Any:
+    """The app of one ``serve --workers N`` worker process, configured by its parent's environment."""
+    from .app import create_app
+
+    db = os.environ.get(_DB_ENV)
+    registry = _open(Path(os.environ[_HOME_ENV]), db)
+    return create_app(registry, heartbeat=float(os.environ.get(_HEARTBEAT_ENV, "15")))
 
 
 @trust_app.command("add")
@@ -102,7 +131,7 @@ def trust_add(
     en: Annotated[str, typer.Option("--en", help="Its name in English (at most 100 characters).")],
     role: Annotated[str, typer.Option("--role", help="data_user, data_holder or both.")],
     home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """List an organisation (or update its names and role) and re-sign the trust list."""
@@ -116,7 +145,7 @@ def trust_add(
 def trust_remove(
     did: Annotated[str, typer.Argument(help="The organisation's did:key.")],
     home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Take an organisation off the trust list and re-sign it."""
@@ -129,7 +158,7 @@ def trust_remove(
 @trust_app.command("show")
 def trust_show(
     home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Show the council key's DID (for wallets to trust) and the listed organisations."""

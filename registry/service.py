@@ -45,7 +45,7 @@ from protocol import (
 )
 
 from .council import COUNCIL_KEY_FILE, load_council_key
-from .store import Event, ListRow, Store
+from .store import Event, ListRow, RegistryStore, open_store
 
 __all__ = [
     "DB_FILE",
@@ -110,25 +110,32 @@ def resolve_paths(home_or_db: str | Path) -> tuple[Path, Path]:
 
 
 class Registry:
-    """A status registry over one SQLite file; every method is safe to call from many threads."""
+    """A status registry over a :class:`~registry.store.RegistryStore` (a SQLite file or a
+    PostgreSQL database); every method is safe to call from many threads and many processes."""
 
-    def __init__(self, store: Store, council_key: KeyPair, *,
+    def __init__(self, store: RegistryStore, council_key: KeyPair, *,
                  clock_fn: Callable[[], int] | None = None) -> None:
         self.store = store
         self.council_key = council_key
         self._clock = clock_fn
 
     @classmethod
-    def open(cls, home_or_db: str | Path, *, council_key: KeyPair | None = None,
+    def open(cls, home_or_db: str | Path, *, dsn: str | None = None, council_key: KeyPair | None = None,
              clock_fn: Callable[[], int] | None = None) -> Registry:
         """Open (creating if needed) the registry at a home folder or database path.
 
-        The council key is read from the home folder, or generated there on first start,
-        unless ``council_key`` is given.
+        With ``dsn`` (a ``postgresql://`` URL) the lists live in that PostgreSQL database and
+        ``home_or_db`` only holds the council key.  The council key is read from the home
+        folder, or generated there on first start, unless ``council_key`` is given.
         """
         db_path, key_path = resolve_paths(home_or_db)
-        key = council_key or load_council_key(key_path)
-        return cls(Store(db_path), key, clock_fn=clock_fn)
+        store = open_store(dsn if dsn is not None else db_path)
+        try:
+            key = council_key or load_council_key(key_path)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, key, clock_fn=clock_fn)
 
     def close(self) -> None:
         """Close the database."""
@@ -161,26 +168,26 @@ class Registry:
         if decoded.issued_at > current + MAX_CLOCK_SKEW:
             raise NotYetValid("the token's iat lies in the future")
         etag = cid_of(token)
-        with self.store.transaction() as db:
-            stored = self.store.get_list(list_id, db)
-            if stored is not None:
-                if decoded.signer != stored.kid:
-                    raise StatusInvalid("the token is not signed by this list's key")
-                if decoded.issued_at <= stored.iat:
-                    raise StatusRollback(
-                        f"iat {decoded.issued_at} is not newer than the stored {stored.iat}"
-                    )
-                if decoded.status_list.size != stored.size:
-                    raise Conflict(f"the list has {stored.size} entries; its size cannot change")
-            row = {
-                "list_id": list_id, "kid": decoded.signer, "size": decoded.status_list.size,
-                "iat": decoded.issued_at, "exp": decoded.expires_at, "ttl": decoded.ttl,
-                "etag": etag, "uri": decoded.uri, "token": bytes(token),
-            }
-            seq = self.store.write_list(db, row, current, created=stored is None)
-        log.info("list %s %s iat=%d seq=%d", list_id, "created" if stored is None else "updated",
+        created = False
+
+        def check(stored: ListRow | None) -> None:
+            nonlocal created
+            created = stored is None
+            if stored is None:
+                return
+            if decoded.signer != stored.kid:
+                raise StatusInvalid("the token is not signed by this list's key")
+            if decoded.issued_at <= stored.iat:
+                raise StatusRollback(f"iat {decoded.issued_at} is not newer than the stored {stored.iat}")
+            if decoded.status_list.size != stored.size:
+                raise Conflict(f"the list has {stored.size} entries; its size cannot change")
+
+        row = ListRow(list_id, decoded.signer, decoded.status_list.size, decoded.issued_at,
+                      decoded.expires_at, decoded.ttl, etag, decoded.uri, bytes(token), 0)
+        seq = self.store.put_list(row, current, check)
+        log.info("list %s %s iat=%d seq=%d", list_id, "created" if created else "updated",
                  decoded.issued_at, seq)
-        return Published(list_id, decoded.issued_at, etag, seq, stored is None)
+        return Published(list_id, decoded.issued_at, etag, seq, created)
 
     def get(self, list_id: str) -> ListRow:
         """The stored state of ``list_id``; ``not_found`` if nothing was ever published there."""
@@ -212,22 +219,17 @@ class Registry:
         """List (or update) an organisation and re-sign the trust list."""
         org = Organisation(did, name_ja, name_en, role)
         current = self.now(now)
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO organisations (did, name_ja, name_en, role, added) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(did) DO UPDATE SET name_ja = excluded.name_ja, "
-                "name_en = excluded.name_en, role = excluded.role",
-                [org.did, org.name_ja, org.name_en, org.role, current],
-            )
-            return self._resign(db, current)
+        raw = self.store.change_trust(current, self._signer(current), add=org)
+        assert raw is not None  # only a removal can find nothing to change
+        return TrustList.decode(raw)
 
     def trust_remove(self, did: str, now: int | None = None) -> TrustList:
         """Take an organisation off the trust list and re-sign it; ``not_found`` if it is not on it."""
         current = self.now(now)
-        with self.store.transaction() as db:
-            if db.execute("DELETE FROM organisations WHERE did = ?", [did]).rowcount == 0:
-                raise NotFound("this organisation is not on the trust list")
-            return self._resign(db, current)
+        raw = self.store.change_trust(current, self._signer(current), remove=did)
+        if raw is None:
+            raise NotFound("this organisation is not on the trust list")
+        return TrustList.decode(raw)
 
     def trust_list(self, now: int | None = None) -> TrustList:
         """The current signed trust list, re-signed first when it is missing or half expired."""
@@ -238,18 +240,15 @@ class Registry:
             fresh = current < stored.issued_at + (stored.expires_at - stored.issued_at) // 2
             if fresh and stored.issuer == self.council_key.did and stored.issued_at <= current:
                 return stored
-        with self.store.transaction() as db:
-            return self._resign(db, current)
+        resigned = self.store.change_trust(current, self._signer(current))
+        assert resigned is not None
+        return TrustList.decode(resigned)
 
-    def _resign(self, db: Any, now: int) -> TrustList:
-        rows = db.execute("SELECT did, name_ja, name_en, role FROM organisations ORDER BY did").fetchall()
-        unsigned = TrustList(
-            issuer=self.council_key.did,
-            organisations=tuple(Organisation(*row) for row in rows),
-            issued_at=now, expires_at=now + TRUST_LIST_VALIDITY,
-        )
-        raw = unsigned.sign(self.council_key)
-        db.execute("INSERT INTO settings (name, value) VALUES (?, ?) "
-                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", [_TRUST_LIST, raw])
-        log.info("trust list re-signed with %d organisations", len(rows))
-        return TrustList.decode(raw)
+    def _signer(self, now: int) -> Callable[[tuple[Organisation, ...]], bytes]:
+        def sign(organisations: tuple[Organisation, ...]) -> bytes:
+            unsigned = TrustList(issuer=self.council_key.did, organisations=organisations,
+                                 issued_at=now, expires_at=now + TRUST_LIST_VALIDITY)
+            log.info("trust list re-signed with %d organisations", len(organisations))
+            return unsigned.sign(self.council_key)
+
+        return sign

@@ -1,4 +1,5 @@
-"""Fixtures for the registry: a real service on a loopback port over a fresh SQLite home."""
+"""Fixtures for the registry: a real service on a loopback port over a fresh home, once per backend
+(a SQLite file in the home folder, and a fresh PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from protocol import EventStream, KeyPair, ListEvent, RegistryClient, Status, StatusList, StatusListToken
-from registry import create_app
+from registry import Registry, create_app
 from tests.support.samples import KEYS
 from tests.support.servers import ThreadServer
 
@@ -32,30 +33,35 @@ def make_token(base_url: str, list_id: str = LIST_ID, *, iat: int | None = None,
 
 @dataclass
 class Running:
-    """A running registry: its URL, home folder, a client and the server (to stop it)."""
+    """A running registry: its URL, home folder, DSN (None: SQLite), a client and the server."""
 
     url: str
     home: Path
+    dsn: str | None
     client: RegistryClient
     server: ThreadServer
 
     def token(self, list_id: str = LIST_ID, **kwargs: object) -> bytes:
         return make_token(self.url, list_id, **kwargs)  # type: ignore[arg-type]
 
+    def open(self) -> Registry:
+        """The same registry through the library (same home, same database)."""
+        return Registry.open(self.home, dsn=self.dsn)
 
-def start(home: Path, port: int | None = None, heartbeat: float = 0.5) -> ThreadServer:
-    """Serve a registry app for ``home`` on a loopback port (the same one again if given)."""
-    return ThreadServer(create_app(home, heartbeat=heartbeat), port).start()
+
+def start(home: Path, port: int | None = None, heartbeat: float = 0.5, dsn: str | None = None) -> ThreadServer:
+    """Serve a registry app for ``home`` (and ``dsn``) on a loopback port (the same one again if given)."""
+    return ThreadServer(create_app(Registry.open(home, dsn=dsn), heartbeat=heartbeat), port).start()
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
-    """A fresh registry on a free loopback port."""
+def running(tmp_path: Path, backend: str | None) -> Iterator[Running]:
+    """A fresh registry on a free loopback port, once over SQLite and once over PostgreSQL."""
     home = tmp_path / "registry"
-    server = start(home)
+    server = start(home, dsn=backend)
     client = RegistryClient(server.url)
     try:
-        yield Running(server.url, home, client, server)
+        yield Running(server.url, home, backend, client, server)
     finally:
         client.close()
         server.stop()

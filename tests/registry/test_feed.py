@@ -84,7 +84,7 @@ def test_resume_with_last_event_id(running: Running) -> None:
 
 
 def test_many_events_arrive_in_order(running: Running) -> None:
-    registry = Registry.open(running.home)  # write fast through the library, read through HTTP
+    registry = running.open()  # write fast through the library, read through HTTP
     for i in range(620):  # more than one read batch
         registry.publish(LIST_ID, running.token(iat=NOW - 1000 + i))
     feed = Collector(running.client.events(last_event_id="0"))
@@ -96,9 +96,9 @@ def test_many_events_arrive_in_order(running: Running) -> None:
         feed.close()
 
 
-def test_resumes_after_a_dropped_connection_without_missing_updates(tmp_path: Path) -> None:
+def test_resumes_after_a_dropped_connection_without_missing_updates(tmp_path: Path, backend: str | None) -> None:
     home, port = tmp_path / "home", free_port()
-    server = start(home, port)
+    server = start(home, port, dsn=backend)
     url = server.url
     client = RegistryClient(url)
     feed = Collector(client.events(last_event_id="0", reconnect_delay=0.1))
@@ -107,11 +107,11 @@ def test_resumes_after_a_dropped_connection_without_missing_updates(tmp_path: Pa
         assert [e.id for e in feed.take(1)] == ["1"]
         server.stop()  # the subscriber's connection drops
         # updates land while the subscriber is away (written straight into the same database)
-        registry = Registry.open(home)
+        registry = Registry.open(home, dsn=backend)
         registry.publish(LIST_ID, make_token(url, iat=NOW + 1))
         registry.publish(OTHER, make_token(url, OTHER, iat=NOW + 2))
         registry.close()
-        server = start(home, port)
+        server = start(home, port, dsn=backend)
         client.publish(LIST_ID, make_token(url, iat=NOW + 3))
         events = feed.take(3)
         assert [(e.id, e.iat) for e in events] == [("2", NOW + 1), ("3", NOW + 2), ("4", NOW + 3)]

@@ -40,14 +40,14 @@ def test_council_key_is_created_once_and_private(tmp_path: Path) -> None:
         load_council_key(path)
 
 
-def test_given_council_key_wins(tmp_path: Path) -> None:
-    reg = Registry.open(tmp_path, council_key=KEYS.council, clock_fn=lambda: NOW)
+def test_given_council_key_wins(tmp_path: Path, backend: str | None) -> None:
+    reg = Registry.open(tmp_path, dsn=backend, council_key=KEYS.council, clock_fn=lambda: NOW)
     assert reg.trust_list().issuer == KEYS.council.did
 
 
-def test_trust_list_is_resigned_when_half_expired(tmp_path: Path) -> None:
+def test_trust_list_is_resigned_when_half_expired(tmp_path: Path, backend: str | None) -> None:
     clock = [NOW]
-    reg = Registry.open(tmp_path, clock_fn=lambda: clock[0])
+    reg = Registry.open(tmp_path, dsn=backend, clock_fn=lambda: clock[0])
     first = reg.trust_add(KEYS.holder.did, "銀行", "Bank", "data_holder")
     assert reg.trust_list().raw == first.raw
     clock[0] = NOW + TRUST_LIST_VALIDITY // 2 + 1
@@ -59,8 +59,8 @@ def test_trust_list_is_resigned_when_half_expired(tmp_path: Path) -> None:
     assert org is not None and (org.name_en, org.role) == ("Sakura Bank", "both")
 
 
-def test_logs_hold_no_token_contents(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    reg = Registry.open(tmp_path, clock_fn=lambda: NOW)
+def test_logs_hold_no_token_contents(tmp_path: Path, backend: str | None, caplog: pytest.LogCaptureFixture) -> None:
+    reg = Registry.open(tmp_path, dsn=backend, clock_fn=lambda: NOW)
     key = KeyPair.from_seed(b"\x09" * 32)
     token = make_token("https://registry.example", iat=NOW, key=key)
     with caplog.at_level(logging.DEBUG):

@@ -28,7 +28,6 @@ from protocol import (
     WrongType,
     cid_of,
 )
-from registry import Registry
 from tests.support.samples import KEYS, trust_list
 from tests.support.servers import free_port
 
@@ -104,7 +103,7 @@ def test_refused_updates_change_nothing(running: Running, change: dict[str, obje
     assert response.status_code == status and response.json()["error"] == error.code
     fetched = running.client.fetch(LIST_ID)
     assert fetched is not None and fetched.token == original
-    assert [e.seq for e in Registry.open(running.home).events_after(0)] == [1]
+    assert [e.seq for e in running.open().events_after(0)] == [1]
 
 
 def test_replay_of_the_exact_same_token_refused(running: Running) -> None:
@@ -176,7 +175,7 @@ def test_updates_within_one_second_all_land_in_order(running: Running) -> None:
     for i in range(1, 6):  # the wallet's publisher keeps iat strictly increasing
         assert running.client.publish(LIST_ID, running.token(iat=NOW + i, revoked=(i,)))["iat"] == NOW + i
     assert time.monotonic() - started < 1.0
-    events = Registry.open(running.home).events_after(0)
+    events = running.open().events_after(0)
     assert [e.iat for e in events] == [NOW + i for i in range(6)]
     assert [e.seq for e in events] == sorted(e.seq for e in events)
     fetched = running.client.fetch(LIST_ID)
@@ -209,14 +208,14 @@ def test_concurrent_writers_end_with_the_newest(running: Running) -> None:
     assert len(outcomes) == 24 and set(outcomes) <= {"ok", "rollback"}
     fetched = running.client.fetch(LIST_ID)
     assert fetched is not None and fetched.token == tokens[max(tokens)]
-    iats = [e.iat for e in Registry.open(running.home).events_after(0)]
+    iats = [e.iat for e in running.open().events_after(0)]
     assert iats == sorted(iats) and len(iats) == 1 + outcomes.count("ok")
 
 
-def test_restart_keeps_everything(tmp_path: Path) -> None:
+def test_restart_keeps_everything(tmp_path: Path, backend: str | None) -> None:
     home = tmp_path / "home"
     port = free_port()
-    server = start(home, port)
+    server = start(home, port, dsn=backend)
     client = RegistryClient(server.url)
     token = make_token(server.url, iat=NOW)
     client.publish(LIST_ID, token)
@@ -224,7 +223,7 @@ def test_restart_keeps_everything(tmp_path: Path) -> None:
     server.stop()
     with pytest.raises(Unavailable):
         client.fetch(LIST_ID)
-    server = start(home, port)
+    server = start(home, port, dsn=backend)
     try:
         fetched = client.fetch(LIST_ID)
         assert fetched is not None and fetched.token == token
@@ -237,12 +236,12 @@ def test_restart_keeps_everything(tmp_path: Path) -> None:
 
 
 def test_trust_list_served_and_signed_by_the_council(running: Running) -> None:
-    Registry.open(running.home).trust_add(KEYS.holder.did, "さくら銀行", "Sakura Bank", "data_holder")
+    running.open().trust_add(KEYS.holder.did, "さくら銀行", "Sakura Bank", "data_holder")
     response = httpx.get(f"{running.url}/v1/trust-list")
     assert response.headers["content-type"] == "application/vnd.copyme.trustlist+cwt"
     signed = TrustList.decode(response.content)
     assert (running.home / "council.key").stat().st_mode & 0o777 == 0o600
-    assert signed.issuer == Registry.open(running.home).council_key.did
+    assert signed.issuer == running.open().council_key.did
     org = signed.find(KEYS.holder.did)
     assert org is not None and org.name_en == "Sakura Bank"
 
