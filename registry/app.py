@@ -91,7 +91,7 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        feed = app.state.feed = Feed(await run_in_threadpool(registry.last_seq))
+        feed = app.state.feed = Feed(await run_in_threadpool(registry.last_seq), registry.events_after)
         loop = asyncio.get_running_loop()
 
         def committed_elsewhere(seq: int) -> None:  # called from the store's listener thread
@@ -119,7 +119,7 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
     app.state.registry = registry
     # replaced in the serving loop by the lifespan; this one serves in-process transports that
     # skip the lifespan (httpx.ASGITransport), so "from now" is right there too
-    app.state.feed = Feed(registry.last_seq())
+    app.state.feed = Feed(registry.last_seq(), registry.events_after)
 
     @app.exception_handler(CopyMeError)
     async def _copyme_error(request: Request, err: CopyMeError) -> JSONResponse:

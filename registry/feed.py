@@ -1,10 +1,15 @@
 """The change feed: Server-Sent Events of every accepted write, pushed the moment it commits.
 
-The event log in SQLite is the truth; this module only wakes subscribers.  Each stream keeps a
-cursor (the last sequence number it has covered), reads the log after it, and then sleeps on an
-``asyncio.Condition`` until a PUT in this process announces a newer sequence number — or until a
+The event log in the store is the truth; this module only wakes subscribers.  Each stream keeps
+a cursor (the last sequence number it has covered), reads the log after it, and then sleeps on an
+``asyncio.Condition`` until a newer sequence number is announced — by a PUT in this process, or
+(PostgreSQL) by the store's LISTEN/NOTIFY listener for a PUT in any other worker — or until a
 heartbeat is due, when it sends an SSE comment and looks at the log again (which also catches
-writes made by another process on the same file).
+writes made by another process on the same SQLite file).
+
+One read per change, not one per subscriber: the feed keeps the newest events in memory (a
+contiguous tail of the log), filled by one read of the store when a newer number is announced;
+streams whose cursor lies inside the tail are served from it, older cursors read the store.
 
 Why no update is lost: a PUT announces its sequence number only after its transaction
 committed, and writers are serialised, so every event up to an announced number is readable.
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
 
@@ -31,13 +37,55 @@ __all__ = ["Feed", "format_event", "parse_last_event_id"]
 _BATCH = 500
 
 
-class Feed:
-    """Wakes every waiting stream when a write commits; lives in one event loop."""
+#: Reads events after a seq (optionally of one list), at most ``limit`` of them.
+Reader = Callable[[int, "str | None", int], list[Event]]
 
-    def __init__(self, latest: int = 0) -> None:
+
+class Feed:
+    """Wakes every waiting stream when a write commits, and keeps the newest events in memory.
+
+    Lives in one event loop.  ``read`` is the store's ``events_after``; ``keep`` is how many
+    recent events the tail holds.
+    """
+
+    def __init__(self, latest: int, read: Reader, keep: int = 4096) -> None:
         self.latest = latest
         self._changed = asyncio.Condition()
         self.closed = False
+        self._read = read
+        self._tail: deque[Event] = deque(maxlen=keep)
+        self._floor = latest  # the tail holds every event in (floor, top]
+        self._top = latest
+        self._filling = asyncio.Lock()
+
+    async def read(self, cursor: int, list_id: str | None, snapshot: int) -> tuple[list[Event], int]:
+        """Events after ``cursor`` (one list's, if given), and the seq they cover the log up to.
+
+        The covered seq is at least the last event's; it reaches ``snapshot`` (a value of
+        :attr:`latest` taken before the call) when no event up to it is left unread.
+        """
+        if cursor >= self._floor:
+            await self._fill(snapshot)
+            if cursor >= self._floor:
+                events = [e for e in self._tail if e.seq > cursor and (list_id is None or e.list_id == list_id)]
+                return events, max(cursor, self._top)
+        events = await run_in_threadpool(self._read, cursor, list_id, _BATCH)
+        if len(events) == _BATCH:
+            return events, events[-1].seq
+        return events, max(cursor, snapshot, events[-1].seq if events else 0)
+
+    async def _fill(self, snapshot: int) -> None:
+        async with self._filling:
+            while self._top < snapshot:
+                new = await run_in_threadpool(self._read, self._top, None, _BATCH)
+                for event in new:
+                    if len(self._tail) == self._tail.maxlen:
+                        self._floor = self._tail[0].seq
+                    self._tail.append(event)
+                if len(new) < _BATCH:
+                    self._top = max(self._top, snapshot)  # read after snapshot: nothing up to it is missing
+                    return
+                self._top = new[-1].seq
 
     async def announce(self, seq: int) -> None:
         """Tell waiting streams that the event ``seq`` committed."""
@@ -92,14 +140,12 @@ async def stream(registry: Registry, feed: Feed, list_id: str | None, last_event
     yield b"retry: 1000\n: connected\n\n"
     while not feed.closed:
         snapshot = feed.latest
-        events = await run_in_threadpool(registry.events_after, cursor, list_id, _BATCH)
-        for event in events:
-            yield format_event(event)
+        events, covered = await feed.read(cursor, list_id, snapshot)
         if events:
-            cursor = events[-1].seq
-        if len(events) == _BATCH:
+            yield b"".join(format_event(event) for event in events)
+        cursor = covered
+        if cursor < snapshot:
             continue
-        cursor = max(cursor, snapshot)
         if not await feed.wait_beyond(cursor, heartbeat):
             feed.latest = max(feed.latest, await run_in_threadpool(registry.last_seq))
             yield b": heartbeat\n\n"
