@@ -65,7 +65,7 @@ class _Registry:
     def __init__(self, token: bytes) -> None:
         self.token = token
 
-    def fetch(self, uri: str, etag: str | None = None) -> FetchResult:
+    def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> FetchResult:
         return FetchResult(self.token, "etag", 3600)
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Any:

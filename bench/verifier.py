@@ -61,7 +61,7 @@ class _WarmRegistry:
         self.token = token
         self.fetches = 0
 
-    def fetch(self, uri: str, etag: str | None = None) -> FetchResult:
+    def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> FetchResult:
         self.fetches += 1
         return FetchResult(self.token, "etag", 3600)
 

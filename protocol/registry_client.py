@@ -138,16 +138,20 @@ class RegistryClient:
             raise Unavailable("registry accepted the list but answered without JSON") from err
         return body
 
-    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> FetchResult | None:
+    def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> FetchResult | None:
         """The latest token of a list (a full URI or a list id on this registry).
 
         With ``etag`` (from an earlier result) an unchanged list answers ``None`` (HTTP 304).
+        ``version`` (the ETag a change-feed event announced) is sent as ``?v=<etag>``: the
+        registry ignores it, but an HTTP cache in front of it sees a new URL, so a copy it still
+        holds of the previous version cannot answer a push-triggered re-fetch.
         The token is returned as bytes, unverified: decode it with ``StatusListToken.decode``.
         """
         headers = {"Accept": str(Typ.STATUS_LIST)}
         if etag:
             headers["If-None-Match"] = f'"{_unquote_etag(etag)}"'
-        response = self._request("GET", self._url(uri_or_list_id), headers=headers)
+        params = {"v": _unquote_etag(version)} if version else None
+        response = self._request("GET", self._url(uri_or_list_id), headers=headers, params=params)
         if response.status_code == 304:
             return None
         if response.status_code != 200:

@@ -46,7 +46,7 @@ def load_or_create_key(home: Path) -> KeyPair:
 class NoRegistry:
     """The registry of a holder opened for offline work (the CLI): every status check fails closed."""
 
-    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any:
+    def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> Any:
         """Always ``unavailable``: a status check becomes ``status_unavailable``."""
         raise Unavailable("no registry configured")
 

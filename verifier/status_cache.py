@@ -64,7 +64,7 @@ class WouldBlock(Exception):  # noqa: N818 - not an error: "do this on a thread 
 class RegistryLike(Protocol):
     """What the cache needs of ``protocol.registry_client.RegistryClient``."""
 
-    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any: ...
+    def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> Any: ...
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]: ...
 
@@ -149,9 +149,12 @@ class StatusCache:
                 return entry  # another thread refreshed it while we waited
             return self._fetch(uri, current, entry)
 
-    def _fetch(self, uri: str, current: int, entry: _Entry | None) -> _Entry:
+    def _fetch(self, uri: str, current: int, entry: _Entry | None, version: str | None = None) -> _Entry:
         try:
-            result = self._client.fetch(uri, entry.etag if entry is not None else None)
+            if version is None:
+                result = self._client.fetch(uri, entry.etag if entry is not None else None)
+            else:  # pushed: ask for that version by URL, past any HTTP cache in front of the registry
+                result = self._client.fetch(uri, entry.etag if entry is not None else None, version=version)
         except CopyMeError as err:
             self._drop_if_stale(uri, current)
             raise StatusUnavailable(f"the status list could not be fetched ({err.code}): {err.detail}") from None
@@ -230,7 +233,7 @@ class StatusCache:
             return
         try:
             with self._lock_for(uri):
-                self._fetch(uri, self._clock(), entry)
+                self._fetch(uri, self._clock(), entry, version=etag)
         except CopyMeError as err:
             log.warning("dropping cached status list after a failed push refresh: %s", err.code)
             self.invalidate(uri)

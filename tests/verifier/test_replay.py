@@ -32,7 +32,7 @@ class _OneList:
         self.token = StatusListToken.create(uri=URI, status_list=StatusList(), signer=KEYS.status.did, ttl=3600,
                                             lifetime=86400, now=NOW).sign(KEYS.status)
 
-    def fetch(self, uri: str, etag: str | None = None) -> FetchResult:
+    def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> FetchResult:
         return FetchResult(self.token, "etag", 3600)
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Any:

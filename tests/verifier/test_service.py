@@ -206,7 +206,7 @@ def test_status_list_about_another_uri(world: World) -> None:
     world.holder.status.invalidate(world.list_uri(LIST))
 
     class Liar:
-        def fetch(self, uri: str, etag: str | None = None) -> object:
+        def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> object:
             from protocol.registry_client import FetchResult
 
             return FetchResult(other, "x", 60)

@@ -95,7 +95,7 @@ class _Counting(RegistryClient):
 
     fetches = 0
 
-    def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any:
+    def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> Any:
         self.fetches += 1
         return super().fetch(uri_or_list_id, etag)
 
