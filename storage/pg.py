@@ -26,10 +26,14 @@ def open_pool(dsn: str, *, name: str, min_size: int = 1, max_size: int = 8,
     """
     where = describe(dsn)
     try:
-        import psycopg  # noqa: F401
+        import psycopg
         from psycopg_pool import ConnectionPool
     except ImportError as err:
         raise Unavailable("PostgreSQL support is not installed: pip install 'copyme[postgres]'") from err
+    try:  # one plain attempt first: its error says why (refused, unknown host, bad password ...)
+        psycopg.connect(dsn, connect_timeout=max(1, int(timeout))).close()
+    except (psycopg.Error, ValueError) as err:
+        raise Unavailable(f"cannot reach PostgreSQL at {where}: {_first_line(err)}") from None
     pool = ConnectionPool(
         dsn, min_size=min_size, max_size=max_size, open=False, name=name, timeout=timeout,
         kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
