@@ -1,7 +1,8 @@
 """The data holder's gate: release data only under a valid, current consent.
 
 ``verify_presentation(data, ...) -> Grant`` is the whole decision; :class:`Holder` ties it to a
-key, SQLite stores (links, replay cache, nonces, provision records), a status cache that follows
+key, stores (links, replay cache, nonces, provision records) in a SQLite file or, shared by many
+workers, in PostgreSQL (:class:`HolderDatabase`, :func:`open_store`), a status cache that follows
 the registry's change feed, recipient names from its trust list, and a data source.  ``verifier.app.create_app`` serves it over HTTP.
 """
 
@@ -17,7 +18,7 @@ from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, StatusCache
-from .store import open_database
+from .store import HolderDatabase, open_database, open_store
 from .trust import TrustNames
 from .verify import MAX_PRESENTATION_SIZE, verify_presentation
 
@@ -31,6 +32,7 @@ __all__ = [
     "DataUnavailable",
     "Grant",
     "Holder",
+    "HolderDatabase",
     "LinkCodeInvalid",
     "LinkStore",
     "MAX_PRESENTATION_SIZE",
@@ -48,5 +50,6 @@ __all__ = [
     "fetch_items",
     "load_or_create_key",
     "open_database",
+    "open_store",
     "verify_presentation",
 ]

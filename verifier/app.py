@@ -130,12 +130,14 @@ def _b64url(data: bytes) -> str:
 
 def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
                registry_url: str | None = None, max_staleness: int | None = None,
-               follow_feed: bool = True, synchronous: str = "normal", council: str | None = None) -> FastAPI:
+               follow_feed: bool = True, synchronous: str = "normal", council: str | None = None,
+               database: str | None = None) -> FastAPI:
     """The verifier service for ``holder``, or for the holder kept in ``home`` reading ``registry_url``.
 
     ``synchronous`` (``normal``/``full``) and ``council`` (the DID that must sign the trust
     list) apply to a holder opened here; see :func:`verifier.store.open_database` and
-    :class:`verifier.trust.TrustNames`.
+    :class:`verifier.trust.TrustNames`.  ``database`` is a ``postgresql://`` URL (or a SQLite
+    file) for its stores instead of the home folder's file (see :meth:`Holder.open`).
     """
     owned = holder is None
     if holder is None:
@@ -144,7 +146,8 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         options: dict[str, Any] = {"council": council}
         if max_staleness is not None:
             options["max_staleness"] = max_staleness
-        holder = Holder.open(home, RegistryClient(registry_url), synchronous=synchronous, **options)
+        holder = Holder.open(home, RegistryClient(registry_url), synchronous=synchronous, database=database,
+                             **options)
     gate: Holder = holder
 
     @contextlib.asynccontextmanager

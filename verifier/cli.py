@@ -2,7 +2,8 @@
 
 Each command opens the holder kept in ``--home`` (else ``$COPYME_HOME/verifier``, else
 ``~/.copyme/verifier``), makes one library call and prints the result; errors are one line
-``error: <code>: <detail>`` and a non-zero exit.
+``error: <code>: <detail>`` and a non-zero exit.  ``--db postgresql://...`` (or
+``$COPYME_VERIFIER_DB``) keeps the stores in PostgreSQL, shared by ``serve --workers N``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from protocol import cli_exit
 from protocol.errors import CopyMeError, InvalidArgument
+from storage import is_postgres
 
 from .holder import Holder
 from .links import DEFAULT_CODE_TTL
@@ -26,6 +29,10 @@ app = typer.Typer(help="The data holder's gate: release data only under a valid,
 
 HomeOption = typer.Option(None, "--home", help="Holder folder (key, SQLite). Default: $COPYME_HOME/verifier, else ~/.copyme/verifier.")
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
+DbOption = typer.Option(None, "--db", envvar="COPYME_VERIFIER_DB",
+                        help="The stores' database: a postgresql:// URL (shared by every worker; the key stays in "
+                             "--home) or a SQLite file. Default: verifier.db in the home folder.")
+_ENV = "COPYME_VERIFIER_SERVE"
 
 
 def _home(home: Path | None) -> Path:
@@ -49,6 +56,10 @@ def serve(
     council: str | None = typer.Option(None, "--council",
                                           help="DID that must sign the registry's trust list (recipient names). "
                                                "Default: the first one seen."),
+    db: str | None = DbOption,
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes sharing the port; above 1 needs --db postgresql://… "
+                                     "(replay entries, nonces, links and records must be shared)."),
 ) -> None:
     """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder)."""
     import uvicorn
@@ -57,12 +68,30 @@ def serve(
 
     if synchronous not in ("normal", "full"):
         cli_exit(InvalidArgument("--synchronous must be normal or full"))
+    if workers > 1 and not is_postgres(db):
+        cli_exit(InvalidArgument("--workers above 1 needs --db postgresql://… (the stores must be shared)"))
+    config: dict[str, Any] = {"home": str(_home(home)), "registry_url": registry, "max_staleness": max_staleness,
+              "synchronous": synchronous, "council": council, "database": db}
     try:
-        application = create_app(home=_home(home), registry_url=registry, max_staleness=max_staleness,
-                                 synchronous=synchronous, council=council)
+        holder = Holder.open(config["home"], database=db, synchronous=synchronous)  # schema and key, once
+        holder.close()
+        if workers == 1:
+            application = create_app(**config)
     except CopyMeError as err:
         cli_exit(err)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+        return
+    os.environ[_ENV] = json.dumps(config)
+    uvicorn.run("verifier.cli:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
+
+
+def app_from_env() -> Any:
+    """The app of one ``serve --workers N`` worker process, configured by its parent's environment."""
+    from .app import create_app
+
+    return create_app(**json.loads(os.environ[_ENV]))
 
 
 @app.command("link-code")
@@ -71,10 +100,11 @@ def link_code(
     home: Path | None = HomeOption,
     ttl: int = typer.Option(DEFAULT_CODE_TTL, "--ttl", help="Seconds the code stays usable."),
     as_json: bool = JsonOption,
+    db: str | None = DbOption,
 ) -> None:
     """Make a one-time code the customer types into `copyme wallet link` to link their wallet."""
     try:
-        holder = Holder.open(_home(home))
+        holder = Holder.open(_home(home), database=db)
         code = holder.new_link_code(customer, ttl=ttl)
     except CopyMeError as err:
         cli_exit(err, as_json=as_json)
@@ -95,10 +125,11 @@ def records(
                                               help="With --verify-chain: a head printed earlier that the chain "
                                                    "must still hold (detects cut-off newest records)."),
     as_json: bool = JsonOption,
+    db: str | None = DbOption,
 ) -> None:
     """Show the provision (and refusal) records, oldest first."""
     try:
-        log = Holder.open(_home(home)).records
+        log = Holder.open(_home(home), database=db).records
         if head:
             value = log.head()
             typer.echo(json.dumps({"head": value}) if as_json else value)
@@ -138,10 +169,10 @@ def customers(as_json: bool = JsonOption) -> None:
 
 
 @app.command()
-def did(home: Path | None = HomeOption) -> None:
+def did(home: Path | None = HomeOption, db: str | None = DbOption) -> None:
     """Print this holder's DID (created with its key on first use)."""
     try:
-        holder = Holder.open(_home(home))
+        holder = Holder.open(_home(home), database=db)
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(holder.did)

@@ -27,7 +27,7 @@ from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, RegistryLike, StatusCache, WouldBlock
-from .store import Database, open_database
+from .store import HolderDatabase, open_database, open_store
 from .trust import TRUST_REFRESH, TrustNames
 from .verify import WINDOW, verify_presentation
 
@@ -74,7 +74,7 @@ class Release:
 class Holder:
     """A data holder's verifier: key, links, replay cache, nonces, status cache, records, source."""
 
-    def __init__(self, key: KeyPair, db: Database, registry: RegistryLike | None, *,
+    def __init__(self, key: KeyPair, db: HolderDatabase, registry: RegistryLike | None, *,
                  source: DataSource | None = None, customers: dict[str, Any] | None = None,
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
                  window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE,
@@ -99,16 +99,26 @@ class Holder:
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
-             **options: Any) -> Holder:
+             database: str | None = None, **options: Any) -> Holder:
         """The holder kept in folder ``home`` (key and SQLite file created on first use).
 
         ``synchronous`` is SQLite's commit durability (``normal`` or ``full``; see
-        :func:`verifier.store.open_database` for the trade-off).
+        :func:`verifier.store.open_database` for the trade-off).  ``database`` names another
+        SQLite file, or a ``postgresql://`` URL: then the stores live in that PostgreSQL
+        database, shared with every other worker of this holder, and ``home`` keeps only the key.
         """
         folder = Path(home)
         folder.mkdir(parents=True, exist_ok=True)
-        db = open_database(folder / DB_FILE, synchronous=synchronous)  # type: ignore[arg-type]
-        return cls(load_or_create_key(folder), db, registry, **options)
+        if database is not None:
+            db: HolderDatabase = open_store(database, synchronous=synchronous)  # type: ignore[arg-type]
+        else:
+            db = open_database(folder / DB_FILE, synchronous=synchronous)  # type: ignore[arg-type]
+        try:
+            return cls(load_or_create_key(folder), db, registry, **options)
+        except BaseException:
+            with db.lock:
+                db.conn.close()
+            raise
 
     @property
     def did(self) -> str:

@@ -25,7 +25,7 @@ from protocol import DidLink, LinkProof, clock
 from protocol.errors import Conflict, CopyMeError, Expired, KeyReplaced, NotLinked, Replayed, WrongAudience
 
 from .errors import LinkCodeInvalid
-from .store import Database
+from .store import HolderDatabase
 
 __all__ = ["CODE_ALPHABET", "DEFAULT_CODE_TTL", "DidLinked", "LinkStore", "normalise_code"]
 
@@ -60,18 +60,20 @@ class DidLinked:
 class LinkStore:
     """Link codes (hashed, single-use, with expiry) and the DID -> customer links they create."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: HolderDatabase) -> None:
         self._db = db
         with db.lock:
             db.execute("""CREATE TABLE IF NOT EXISTS link_codes (
                 code_hash TEXT PRIMARY KEY, customer_id TEXT NOT NULL, issued_at INTEGER NOT NULL,
                 expires_at INTEGER NOT NULL, used_at INTEGER, used_by TEXT)""")
             db.execute("""CREATE TABLE IF NOT EXISTS links (
-                did TEXT PRIMARY KEY, customer_id TEXT NOT NULL, linked_at INTEGER NOT NULL)""")
-            columns = {row[1] for row in db.execute("PRAGMA table_info(links)").fetchall()}
-            if "replaced_by" not in columns:  # added with pairwise DIDs; older databases gain it here
-                db.execute("ALTER TABLE links ADD COLUMN replaced_by TEXT")
-                db.execute("ALTER TABLE links ADD COLUMN replaced_at INTEGER")
+                did TEXT PRIMARY KEY, customer_id TEXT NOT NULL, linked_at INTEGER NOT NULL,
+                replaced_by TEXT, replaced_at INTEGER)""")
+            if db.dialect == "sqlite":
+                columns = {row[1] for row in db.execute("PRAGMA table_info(links)").fetchall()}
+                if "replaced_by" not in columns:  # added with pairwise DIDs; older databases gain it here
+                    db.execute("ALTER TABLE links ADD COLUMN replaced_by TEXT")
+                    db.execute("ALTER TABLE links ADD COLUMN replaced_at INTEGER")
             db.execute("""CREATE TABLE IF NOT EXISTS did_links (
                 link_id BLOB PRIMARY KEY, did TEXT NOT NULL, linked_by TEXT NOT NULL, customer_id TEXT NOT NULL,
                 replace INTEGER NOT NULL, at INTEGER NOT NULL)""")
@@ -117,16 +119,21 @@ class LinkStore:
                 raise Replayed("this link code was already used")
             if current >= expires_at:
                 raise Expired("this link code has expired; ask the holder for a new one")
-            if checked.user in self._replaced:
+            if self._is_replaced(checked.user):
                 raise KeyReplaced("this DID was replaced by its owner and cannot be linked again")
-            existing = self._links.get(checked.user)
+            existing = self.customer_for(checked.user)
             if existing is not None and existing != customer_id:
                 raise Conflict("this DID is already linked to another customer")
             try:
                 with self._db.transaction() as conn:
-                    conn.execute("UPDATE link_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
-                                 [current, checked.user, code_hash])
-                    conn.execute("INSERT OR REPLACE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
+                    taken = conn.execute("UPDATE link_codes SET used_at = ?, used_by = ? "
+                                         "WHERE code_hash = ? AND used_at IS NULL",
+                                         [current, checked.user, code_hash]).rowcount
+                    if taken != 1:  # another worker used it since the read above
+                        raise Replayed("this link code was already used")
+                    conn.execute("INSERT INTO links (did, customer_id, linked_at) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (did) DO UPDATE SET customer_id = excluded.customer_id, "
+                                 "linked_at = excluded.linked_at",
                                  [checked.user, customer_id, current])
             except sqlite3.Error as err:
                 raise CopyMeError(f"the link could not be stored: {type(err).__name__}") from None
@@ -155,18 +162,21 @@ class LinkStore:
             used = self._db.execute("SELECT 1 FROM did_links WHERE link_id = ?", [checked.link_id]).fetchone()
             if used is not None:
                 raise Replayed("this link proof was already used")
-            if checked.did in self._replaced:
+            if self._is_replaced(checked.did):
                 raise KeyReplaced("the new DID was replaced before and cannot be linked again")
-            existing = self._links.get(checked.did)
+            existing = self.customer_for(checked.did)
             if existing is not None and existing != customer_id:
                 raise Conflict("this DID is already linked to another customer")
             try:
                 with self._db.transaction() as conn:
-                    conn.execute("INSERT INTO did_links (link_id, did, linked_by, customer_id, replace, at) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", [checked.link_id, checked.did, checked.linked,
-                                                               customer_id, int(checked.replace), current])
-                    conn.execute("INSERT OR IGNORE INTO links (did, customer_id, linked_at) VALUES (?, ?, ?)",
-                                 [checked.did, customer_id, current])
+                    fresh = conn.execute("INSERT INTO did_links (link_id, did, linked_by, customer_id, replace, at) "
+                                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (link_id) DO NOTHING",
+                                         [checked.link_id, checked.did, checked.linked, customer_id,
+                                          int(checked.replace), current]).rowcount
+                    if fresh != 1:  # another worker took this link id since the read above
+                        raise Replayed("this link proof was already used")
+                    conn.execute("INSERT INTO links (did, customer_id, linked_at) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (did) DO NOTHING", [checked.did, customer_id, current])
                     if checked.replace:
                         conn.execute("UPDATE links SET replaced_by = ?, replaced_at = ? WHERE did = ?",
                                      [checked.did, current, checked.linked])
@@ -179,11 +189,35 @@ class LinkStore:
         return DidLinked(checked.did, customer_id, checked.linked if checked.replace else None)
 
     def customer_for(self, did: str) -> str | None:
-        """The customer a DID is linked to, if any; a DID its owner replaced is ``key_replaced``."""
+        """The customer a DID is linked to, if any; a DID its owner replaced is ``key_replaced``.
+
+        Links made in this process are answered from memory; any other DID is looked up (another
+        process or worker sharing the database may have linked or replaced it since this one
+        started).
+        """
         if did in self._replaced:
             raise KeyReplaced("the consent's signer is a key its owner replaced")
-        return self._links.get(did)
+        customer = self._links.get(did)
+        if customer is None:
+            with self._db.lock:
+                row = self._db.execute("SELECT customer_id, replaced_by FROM links WHERE did = ?", [did]).fetchone()
+            if row is not None and row[1] is not None:
+                self._replaced.add(did)
+                raise KeyReplaced("the consent's signer is a key its owner replaced")
+            if row is not None:
+                customer = self._links[did] = str(row[0])
+        return customer
+
+    def _is_replaced(self, did: str) -> bool:
+        try:
+            self.customer_for(did)
+        except KeyReplaced:
+            return True
+        return False
 
     def dids_of(self, customer_id: str) -> list[str]:
-        """Every DID currently linked to ``customer_id``."""
-        return sorted(did for did, customer in self._links.items() if customer == customer_id)
+        """Every DID currently linked to ``customer_id`` (read from the database, which every worker shares)."""
+        with self._db.lock:
+            rows = self._db.execute("SELECT did FROM links WHERE customer_id = ? AND replaced_by IS NULL "
+                                    "ORDER BY did", [customer_id]).fetchall()
+        return [str(row[0]) for row in rows]

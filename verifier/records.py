@@ -18,6 +18,9 @@ holds that record at that position.
 
 A record is written in one transaction together with the single-use values its request used up
 (:class:`verifier.replay.Claims`): one commit per request, and a crash keeps both or neither.
+The writer reads the chain's head inside that transaction, after taking the records lock
+(``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so writers in many threads,
+processes or workers extend one chain and never fork it.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from protocol.errors import InvalidArgument
 from .errors import RecordsTampered
 from .grant import Grant
 from .replay import Claims
-from .store import Database
+from .store import HolderDatabase
 
 __all__ = ["CSV_FIELDS", "GENESIS", "Records"]
 
 GENESIS = "0" * 64
+#: The advisory lock key (PostgreSQL) that serialises writers of the records chain.
+RECORDS_LOCK = 0x636F70_7965_7263
 #: Columns of ``copyme verifier records --csv``, in APPI's order.
 CSV_FIELDS = ("seq", "date", "kind", "recipient", "recipient_name", "person", "items", "purpose",
               "consent_obtained", "consent_id", "reason", "detail", "user", "hash")
@@ -68,7 +73,7 @@ def _parse_head(value: str) -> tuple[int, str]:
 class Records:
     """The provision and refusal log of one data holder."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: HolderDatabase) -> None:
         self._db = db
         with db.lock:
             db.execute("""CREATE TABLE IF NOT EXISTS records (
@@ -76,16 +81,19 @@ class Records:
                 recipient TEXT, person TEXT, user TEXT, items TEXT NOT NULL, purpose TEXT,
                 consent_obtained INTEGER NOT NULL, consent_id TEXT, reason TEXT, detail TEXT,
                 prev TEXT NOT NULL, hash TEXT NOT NULL, recipient_name TEXT)""")
-            columns = {r[1] for r in db.execute("PRAGMA table_info(records)").fetchall()}
-            if "recipient_name" not in columns:  # a log from before names were kept
-                db.execute("ALTER TABLE records ADD COLUMN recipient_name TEXT")
-            db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
-                BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
-            db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
-                BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
-            last = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        self._seq: int = int(last[0]) if last else 0
-        self._head: str = str(last[1]) if last else GENESIS
+            if db.dialect == "sqlite":
+                columns = {r[1] for r in db.execute("PRAGMA table_info(records)").fetchall()}
+                if "recipient_name" not in columns:  # a log from before names were kept
+                    db.execute("ALTER TABLE records ADD COLUMN recipient_name TEXT")
+                db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+                    BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
+                db.execute("""CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
+                    BEGIN SELECT RAISE(ABORT, 'provision records are append-only'); END""")
+            else:
+                db.execute("""CREATE OR REPLACE FUNCTION copyme_records_append_only() RETURNS trigger
+                    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'provision records are append-only'; END $$""")
+                db.execute("""CREATE OR REPLACE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records
+                    FOR EACH ROW EXECUTE FUNCTION copyme_records_append_only()""")
 
     def provision(self, grant: Grant, now: int | None = None, *, recipient_name: dict[str, str] | None = None,
                   claims: Claims | None = None, also: Callable[[int], object] | None = None) -> dict[str, Any]:
@@ -116,12 +124,14 @@ class Records:
         name = row["recipient_name"]
         with self._db.lock:
             with self._db.transaction() as conn:
+                self._db.serialise(RECORDS_LOCK)
                 if claims:
                     claims.write(row["at"])
                 if also is not None:
                     also(row["at"])
-                row["seq"] = self._seq + 1
-                row["prev"] = self._head
+                last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                row["seq"] = int(last[0]) + 1 if last else 1
+                row["prev"] = str(last[1]) if last else GENESIS
                 row["hash"] = _digest(row)
                 conn.execute(
                     f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -129,7 +139,6 @@ class Records:
                      json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
                      row["reason"], row["detail"], row["prev"], row["hash"],
                      None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
-            self._seq, self._head = row["seq"], row["hash"]
             if claims:
                 claims.committed()
         return row

@@ -20,13 +20,12 @@ commit of its own) for callers of :func:`verifier.verify_presentation` without a
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections import OrderedDict
 
 from protocol import clock
 from protocol.errors import Replayed
 
-from .store import Database
+from .store import HolderDatabase
 
 __all__ = ["NONCE_TTL", "Claims", "NonceStore", "ReplayCache"]
 
@@ -39,7 +38,7 @@ _PURGE_EVERY = 1024
 class ReplayCache:
     """Single-use keys with expiry, durable in SQLite with an in-memory front."""
 
-    def __init__(self, db: Database, table: str = "replay") -> None:
+    def __init__(self, db: HolderDatabase, table: str = "replay") -> None:
         self._db = db
         self._table = table
         self._front: OrderedDict[bytes, int] = OrderedDict()
@@ -48,6 +47,9 @@ class ReplayCache:
         # - except for keys it had to drop while still live; until the last of those expires
         # (``_incomplete_until``) a miss is confirmed in SQLite.
         self._incomplete_until = 0
+        # On a database other processes write too (PostgreSQL, many workers), the front only
+        # knows this process's keys: every miss is confirmed in the database.
+        self._shared = db.dialect != "sqlite"
         with db.lock:
             db.execute(f"CREATE TABLE IF NOT EXISTS [{table}] (key BLOB PRIMARY KEY, expires_at INTEGER NOT NULL)")
             db.execute(f"CREATE INDEX IF NOT EXISTS [{table}_expiry] ON [{table}] (expires_at)")
@@ -67,7 +69,7 @@ class ReplayCache:
         """Raise ``replayed`` if ``key`` is in use now; writes nothing (see :class:`Claims`)."""
         current = clock.now(now)
         self._check_front(key, current)
-        if current >= self._incomplete_until:
+        if current >= self._incomplete_until and not self._shared:
             return  # the front is complete: a miss is an unused key, no disk read needed
         with self._db.lock:
             row = self._db.conn.execute(f"SELECT expires_at FROM [{self._table}] WHERE key = ?", [key]).fetchone()
@@ -82,12 +84,13 @@ class ReplayCache:
     def insert(self, key: bytes, expires_at: int, now: int) -> None:
         """Write ``key`` on the caller's connection; the caller holds the lock and commits.
 
-        Raises ``replayed`` when a live entry exists (the ``PRIMARY KEY`` decides races).
+        Raises ``replayed`` when a live entry exists (the ``PRIMARY KEY`` decides races: on
+        PostgreSQL a racing insert of the same key waits for the first one's commit).
         """
         conn = self._db.conn
-        try:
-            conn.execute(f"INSERT INTO [{self._table}] (key, expires_at) VALUES (?, ?)", [key, expires_at])
-        except sqlite3.IntegrityError:
+        inserted = conn.execute(f"INSERT INTO [{self._table}] (key, expires_at) VALUES (?, ?) "
+                                "ON CONFLICT (key) DO NOTHING", [key, expires_at]).rowcount
+        if inserted != 1:
             row = conn.execute(f"SELECT expires_at FROM [{self._table}] WHERE key = ?", [key]).fetchone()
             if row is not None and row[0] > now:
                 raise Replayed("this presentation was already used") from None
@@ -108,7 +111,7 @@ class ReplayCache:
 class NonceStore:
     """Holder nonces: issued by ``GET /v1/nonce``, each accepted in one presentation before it expires."""
 
-    def __init__(self, db: Database, ttl: int = NONCE_TTL) -> None:
+    def __init__(self, db: HolderDatabase, ttl: int = NONCE_TTL) -> None:
         self._db = db
         self.ttl = ttl
         with db.lock:
@@ -155,7 +158,7 @@ class Claims:
     request won the race meanwhile, that raises ``replayed`` and the transaction rolls back.
     """
 
-    def __init__(self, db: Database, replay: ReplayCache, nonces: NonceStore | None) -> None:
+    def __init__(self, db: HolderDatabase, replay: ReplayCache, nonces: NonceStore | None) -> None:
         self._db = db
         self.replay = replay
         self.nonces = nonces

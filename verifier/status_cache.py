@@ -45,7 +45,7 @@ from protocol.errors import (
     Suspended,
 )
 
-from .store import Database
+from .store import HolderDatabase
 
 __all__ = ["DEFAULT_MAX_STALENESS", "RegistryLike", "StatusCache", "WouldBlock"]
 
@@ -80,7 +80,7 @@ class _Entry:
 class StatusCache:
     """Answers "what is the status of this credential right now?" from fresh, verified lists."""
 
-    def __init__(self, client: RegistryLike, db: Database, *, max_staleness: int = DEFAULT_MAX_STALENESS,
+    def __init__(self, client: RegistryLike, db: HolderDatabase, *, max_staleness: int = DEFAULT_MAX_STALENESS,
                  clock_fn: Callable[[], int] | None = None) -> None:
         if max_staleness < 1:
             raise ValueError("max_staleness must be at least one second")
@@ -191,11 +191,17 @@ class StatusCache:
             raise StatusInvalid("the status list is about another URI than the consent names")
         with self._db.lock:
             newest = self._newest.get(uri)
+            if self._db.dialect != "sqlite":  # other workers record what they saw in the shared database
+                row = self._db.execute("SELECT iat FROM status_seen WHERE uri = ?", [uri]).fetchone()
+                if row is not None and (newest is None or int(row[0]) > newest):
+                    newest = self._newest[uri] = int(row[0])
             if newest is not None and token.issued_at < newest:
                 raise StatusRollback(f"status list issued at {token.issued_at} is older than {newest} already seen")
             if newest is None or token.issued_at > newest:
                 self._newest[uri] = token.issued_at
-                self._db.execute("INSERT OR REPLACE INTO status_seen (uri, iat) VALUES (?, ?)", [uri, token.issued_at])
+                self._db.execute("INSERT INTO status_seen (uri, iat) VALUES (?, ?) ON CONFLICT (uri) DO UPDATE "
+                                 "SET iat = excluded.iat WHERE excluded.iat > status_seen.iat",
+                                 [uri, token.issued_at])
         return token
 
     @contextlib.contextmanager
@@ -266,7 +272,8 @@ class StatusCache:
             return
         try:
             with self._db.lock:
-                self._db.execute("INSERT OR REPLACE INTO feed_position (registry, last_event_id) VALUES (?, ?)",
+                self._db.execute("INSERT INTO feed_position (registry, last_event_id) VALUES (?, ?) "
+                                 "ON CONFLICT (registry) DO UPDATE SET last_event_id = excluded.last_event_id",
                                  [self._registry_key, position])
         except Exception as err:  # noqa: BLE001 - e.g. closed database at shutdown: replaying more is safe
             log.info("feed position not saved (%s)", type(err).__name__)

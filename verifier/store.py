@@ -13,19 +13,53 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import sqlite_utils
 
-__all__ = ["SYNCHRONOUS", "Database", "open_database"]
+__all__ = ["SYNCHRONOUS", "Database", "HolderDatabase", "open_database", "open_store"]
+
+
+class HolderDatabase(Protocol):
+    """What the holder's stores need of a database: the storage interface both engines implement.
+
+    :class:`Database` (SQLite, the default) and :class:`verifier.pg_store.PostgresDatabase`.
+    """
+
+    #: Held around statements that must see each other's in-memory effects (one process).
+    lock: Any
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgres"``: for the few DDL statements that differ."""
+
+    @property
+    def conn(self) -> Any:
+        """Runs statements (``conn.execute``), inside the thread's transaction when one is open."""
+
+    def execute(self, sql: str, params: Any = None, /) -> Any:
+        """One statement with ``?`` placeholders; returns a cursor (``fetchone``, ``fetchall``, ``rowcount``)."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """One transaction: everything in the block commits, or nothing does."""
+
+    def serialise(self, key: int) -> None:
+        """Inside :meth:`transaction`: exclude every other writer holding ``key`` until commit."""
 
 #: ``PRAGMA synchronous`` values a holder may choose (see :func:`open_database`).
 SYNCHRONOUS = ("normal", "full")
 
 
 class Database(sqlite_utils.Database):
-    """A ``sqlite_utils.Database`` with a re-entrant lock that its users hold around statements."""
+    """A ``sqlite_utils.Database`` with a re-entrant lock that its users hold around statements.
 
+    The stores also run on :class:`verifier.pg_store.PostgresDatabase`, which offers the same
+    ``lock``, ``execute``, ``conn.execute`` and :meth:`transaction`; they write SQL both engines
+    accept and branch on :attr:`dialect` only for DDL that differs.
+    """
+
+    #: Which engine: ``"sqlite"`` here, ``"postgres"`` for :class:`~verifier.pg_store.PostgresDatabase`.
+    dialect = "sqlite"
     lock: threading.RLock
     #: ``"normal"`` or ``"full"``: whether a commit waits for an fsync.
     synchronous: str
@@ -47,6 +81,20 @@ class Database(sqlite_utils.Database):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def serialise(self, key: int) -> None:
+        """Inside :meth:`transaction`: nothing to do, ``BEGIN IMMEDIATE`` already excludes other writers."""
+
+
+def open_store(location: str | Path, *, synchronous: Literal["normal", "full"] = "normal") -> HolderDatabase:
+    """The PostgreSQL database named by a ``postgresql://`` URL, else the SQLite file at ``location``."""
+    from storage import is_postgres
+
+    if is_postgres(location):
+        from .pg_store import PostgresDatabase
+
+        return PostgresDatabase(str(location))
+    return open_database(location, synchronous=synchronous)
 
 
 def open_database(path: str | Path | None, *, synchronous: Literal["normal", "full"] = "normal") -> Database:

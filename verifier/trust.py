@@ -24,7 +24,7 @@ from typing import Any
 from protocol import TrustList, clock
 from protocol.errors import CopyMeError, UnknownKey
 
-from .store import Database
+from .store import HolderDatabase
 
 __all__ = ["TRUST_REFRESH", "TrustNames"]
 
@@ -37,7 +37,7 @@ TRUST_REFRESH = 300
 class TrustNames:
     """DID -> ``{"ja", "en"}`` of the organisations on the pinned council's current trust list."""
 
-    def __init__(self, client: Any, db: Database, *, council: str | None = None,
+    def __init__(self, client: Any, db: HolderDatabase, *, council: str | None = None,
                  refresh: float = TRUST_REFRESH, clock_fn: Callable[[], int] | None = None) -> None:
         self._client = client
         self._db = db
@@ -94,7 +94,8 @@ class TrustNames:
 
     def _save(self, key: str, value: str) -> None:
         with self._db.lock:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+            self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
 
     def follow(self) -> None:
         """Fetch the list now and then every ``refresh_every`` seconds, in a background thread."""

@@ -31,7 +31,7 @@ def worker(home: Path, dsn: str, *extra: str) -> Iterator[str]:
     (never the periodic look at the log) can deliver an event quickly."""
     args = ["registry", "serve", "--db", dsn, "--home", str(home), "--heartbeat", "15",
             "--log-level", "warning", *extra]
-    with serve_cli(args) as (url, _proc):
+    with serve_cli(args, timeout=90) as (url, _proc):
         yield url
 
 

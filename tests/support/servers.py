@@ -75,7 +75,7 @@ def serve(app: Any, port: int | None = None) -> Iterator[str]:
 
 @contextlib.contextmanager
 def serve_cli(args: list[str], health_path: str = "/health", env: dict[str, str] | None = None,
-              port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+              port: int | None = None, timeout: float = 20.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Run ``copyme <args> --host 127.0.0.1 --port N`` as a real process; yields (URL, process)."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "copyme", *args, "--host", "127.0.0.1", "--port", str(port)]
@@ -83,7 +83,7 @@ def serve_cli(args: list[str], health_path: str = "/health", env: dict[str, str]
                             env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url + health_path, proc=proc)
+        wait_until_up(url + health_path, timeout=timeout, proc=proc)
         yield url, proc
     finally:
         if proc.poll() is None:

@@ -3,6 +3,7 @@
 ``world`` gives a registry (``registry.app.create_app``) and a verifier (``verifier.app.create_app``)
 served by uvicorn on 127.0.0.1, SQLite files in a temp folder, the fixed-seed keys of
 ``tests.support.samples``, and helpers to publish status lists, link the user, grant and present.
+The verifier's stores run once on SQLite and once on a fresh PostgreSQL database (``backend``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.support import samples
 from tests.support.servers import ThreadServer, free_port
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
-from verifier.store import open_database
+from verifier.store import HolderDatabase, open_database, open_store
 
 KEYS = samples.KEYS
 TTL = 60
@@ -60,6 +61,7 @@ class World:
     verifier_server: ThreadServer | None = None
     holder: Holder | None = None
     list_iat: dict[str, int] = field(default_factory=dict)
+    dsn: str | None = None
 
     # -- services --------------------------------------------------------------------------
 
@@ -86,8 +88,12 @@ class World:
             self.registry_server.stop()
             self.registry_server = None
 
+    def database(self) -> HolderDatabase:
+        """The verifier's database: the SQLite file in the temp folder, or the PostgreSQL one."""
+        return open_store(self.dsn) if self.dsn is not None else open_database(self.tmp / "verifier.db")
+
     def start_verifier(self, **options: Any) -> None:
-        self.holder = Holder(KEYS.holder, open_database(self.tmp / "verifier.db"),
+        self.holder = Holder(KEYS.holder, self.database(),
                              RegistryClient(self.registry_url, timeout=2.0), clock_fn=self.clock, **options)
         self.verifier_server = ThreadServer(verifier_app(self.holder)).start()
 
@@ -160,8 +166,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp=tmp_path, clock=Clock(), registry_port=free_port())
+def world(tmp_path: Path, backend: str | None) -> Iterator[World]:
+    w = World(tmp=tmp_path, clock=Clock(), registry_port=free_port(), dsn=backend)
     w.start_registry()
     w.start_verifier()
     try:
