@@ -17,13 +17,14 @@ from .records import ProviderProfile, RecipientRecord, export_csv, list_records,
 from .requests import build_request
 from .service import Issuer, IssuerConfig, load_or_create_key
 from .status_watch import StatusWatcher
-from .store import IssuerStore, StoredConsent, StoredRequest
+from .store import IssuerStorage, IssuerStore, StoredConsent, StoredRequest, open_store
 
 __all__ = [
     "CopyMeButton",
     "FetchedData",
     "Issuer",
     "IssuerConfig",
+    "IssuerStorage",
     "IssuerStore",
     "ProviderProfile",
     "RecipientRecord",
@@ -36,6 +37,7 @@ __all__ = [
     "fetch_nonce",
     "list_records",
     "load_or_create_key",
+    "open_store",
     "publish",
     "receive_consent",
     "record_receipt",

@@ -42,7 +42,7 @@ from .i18n import LANGS, TEXTS, reason, t
 from .records import export_csv, list_records
 from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_create_key, resolve_holder
 from .status_watch import StatusWatcher
-from .store import IssuerStore
+from .store import open_store
 
 __all__ = ["create_app"]
 
@@ -56,17 +56,19 @@ MAX_JSON = 16 * 1024
 def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
                public_url: str | None = None, config: IssuerConfig | None = None,
                holder_did: str | None = None, watch_status: bool = True,
-               use_nonce: bool = False, clock_fn: Callable[[], int] | None = None) -> FastAPI:
+               use_nonce: bool = False, clock_fn: Callable[[], int] | None = None,
+               database: str | None = None) -> FastAPI:
     """The demo app.  ``holder`` is the data holder's base URL (its verifier service).
 
     The key is generated in ``home`` at first start.  ``public_url`` is the base URL wallets
     reach this app at (default: taken from each incoming request).  ``holder_did`` skips
     asking ``<holder>/v1/holder``.  ``wallet`` is a wallet dashboard's base URL: the button
     then links to ``<wallet>/review?u=<request url>``.  ``clock_fn`` replaces the wall clock.
+    ``database`` (a ``postgresql://`` URL or a SQLite file) replaces ``home``'s ``issuer.db``.
     """
     home = Path(home)
     key = load_or_create_key(home)
-    store = IssuerStore(home / DB_FILE)
+    store = open_store(database if database is not None else home / DB_FILE)
     watcher = StatusWatcher(store, now=clock_fn) if watch_status else None
     issuer = Issuer(key, store, config or kakeibo_config(holder),
                     holder=holder_did or (lambda: resolve_holder(holder)), watcher=watcher,

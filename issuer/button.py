@@ -19,7 +19,7 @@ import segno
 from protocol import ConsentRequest, make_deep_link
 from protocol._model import check_url
 
-from .store import IssuerStore, StoredRequest
+from .store import IssuerStorage, StoredRequest
 
 __all__ = ["CopyMeButton", "publish", "request_url"]
 
@@ -84,7 +84,7 @@ class CopyMeButton:
         return tuple(tuple(int(bool(m)) for m in row) for row in self._qr().matrix)
 
 
-def publish(store: IssuerStore, request: ConsentRequest, *, account: str, base_url: str,
+def publish(store: IssuerStorage, request: ConsentRequest, *, account: str, base_url: str,
             wallet_url: str | None = None) -> tuple[StoredRequest, CopyMeButton]:
     """Keep a signed request for ``account`` and return the button that points at it.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from protocol import Conflict, ConsentCredential, DidLink, Expired, RequestMismatch, clock
 from protocol.credential import LEEWAY
 
-from .store import IssuerStore, StoredConsent
+from .store import IssuerStorage, StoredConsent
 
 __all__ = ["MAX_CREDENTIAL_SIZE", "MAX_REPLACES_SIZE", "check_replacement", "receive_consent"]
 
@@ -23,7 +23,7 @@ MAX_CREDENTIAL_SIZE = 16 * 1024
 MAX_REPLACES_SIZE = 4096
 
 
-def receive_consent(store: IssuerStore, body: bytes, *, requester: str,
+def receive_consent(store: IssuerStorage, body: bytes, *, requester: str,
                     now: int | None = None, replaces: bytes | None = None) -> StoredConsent:
     """Verify ``body`` (ConsentCredential COSE bytes) and store it for its request's account.
 

@@ -11,6 +11,9 @@ import typer
 from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
 
 HOME_HELP = "The issuer's home folder (key, issuer.db). Default: $COPYME_HOME/issuer, else ~/.copyme/issuer."
+DB_HELP = ("Where consents and records are kept: a postgresql:// URL (shared by several instances; the key "
+           "stays in --home) or a SQLite file. Default: issuer.db in the home folder.")
+DB_ENV = "COPYME_ISSUER_DB"
 
 
 def _home(home: Path | None) -> Path:
@@ -34,6 +37,7 @@ def serve(
     holder_did: str | None = typer.Option(None, "--holder-did", help="The holder's DID (default: asked of <holder>/v1/holder)."),
     nonce: bool = typer.Option(False, "--nonce", help="Use the holder's nonce (GET /v1/nonce) in every presentation."),
     demo_app: str = typer.Option("kakeibo", "--app", help="Which demo company: kakeibo (a budget app) or hoken (an insurer asking for other items)."),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
 ) -> None:
     """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
     import uvicorn
@@ -47,7 +51,7 @@ def serve(
             raise InvalidArgument(f"--app must be one of {', '.join(DEMO_APPS)}", field="app")
         config = DEMO_APPS[demo_app](holder)
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
-                         use_nonce=nonce, config=config)
+                         use_nonce=nonce, config=config, database=db)
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)
@@ -58,16 +62,23 @@ def serve(
 def records_cmd(
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
 ) -> None:
     """Print the recipient records (APPI) as CSV."""
+    from storage import is_postgres
+
     from .records import export_csv, list_records
     from .service import DB_FILE
-    from .store import IssuerStore
+    from .store import open_store
 
     home = _home(home)
-    if not (home / DB_FILE).exists():
+    location = db if db is not None else str(home / DB_FILE)
+    if not is_postgres(location) and not Path(location).exists():
         cli_exit(NotFound(f"no issuer database in {home}"))
-    store = IssuerStore(home / DB_FILE)
+    try:
+        store = open_store(location)
+    except CopyMeError as err:
+        cli_exit(err)
     try:
         sys.stdout.write(export_csv(list_records(store, account)))
     finally:

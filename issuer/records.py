@@ -35,7 +35,7 @@ from typing import Any
 
 from protocol import clock
 
-from .store import IssuerStore, StoredConsent
+from .store import IssuerStorage, StoredConsent
 
 __all__ = ["CSV_COLUMNS", "ProviderProfile", "RecipientRecord", "export_csv", "list_records", "record_receipt"]
 
@@ -150,7 +150,7 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record_receipt(store: IssuerStore, consent: StoredConsent, *, provider: ProviderProfile,
+def record_receipt(store: IssuerStorage, consent: StoredConsent, *, provider: ProviderProfile,
                    items: Sequence[str], purpose: str, now: int | None = None) -> RecipientRecord:
     """Write the record of receiving ``items`` from the consent's data holder, under that consent.
 
@@ -169,7 +169,7 @@ def record_receipt(store: IssuerStore, consent: StoredConsent, *, provider: Prov
     return _record({**row, "id": record_id})
 
 
-def list_records(store: IssuerStore, account: str | None = None) -> list[RecipientRecord]:
+def list_records(store: IssuerStorage, account: str | None = None) -> list[RecipientRecord]:
     """All recipient records (or one account's), oldest first."""
     return [_record(r) for r in store.records(account)]
 

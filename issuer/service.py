@@ -24,7 +24,7 @@ from .fetch import FetchedData, fetch_data
 from .records import ProviderProfile, RecipientRecord, record_receipt
 from .requests import build_request
 from .status_watch import StatusWatcher, registry_base
-from .store import IssuerStore, StoredConsent
+from .store import IssuerStorage, StoredConsent
 
 __all__ = ["Issuer", "IssuerConfig", "load_or_create_key", "resolve_holder"]
 
@@ -89,7 +89,7 @@ def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[st
 class Issuer:
     """A data user: signs requests, keeps consents per account, fetches data, keeps records."""
 
-    def __init__(self, key: KeyPair, store: IssuerStore, config: IssuerConfig, *,
+    def __init__(self, key: KeyPair, store: IssuerStorage, config: IssuerConfig, *,
                  holder: str | Callable[[], tuple[str, Mapping[str, Any]]],
                  watcher: StatusWatcher | None = None, use_nonce: bool = False,
                  clock_fn: Callable[[], int] | None = None) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from protocol import CopyMeError, RegistryClient, Status, StatusInvalid, StatusListToken, StatusRollback, clock
 
-from .store import IssuerStore, StoredConsent
+from .store import IssuerStorage, StoredConsent
 
 __all__ = ["RegistryLike", "StatusWatcher", "registry_base"]
 
@@ -59,7 +59,7 @@ def _default_client(base_url: str) -> RegistryLike:
 class StatusWatcher:
     """Keeps each stored consent's last known state up to date from its registry."""
 
-    def __init__(self, store: IssuerStore, *,
+    def __init__(self, store: IssuerStorage, *,
                  client_factory: Callable[[str], RegistryLike] = _default_client,
                  now: Callable[[], int] | None = None) -> None:
         self.store = store

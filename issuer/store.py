@@ -1,4 +1,8 @@
-"""The issuer's one SQLite file: published requests, consents received, recipient records.
+"""The issuer's storage: published requests, consents received, recipient records.
+
+:class:`IssuerStorage` is the interface; :class:`IssuerStore` keeps it in one SQLite file (the
+default), :class:`issuer.pg_store.PostgresIssuerStore` in PostgreSQL for several instances of
+one issuer; :func:`open_store` picks one from a ``--db`` value.  The same tests run on both.
 
 A company must be able to show, per customer account, which consent it holds and what it
 received under it, so every row carries the company's own ``account`` id for that user.  The
@@ -18,13 +22,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from protocol import ConsentCredential, ConsentRequest, NotFound
 
-__all__ = ["IssuerStore", "StoredConsent", "StoredRequest"]
+__all__ = ["IssuerStorage", "IssuerStore", "StoredConsent", "StoredRequest", "open_store"]
 
 SCHEMA: dict[str, tuple[dict[str, Any], str]] = {
     "requests": ({"id": str, "account": str, "cid": str, "raw": bytes, "issued_at": int,
@@ -96,8 +100,76 @@ class StoredConsent:
         }
 
 
+class IssuerStorage(Protocol):
+    """What the issuer keeps, whatever the engine; every method is safe across threads."""
+
+    def close(self) -> None:
+        """Release the database."""
+
+    def add_request(self, request: ConsentRequest, account: str) -> StoredRequest:
+        """Keep a signed request, published for ``account``."""
+
+    def request(self, request_id: str) -> StoredRequest:
+        """The request with this hex id, or ``not_found``."""
+
+    def request_by_cid(self, cid: str) -> StoredRequest | None:
+        """The request whose signed bytes have this CID."""
+
+    def open_request(self, account: str, now: int, margin: int = 120) -> StoredRequest | None:
+        """An unanswered request for ``account`` still good for ``margin`` seconds, if any."""
+
+    def add_consent(self, credential: ConsentCredential, request: StoredRequest, now: int,
+                    state: str = "unknown") -> StoredConsent:
+        """Keep a verified credential for the request's account and mark the request answered (one transaction)."""
+
+    def consent(self, consent_id: str) -> StoredConsent:
+        """The consent with this id (CID), or ``not_found``."""
+
+    def consent_for_request(self, request_id: str) -> StoredConsent | None:
+        """The consent that answered this request, if one did."""
+
+    def consents_for_request(self, request_id: str) -> list[StoredConsent]:
+        """Every consent that answered this request: the first, and any re-signed after a key replacement."""
+
+    def consents(self, account: str | None = None) -> list[StoredConsent]:
+        """Every consent held (newest first; of two received in one second, the later stored first),
+        or only those of ``account``."""
+
+    def consents_on_list(self, uri: str) -> list[StoredConsent]:
+        """The consents whose status lives in the list at ``uri``."""
+
+    def status_uris(self) -> list[str]:
+        """Every distinct status list URI our consents point to."""
+
+    def set_state(self, consent_id: str, state: str, detail: str, now: int) -> None:
+        """Record the last known status of a consent (``valid``, ``revoked``, ...)."""
+
+    def add_record(self, row: dict[str, Any]) -> int:
+        """Append one recipient record; returns its id."""
+
+    def records(self, account: str | None = None) -> Iterator[dict[str, Any]]:
+        """Recipient records in the order they were written."""
+
+    def get_meta(self, key: str) -> str | None:
+        """A small persistent setting (e.g. the last registry event id seen)."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a small persistent setting."""
+
+
+def open_store(location: str | Path) -> IssuerStorage:
+    """A PostgreSQL store for a ``postgresql://`` URL, else the SQLite file at ``location``."""
+    from storage import is_postgres
+
+    if is_postgres(location):
+        from .pg_store import PostgresIssuerStore
+
+        return PostgresIssuerStore(str(location))
+    return IssuerStore(location)
+
+
 class IssuerStore:
-    """Thread-safe access to ``issuer.db`` (one connection, one lock: the demo is small)."""
+    """:class:`IssuerStorage` in ``issuer.db`` (one connection, one lock: one instance's file)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -14,12 +14,14 @@ from fastapi import FastAPI
 
 from issuer import (
     Issuer,
+    IssuerStorage,
     IssuerStore,
     ProviderProfile,
     StoredConsent,
     build_request,
     export_csv,
     list_records,
+    open_store,
     publish,
     receive_consent,
     record_receipt,
@@ -41,7 +43,7 @@ BANK = ProviderProfile(
 )
 
 
-def held_consent(store: IssuerStore, account: str = "alice") -> StoredConsent:
+def held_consent(store: IssuerStorage, account: str = "alice") -> StoredConsent:
     """A consent received for ``account`` through the real callback path."""
     request = build_request(requester=KEYS.requester, **GOOD_ARGS)
     publish(store, request, account=account, base_url="https://kakeibo.example")
@@ -55,8 +57,9 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return [dict(zip([key for key, _ in CSV_COLUMNS], row, strict=True)) for row in rows[1:]]
 
 
-def test_record_and_csv(tmp_path: Path) -> None:
-    store = IssuerStore(tmp_path / "issuer.db")
+def test_record_and_csv(tmp_path: Path, backend: str | None) -> None:
+    location = backend or tmp_path / "issuer.db"
+    store = open_store(location)
     consent = held_consent(store)
     record = record_receipt(store, consent, provider=BANK, items=["transactions"],
                             purpose="dpv:ServiceProvision", now=1_795_000_000)
@@ -79,7 +82,7 @@ def test_record_and_csv(tmp_path: Path) -> None:
     }
     store.close()
     # records survive a restart, with every field
-    [again] = list_records(IssuerStore(tmp_path / "issuer.db"))
+    [again] = list_records(open_store(location))
     assert again == record
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from issuer import IssuerStore, StatusWatcher, build_request, publish, receive_consent
+from issuer import IssuerStorage, StatusWatcher, build_request, open_store, publish, receive_consent
 from issuer.status_watch import registry_base
 from protocol import KeyPair, Status, StatusList, StatusListToken
 from protocol.registry_client import RegistryClient
@@ -27,8 +27,9 @@ def registry(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[IssuerStore]:
-    s = IssuerStore(tmp_path / "issuer.db")
+def store(tmp_path: Path, backend: str | None) -> Iterator[IssuerStorage]:
+    """The issuer's store, once as its SQLite file and once on PostgreSQL."""
+    s = open_store(backend or tmp_path / "issuer.db")
     yield s
     s.close()
 
@@ -45,7 +46,7 @@ def put_list(registry: str, signer: KeyPair, status: Status = Status.VALID, inde
     return uri
 
 
-def consent_on(store: IssuerStore, uri: str, index: int = 5) -> str:
+def consent_on(store: IssuerStorage, uri: str, index: int = 5) -> str:
     request = build_request(requester=KEYS.requester, **GOOD_ARGS)
     publish(store, request, account="alice", base_url="https://kakeibo.example")
     return receive_consent(store, grant(request, uri=uri, index=index), requester=KEYS.requester.did).id
@@ -57,20 +58,20 @@ def test_registry_base() -> None:
 
 @pytest.mark.parametrize(("status", "state"), [(Status.VALID, "valid"), (Status.REVOKED, "revoked"),
                                                 (Status.SUSPENDED, "suspended"), (Status.APPLICATION, "invalid")])
-def test_states_from_a_verified_list(registry: str, store: IssuerStore, status: Status, state: str) -> None:
+def test_states_from_a_verified_list(registry: str, store: IssuerStorage, status: Status, state: str) -> None:
     consent_id = consent_on(store, put_list(registry, KEYS.status, status))
     assert StatusWatcher(store).refresh(consent_id) == state
     assert store.consent(consent_id).state == state
 
 
-def test_list_signed_by_another_key_is_not_trusted(registry: str, store: IssuerStore) -> None:
+def test_list_signed_by_another_key_is_not_trusted(registry: str, store: IssuerStorage) -> None:
     uri = put_list(registry, KEYS.stranger, Status.VALID)  # the registry pins the stranger's key
     consent_id = consent_on(store, uri)
     assert StatusWatcher(store).refresh(consent_id) == "unknown"
     assert store.consent(consent_id).state_detail == "status_invalid"
 
 
-def test_unreachable_registry_and_missing_list_are_unknown(registry: str, store: IssuerStore) -> None:
+def test_unreachable_registry_and_missing_list_are_unknown(registry: str, store: IssuerStorage) -> None:
     down = consent_on(store, "http://127.0.0.1:9/v1/lists/" + "a" * 32)
     missing = consent_on(store, f"{registry}/v1/lists/" + "b" * 32)
     watcher = StatusWatcher(store)
@@ -78,13 +79,13 @@ def test_unreachable_registry_and_missing_list_are_unknown(registry: str, store:
     assert watcher.refresh(missing) == "unknown" and store.consent(missing).state_detail == "not_found"
 
 
-def test_index_outside_the_list_is_unknown(registry: str, store: IssuerStore) -> None:
+def test_index_outside_the_list_is_unknown(registry: str, store: IssuerStorage) -> None:
     consent_id = consent_on(store, put_list(registry, KEYS.status), index=10**6)
     assert StatusWatcher(store).refresh(consent_id) == "unknown"
     assert store.consent(consent_id).state_detail == "status_invalid"
 
 
-def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, store: IssuerStore) -> None:
+def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, store: IssuerStorage) -> None:
     list_id = secrets.token_hex(16)
     now = int(time.time())
     uri = put_list(registry, KEYS.status, list_id=list_id, iat=now)
@@ -112,7 +113,7 @@ def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, sto
         again.stop()
 
 
-def _wait(store: IssuerStore, consent_id: str, state: str, timeout: float = 10.0) -> None:
+def _wait(store: IssuerStorage, consent_id: str, state: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while store.consent(consent_id).state != state:
         assert time.monotonic() < deadline, store.consent(consent_id)
