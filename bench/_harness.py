@@ -151,13 +151,14 @@ class Service:
     """A service as a real process on a loopback port (``copyme ... serve`` or ``bench/_serve.py``)."""
 
     def __init__(self, args: list[str], *, port: int | None = None, health: str = "/health",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, timeout: float = 30.0) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = [sys.executable, *args, "--host", "127.0.0.1", "--port", str(self.port)]
         self.health = health
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.timeout = timeout
 
     @classmethod
     def cli(cls, *args: str, **kw: Any) -> Service:
@@ -167,7 +168,7 @@ class Service:
     def start(self) -> Service:
         self.proc = subprocess.Popen(self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_http(self.url + self.health, timeout=30.0, proc=self.proc)
+            wait_http(self.url + self.health, timeout=self.timeout, proc=self.proc)
         except Exception:
             self.stop()
             raise

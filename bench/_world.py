@@ -25,8 +25,9 @@ CUSTOMERS = ("C-1001", "C-1002", "C-1003")
 class World:
     """Registry + verifier processes under ``tmp``."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database: str | None = None) -> None:
         self.tmp = tmp
+        self.database = database  # the verifier's --db (a postgresql:// URL), else its SQLite file
         self.registry: Service | None = None
         self.verifier: Service | None = None
         self.verifier_home = tmp / "bank"
@@ -45,7 +46,7 @@ class World:
         key_file = self.verifier_home / KEY_FILE
         if not key_file.exists():
             key_file.write_text(KEYS.holder.seed.hex() + "\n")
-        holder = Holder.open(self.verifier_home)
+        holder = Holder.open(self.verifier_home, database=self.database)
         try:
             now = int(time.time())
             for i, user in enumerate(users):
@@ -58,12 +59,13 @@ class World:
             holder.close()
 
     def start_verifier(self, *, feed: bool = True, max_staleness: int | None = None,
-                       profile: Path | None = None) -> str:
+                       profile: Path | None = None, workers: int = 1) -> str:
         """The verifier as ``copyme verifier serve`` (feed on) or ``bench/_serve.py`` (options)."""
         assert self.registry is not None
         if feed and max_staleness is None and profile is None:
+            extra = ["--db", self.database, "--workers", str(workers)] if self.database else []
             self.verifier = Service.cli("verifier", "serve", "--home", str(self.verifier_home),
-                                        "--registry", self.registry.url)
+                                        "--registry", self.registry.url, *extra, timeout=120.0)
         else:
             args = [str(ROOT / "bench" / "_serve.py"), "verifier", "--home", str(self.verifier_home),
                     "--registry", self.registry.url]

@@ -13,6 +13,11 @@
 3. A registry process (``copyme registry serve``) holding 100,000 lists (real signed tokens
    written straight into its SQLite file): ``GET /v1/lists/<random id>`` p50/p99 at 8 clients,
    next to ``GET /health`` of the same process and to a registry holding 10x fewer lists.
+4. Past one process (``bench/_scaleout.py``, on a throwaway PostgreSQL cluster): verifier
+   throughput with 1, 2 and 4 workers on PostgreSQL next to 1 worker on SQLite; the change
+   feed fanned out to 1,000 SSE subscribers over two registry workers (PUT to delivery p50/p99);
+   storage bytes per consent at each party and the projection for 10 million users x 10 consents.
+   ``--no-postgres`` skips this part.
 
 Writes ``bench/results/scale.json``.
 """
@@ -188,16 +193,47 @@ def registry_gets(tmp: Path, counts: list[int], seconds: float, clients: int = 8
     return rows
 
 
+def scale_out(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Part 4: PostgreSQL, many workers, the feed's fan-out and storage (see ``bench/_scaleout.py``)."""
+    import _scaleout
+
+    from tests.support import postgres
+
+    out: dict[str, Any] = {}
+    cluster = postgres.start()
+    try:
+        workers = [int(w) for w in args.workers.split(",") if w]
+        out["verifier_workers"] = rows = _scaleout.verifier_workers(tmp, cluster, workers, args.seconds * 2,
+                                                                    args.clients)
+        table(rows, title=f"Verifier POST /v1/data, {args.clients} clients: workers on PostgreSQL vs SQLite")
+        out["feed_fanout"] = row = _scaleout.fanout(tmp, cluster, args.subscribers, args.puts)
+        table([row], title="Change feed: PUT to delivery at every SSE subscriber, two registry workers")
+        out["storage"] = rows = _scaleout.storage(tmp, cluster, args.storage_n)
+        table(rows, title="Storage per item (through each party's library)")
+        out["projection"] = rows = _scaleout.projection(out["storage"])
+        table(rows, title="Projected for 10,000,000 users x 10 consents (PostgreSQL)")
+    finally:
+        cluster.destroy()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lists", type=int, default=100_000, help="lists in the big registry (10x fewer as baseline)")
     parser.add_argument("--consents", default="10000,100000", help="wallet sizes")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per registry load run")
+    parser.add_argument("--workers", default="1,2,4", help="verifier worker counts on PostgreSQL")
+    parser.add_argument("--clients", type=int, default=16, help="load clients for the verifier runs")
+    parser.add_argument("--subscribers", type=int, default=1000, help="SSE subscribers in the fan-out run")
+    parser.add_argument("--puts", type=int, default=20, help="PUTs in the fan-out run")
+    parser.add_argument("--storage-n", type=int, default=1000, help="items written per party for the storage figures")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL measurements")
     parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
     args = parser.parse_args()
     repeat = 5
     if args.quick:
         args.lists, args.consents, args.seconds, repeat = 200, "", 0.3, 1
+        args.workers, args.subscribers, args.puts, args.storage_n = "2", 20, 3, 20
     consents = [int(c) for c in args.consents.split(",") if c]
 
     result: dict[str, Any] = {}
@@ -212,6 +248,8 @@ def main() -> None:
         result["registry"] = rows = registry_gets(tmp, sizes, args.seconds)
         table(rows, ["lists", "get_rps", "get_p50_ms", "get_p99_ms", "health_rps", "health_p99_ms", "ratio",
                      "rss_mb", "db_mb"], title="Registry GET /v1/lists/<random id>, 8 clients")
+        if not args.no_postgres:
+            result.update(scale_out(tmp, args))
     write_result("scale-quick" if args.quick else "scale", result)
 
 
