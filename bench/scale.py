@@ -17,7 +17,7 @@
    throughput with 1, 2 and 4 workers on PostgreSQL next to 1 worker on SQLite; the change
    feed fanned out to 1,000 SSE subscribers over two registry workers (PUT to delivery p50/p99);
    storage bytes per consent at each party and the projection for 10 million users x 10 consents.
-   ``--no-postgres`` skips this part.
+   ``--no-postgres`` skips this part; ``--postgres-only`` runs only it (``scale-postgres.json``).
 
 Writes ``bench/results/scale.json``.
 """
@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--puts", type=int, default=20, help="PUTs in the fan-out run")
     parser.add_argument("--storage-n", type=int, default=1000, help="items written per party for the storage figures")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL measurements")
+    parser.add_argument("--postgres-only", action="store_true", help="only the PostgreSQL measurements (part 4)")
     parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
     args = parser.parse_args()
     repeat = 5
@@ -237,6 +238,11 @@ def main() -> None:
     consents = [int(c) for c in args.consents.split(",") if c]
 
     result: dict[str, Any] = {}
+    if args.postgres_only:
+        with tempfile.TemporaryDirectory() as folder:
+            result.update(scale_out(Path(folder), args))
+        write_result("scale-postgres", result)
+        return
     result["status_lists"] = rows = status_lists(repeat)
     table(rows, title="Status lists, 1% revoked (best of runs)")
     with tempfile.TemporaryDirectory() as folder:
