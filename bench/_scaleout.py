@@ -69,7 +69,8 @@ def verifier_workers(tmp: Path, cluster: postgres.Cluster, workers: list[int], s
 # ---------------------------------------------------------------- (b) feed fan-out
 
 
-async def _subscribe(port: int, arrived: dict[int, list[float]], ready: list[int], stop: asyncio.Event) -> None:
+async def _subscribe(me: int, port: int, arrived: dict[int, dict[int, list[float]]], ready: list[int],
+                     stop: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     await writer.drain()
@@ -83,16 +84,17 @@ async def _subscribe(port: int, arrived: dict[int, list[float]], ready: list[int
                 connected = True
                 ready.append(1)
             if line.startswith(b"id: "):
-                arrived.setdefault(int(line[4:]), []).append(time.perf_counter())
+                arrived.setdefault(int(line[4:]), {}).setdefault(me, []).append(time.perf_counter())
     finally:
         writer.close()
 
 
 async def _fanout(ports: list[int], urls: list[str], subscribers: int, puts: int, gap: float) -> dict[str, Any]:
-    arrived: dict[int, list[float]] = {}
+    arrived: dict[int, dict[int, list[float]]] = {}  # seq -> subscriber -> arrival times
     ready: list[int] = []
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(_subscribe(ports[i % len(ports)], arrived, ready, stop)) for i in range(subscribers)]
+    tasks = [asyncio.create_task(_subscribe(i, ports[i % len(ports)], arrived, ready, stop))
+             for i in range(subscribers)]
     deadline = time.monotonic() + 60
     while len(ready) < subscribers:
         if time.monotonic() > deadline:
@@ -119,10 +121,12 @@ async def _fanout(ports: list[int], urls: list[str], subscribers: int, puts: int
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = [t - sent[seq] for seq in sent for t in arrived.get(seq, [])]
-    missing = sum(subscribers - len(arrived.get(seq, ())) for seq in sent)
+    latencies = [times[0] - sent[seq] for seq in sent for times in arrived.get(seq, {}).values()]
+    missing = sum(subscribers - len(arrived.get(seq, {})) for seq in sent)
+    repeated = sum(len(times) - 1 for seq in sent for times in arrived.get(seq, {}).values())
     return {"subscribers": subscribers, "workers": len(ports), "puts": puts, "deliveries": len(latencies),
-            "missing": missing, **{k: v for k, v in latency_stats(latencies).items() if k != "n"}}
+            "missing": missing, "repeated": repeated,
+            **{k: v for k, v in latency_stats(latencies).items() if k != "n"}}
 
 
 def fanout(tmp: Path, cluster: postgres.Cluster, subscribers: int, puts: int, gap: float = 0.2) -> dict[str, Any]:

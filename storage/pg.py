@@ -22,7 +22,10 @@ def open_pool(dsn: str, *, name: str, min_size: int = 1, max_size: int = 8,
 
     Connections are autocommit (stores open explicit transactions) and time out after
     ``timeout`` seconds both when connecting and when waiting for a free pooled connection, so a
-    server that stops answering turns into ``unavailable`` (HTTP 503), never a hang.
+    server that stops answering turns into ``unavailable`` (HTTP 503), never a hang.  Pooled
+    connections are not probed before each use (that would cost a round trip per statement):
+    after a server restart each stale one fails one statement with ``unavailable`` and is
+    replaced.
     """
     where = describe(dsn)
     try:
@@ -38,7 +41,6 @@ def open_pool(dsn: str, *, name: str, min_size: int = 1, max_size: int = 8,
         dsn, min_size=min_size, max_size=max_size, open=False, name=name, timeout=timeout,
         kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
         reconnect_timeout=timeout * 6,
-        check=ConnectionPool.check_connection,
     )
     try:
         pool.open(wait=True, timeout=timeout)
