@@ -37,7 +37,7 @@ class World:
 
     def start_registry(self) -> str:
         self.registry = Service.cli("registry", "serve", "--home", str(self.tmp / "registry"),
-                                    "--log-level", "warning").start()
+                                    "--log-level", "warning", timeout=120.0).start()
         return self.registry.url
 
     def prepare_holder(self, users: list[KeyPair]) -> None:
