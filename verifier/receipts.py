@@ -10,7 +10,10 @@ happens without its receipt and the chain has no holes.
 audience, time, link and single use are checked, in that order, before anything is read.
 
 SQL lives here and nowhere else; the table is created by a ``sqlite_utils`` migration set
-(:data:`MIGRATIONS`), and rows leave as :class:`StoredReceipt`.
+(:data:`MIGRATIONS`) on SQLite and by :data:`POSTGRES_SCHEMA` on PostgreSQL, and rows leave as
+:class:`StoredReceipt`.  With many workers the per-customer chain stays one chain because
+:meth:`ReceiptLog.append` runs inside the records transaction, which holds the cluster-wide
+records lock (:data:`verifier.records.RECORDS_LOCK`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from protocol.errors import NotLinked, TooLarge, WrongAudience
 from protocol.receipt_query import QUERY_LEEWAY
 
 from .replay import ReplayCache
-from .store import Database
+from .store import HolderDatabase
 
-__all__ = ["MAX_QUERY_SIZE", "MIGRATIONS", "PAGE_SIZE", "Attempt", "ReceiptLog", "ReceiptPage", "StoredReceipt"]
+__all__ = ["MAX_QUERY_SIZE", "MIGRATIONS", "PAGE_SIZE", "POSTGRES_SCHEMA", "Attempt", "ReceiptLog", "ReceiptPage",
+           "StoredReceipt"]
 
 #: Largest receipt query body accepted (bytes).
 MAX_QUERY_SIZE = 4096
@@ -49,6 +53,19 @@ def create_receipts(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only'); END""")
     db.execute("""CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
         BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only'); END""")
+
+
+#: The receipts table on PostgreSQL: the columns of :func:`create_receipts`, append-only by trigger.
+POSTGRES_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS receipts (
+        customer_id TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL, "user" TEXT NOT NULL,
+        consent_id TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, raw BYTEA NOT NULL,
+        PRIMARY KEY (customer_id, seq))""",
+    """CREATE OR REPLACE FUNCTION copyme_receipts_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'usage receipts are append-only'; END $$""",
+    """CREATE OR REPLACE TRIGGER receipts_append_only BEFORE UPDATE OR DELETE ON receipts
+        FOR EACH ROW EXECUTE FUNCTION copyme_receipts_append_only()""",
+)
 
 
 @dataclass(frozen=True)
@@ -87,12 +104,16 @@ class ReceiptPage:
 class ReceiptLog:
     """A holder's usage receipts: signed in the record's transaction, served to signed queries."""
 
-    def __init__(self, db: Database, key: KeyPair, customer_for: Callable[[str], str | None]) -> None:
+    def __init__(self, db: HolderDatabase, key: KeyPair, customer_for: Callable[[str], str | None]) -> None:
         self._db = db
         self._key = key
         self._customer_for = customer_for
         with db.lock:
-            MIGRATIONS.apply(db)
+            if isinstance(db, sqlite_utils.Database):
+                MIGRATIONS.apply(db)
+            else:
+                for statement in POSTGRES_SCHEMA:
+                    db.execute(statement)
         self.queries = ReplayCache(db, table="receipt_queries")
 
     def append(self, attempt: Attempt, outcome: str, reason: str | None, now: int) -> UsageReceipt:
