@@ -11,6 +11,7 @@ from . import cbor, cose
 from .adapters import cli_exit, error_from_response, error_response, read_capped
 from .cid import cid_binary, cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
+from .decline import Decline
 from .did_link import DidLink, DidPossession
 from .enums import COSE_SIGN1_TAG, Claim, CoseAlg, CoseHeader, Status, Typ
 from .errors import (
@@ -21,6 +22,7 @@ from .errors import (
     CopyMeError,
     DecodeError,
     Expired,
+    ForeignConsent,
     InvalidArgument,
     ItemsNotGranted,
     KeyReplaced,
@@ -38,11 +40,13 @@ from .errors import (
     Suspended,
     TooLarge,
     Unavailable,
+    UnknownConsent,
     UnknownItem,
     UnknownKey,
     UnknownPurpose,
     UnsupportedAlg,
     WrongAudience,
+    WrongSigner,
     WrongType,
     error_class,
     error_codes,
@@ -55,6 +59,7 @@ from .receipt import UsageReceipt
 from .receipt_query import ReceiptQuery
 from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient
 from .request import ConsentRequest, Item, Notice, NoticeText
+from .rights import RightsAck, RightsDone, RightsKind, RightsRequest
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
 from .trust_list import Organisation, TrustList
 from .vocab import DEFAULT_VOCABULARY, Label, Vocabulary
@@ -75,12 +80,14 @@ __all__ = [
     "CoseHeader",
     "DEFAULT_LIST_SIZE",
     "DEFAULT_VOCABULARY",
+    "Decline",
     "DecodeError",
     "DidLink",
     "DidPossession",
     "EventStream",
     "Expired",
     "FetchResult",
+    "ForeignConsent",
     "InvalidArgument",
     "Item",
     "ItemsNotGranted",
@@ -103,6 +110,10 @@ __all__ = [
     "Replayed",
     "RequestMismatch",
     "Revoked",
+    "RightsAck",
+    "RightsDone",
+    "RightsKind",
+    "RightsRequest",
     "Status",
     "StatusInvalid",
     "StatusList",
@@ -115,6 +126,7 @@ __all__ = [
     "TrustList",
     "Typ",
     "Unavailable",
+    "UnknownConsent",
     "UnknownItem",
     "UnknownKey",
     "UnknownPurpose",
@@ -122,6 +134,7 @@ __all__ = [
     "UsageReceipt",
     "Vocabulary",
     "WrongAudience",
+    "WrongSigner",
     "WrongType",
     "cbor",
     "cid_binary",

@@ -69,3 +69,7 @@ class Typ(StrEnum):
     DID_POSSESSION = "application/vnd.copyme.did-pop+cwt"
     RECEIPT = "application/vnd.copyme.receipt+cwt"
     RECEIPT_QUERY = "application/vnd.copyme.receipt-query+cwt"
+    RIGHTS = "application/vnd.copyme.rights+cwt"
+    RIGHTS_ACK = "application/vnd.copyme.rights-ack+cwt"
+    RIGHTS_DONE = "application/vnd.copyme.rights-done+cwt"
+    DECLINE = "application/vnd.copyme.decline+cwt"

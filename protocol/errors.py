@@ -34,7 +34,10 @@ The tree::
     ├── RequestMismatch                        request_mismatch
     ├── ChainGap                               chain_gap        a usage receipt is missing
     ├── ChainBroken                            chain_broken     a usage receipt was rewritten
+    ├── WrongSigner                            wrong_signer     signed by a key other than the one it must be
+    ├── ForeignConsent                         foreign_consent  names a consent given to another data user
     ├── NotFound                               not_found
+    │   └── UnknownConsent                     unknown_consent
     ├── Conflict                               conflict
     └── Unavailable                            unavailable      a peer service did not answer
 
@@ -53,6 +56,7 @@ __all__ = [
     "CopyMeError",
     "DecodeError",
     "Expired",
+    "ForeignConsent",
     "InvalidArgument",
     "ItemsNotGranted",
     "KeyReplaced",
@@ -70,11 +74,13 @@ __all__ = [
     "Suspended",
     "TooLarge",
     "Unavailable",
+    "UnknownConsent",
     "UnknownItem",
     "UnknownKey",
     "UnknownPurpose",
     "UnsupportedAlg",
     "WrongAudience",
+    "WrongSigner",
     "WrongType",
     "error_class",
     "error_codes",
@@ -272,6 +278,17 @@ class ChainBroken(_Refusal):
 
     code = "chain_broken"
     http_status = 409
+class WrongSigner(_Refusal):
+    """A well-signed object from the wrong party: a rights request not signed by the key that
+    signed the consent, or an answer not signed by the data user the request went to."""
+
+    code = "wrong_signer"
+
+
+class ForeignConsent(_Refusal):
+    """A replacement request naming a consent that was given to another data user."""
+
+    code = "foreign_consent"
 
 
 class NotFound(CopyMeError):
@@ -280,6 +297,12 @@ class NotFound(CopyMeError):
     code = "not_found"
     http_status = 404
     exit_status = 4
+
+
+class UnknownConsent(NotFound):
+    """A rights request (or replacement) naming a consent the receiving party does not hold."""
+
+    code = "unknown_consent"
 
 
 class Conflict(CopyMeError):

@@ -23,8 +23,10 @@ from ._model import (
     check_unique,
     check_url,
     claim,
+    optional,
     text_list,
 )
+from .cid import cid_text
 from .enums import Claim, Typ
 from .errors import DecodeError, InvalidArgument
 from .vocab import LANGUAGES, check_item_id, check_purpose_term
@@ -135,6 +137,10 @@ class ConsentRequest(SignedModel):
     issued_at: int
     expires_at: int
     request_id: bytes
+    #: Where the wallet sends rights requests (stop use / erase) about consents to this request.
+    rights: str | None = None
+    #: The CID of the consent this request replaces (changed terms or a renewal), if any.
+    replaces: bytes | None = None
     raw: bytes = field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +166,17 @@ class ConsentRequest(SignedModel):
         check_int(self.issued_at, "issued_at", 0, 2**40)
         check_int(self.expires_at, "expires_at", self.issued_at + 1, 2**40)
         check_bytes(self.request_id, "request_id", 16)
+        if self.rights is not None:
+            check_url(self.rights, "rights")
+        if self.replaces is not None:
+            check_bytes(self.replaces, "replaces", 36)
+            if not self.replaces.startswith(b"\x01\x51\x12\x20"):
+                raise InvalidArgument("replaces must be a CIDv1 (cbor, sha2-256)", field="replaces")
+
+    @property
+    def replaces_cid(self) -> str | None:
+        """The text CID of the consent this request replaces, if it replaces one."""
+        return cid_text(self.replaces) if self.replaces is not None else None
 
     @property
     def required_items(self) -> tuple[str, ...]:
@@ -171,12 +188,20 @@ class ConsentRequest(SignedModel):
         """Ids of the items the user may leave out."""
         return tuple(i.id for i in self.items if not i.required)
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON view; ``rights`` and ``replaces`` only when the request carries them."""
+        out = super().to_json()
+        for name in ("rights", "replaces"):
+            if out.get(name) is None:
+                out.pop(name, None)
+        return out
+
     def check_validity(self, now: int | None = None) -> None:
         """Raise ``expired`` once the request may no longer be answered."""
         check_times(self.issued_at, None, self.expires_at, now, leeway=60)
 
     def to_claims(self) -> dict[Any, Any]:
-        return {
+        out: dict[Any, Any] = {
             Claim.ISS: self.requester,
             Claim.IAT: self.issued_at,
             Claim.EXP: self.expires_at,
@@ -191,6 +216,11 @@ class ConsentRequest(SignedModel):
             "notice": self.notice.to_claims(),
             "callback": self.callback,
         }
+        if self.rights is not None:
+            out["rights"] = self.rights
+        if self.replaces is not None:
+            out["replaces"] = self.replaces
+        return out
 
     @classmethod
     def from_claims(cls, claims: Mapping[Any, Any]) -> ConsentRequest:
@@ -217,4 +247,6 @@ class ConsentRequest(SignedModel):
             issued_at=claim(claims, Claim.IAT, int, "iat"),
             expires_at=claim(claims, Claim.EXP, int, "exp"),
             request_id=claim(claims, Claim.CTI, bytes, "cti"),
+            rights=optional(claims, "rights", str, "rights"),
+            replaces=optional(claims, "replaces", bytes, "replaces"),
         )

@@ -49,6 +49,11 @@ def live() -> list[dict[str, Any]]:
         ("did_pop", samples.did_possession(keys, now), keys.relationship),
         ("receipt", samples.refused_receipt(keys, now), keys.holder),
         ("receipt_query", samples.receipt_query(keys, now), keys.user),
+        ("replacement_request", samples.replacement_request(keys, now), keys.requester),
+        ("rights_request", samples.rights_request(keys, now), keys.user),
+        ("rights_ack", samples.rights_ack(keys, now), keys.requester),
+        ("rights_done", samples.rights_done(keys, now), keys.requester),
+        ("decline", samples.decline(keys, now), keys.stranger),
     ]
     return [
         {"name": name, "typ": str(obj.TYP), "public_key_hex": key.public_key.hex(), "did": key.did,

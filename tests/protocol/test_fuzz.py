@@ -12,11 +12,15 @@ from protocol import (
     ConsentCredential,
     ConsentRequest,
     CopyMeError,
+    Decline,
     DidLink,
     DidPossession,
     LinkProof,
     Presentation,
     ReceiptQuery,
+    RightsAck,
+    RightsDone,
+    RightsRequest,
     StatusList,
     StatusListToken,
     TrustList,
@@ -32,7 +36,7 @@ from tests.support import samples
 from tests.support.samples import KEYS
 
 DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof, UsageReceipt,
-            ReceiptQuery, DidLink, DidPossession]
+            ReceiptQuery, DidLink, DidPossession, RightsRequest, RightsAck, RightsDone, Decline]
 SEEDS = {
     ConsentRequest: samples.request().sign(KEYS.requester),
     ConsentCredential: samples.credential().sign(KEYS.user),
@@ -44,6 +48,10 @@ SEEDS = {
     ReceiptQuery: samples.receipt_query().sign(KEYS.user),
     DidLink: samples.did_link().sign(KEYS.user),
     DidPossession: samples.did_possession().sign(KEYS.relationship),
+    RightsRequest: samples.rights_request().sign(KEYS.user),
+    RightsAck: samples.rights_ack().sign(KEYS.requester),
+    RightsDone: samples.rights_done().sign(KEYS.requester),
+    Decline: samples.decline().sign(KEYS.stranger),
 }
 CODES = set(error_codes())
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,11 +10,15 @@ import pytest
 from protocol import (
     ConsentCredential,
     ConsentRequest,
+    Decline,
     DidLink,
     DidPossession,
     LinkProof,
     Presentation,
     ReceiptQuery,
+    RightsAck,
+    RightsDone,
+    RightsRequest,
     StatusList,
     StatusListToken,
     TrustList,
@@ -34,6 +38,11 @@ CLASSES = {
     "did_pop.json": DidPossession,
     "receipt.json": UsageReceipt,
     "receipt_query.json": ReceiptQuery,
+    "replacement_request.json": ConsentRequest,
+    "rights_request.json": RightsRequest,
+    "rights_ack.json": RightsAck,
+    "rights_done.json": RightsDone,
+    "decline.json": Decline,
 }
 
 

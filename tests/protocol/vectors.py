@@ -67,6 +67,17 @@ def build() -> dict[str, dict[str, Any]]:
                                  "relationship DID; 'pop' is did_pop.json"),
         "did_pop.json": _object(samples.did_possession(), KEYS.relationship, "The relationship DID agrees to be "
                                 "linked to the customer of the user's bank-linked DID (link id 40..4f)"),
+        "replacement_request.json": _object(samples.replacement_request(), KEYS.requester,
+                                            "Kakeibo's changed terms: a rights endpoint, a second purpose, "
+                                            "and the CID of the consent it replaces"),
+        "rights_request.json": _object(samples.rights_request(), KEYS.user, "The user asks Kakeibo to stop "
+                                       "using and erase what it copied under credential.json"),
+        "rights_ack.json": _object(samples.rights_ack(), KEYS.requester, "Kakeibo acknowledges "
+                                   "rights_request.json, due in 14 days"),
+        "rights_done.json": _object(samples.rights_done(), KEYS.requester, "Kakeibo erased the transactions "
+                                    "and balance it copied (42 records)"),
+        "decline.json": _object(samples.decline(), KEYS.stranger, "The user declines request.json: only the "
+                                "request's CID, signed with a one-time key (here the stranger seed)"),
         "recovery.json": _recovery(),
         "receipt.json": _object(samples.refused_receipt(), KEYS.holder, "The bank's receipt 2 for the user: "
                                 "the budget app asked for transactions while the consent was suspended; refused"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from protocol import (
     ConsentCredential,
     ConsentRequest,
+    Decline,
     DidLink,
     DidPossession,
     Item,
@@ -18,6 +19,10 @@ from protocol import (
     Organisation,
     Presentation,
     ReceiptQuery,
+    RightsAck,
+    RightsDone,
+    RightsKind,
+    RightsRequest,
     Status,
     StatusList,
     StatusListToken,
@@ -162,3 +167,38 @@ def receipt_query(keys: Keys = KEYS, now: int = NOW, after: int = 0) -> ReceiptQ
     """The user's wallet asking the bank for receipts after ``after``."""
     return ReceiptQuery(user=keys.user.did, holder=keys.holder.did, issued_at=now, expires_at=now + 120,
                         query_id=bytes(range(48, 64)), after=after)
+RIGHTS_URL = "https://kakeibo.example/copyme/rights"
+
+
+def replacement_request(keys: Keys = KEYS, now: int = NOW) -> ConsentRequest:
+    """Kakeibo's changed terms: it declares a rights endpoint, adds a purpose and asks to
+    replace :func:`credential` (whose CID it names)."""
+    old = ConsentCredential.decode(credential(keys, now).sign(keys.user))
+    return request(keys, now + 86400, purposes=("dpv:ServiceProvision", "dpv:ServicePersonalisation"),
+                   request_id=bytes(range(48, 64)), rights=RIGHTS_URL, replaces=cid_bytes(old.raw))
+
+
+def rights_request(keys: Keys = KEYS, now: int = NOW, kind: RightsKind = RightsKind.BOTH) -> RightsRequest:
+    """The user asks Kakeibo to stop using and erase what it copied under :func:`credential`."""
+    consent = ConsentCredential.decode(credential(keys, now).sign(keys.user))
+    return RightsRequest.create(consent, kind, now=now + 3600, request_id=bytes(range(64, 80)))
+
+
+def rights_ack(keys: Keys = KEYS, now: int = NOW) -> RightsAck:
+    """Kakeibo acknowledges :func:`rights_request`, due in 14 days."""
+    request = RightsRequest.decode(rights_request(keys, now).sign(keys.user))
+    return RightsAck.answer(request, due_at=now + 3600 + 14 * 86400, now=now + 3601,
+                            answer_id=bytes(range(80, 96)))
+
+
+def rights_done(keys: Keys = KEYS, now: int = NOW) -> RightsDone:
+    """Kakeibo reports it erased the transactions and balance it copied (42 records)."""
+    request = RightsRequest.decode(rights_request(keys, now).sign(keys.user))
+    return RightsDone.answer(request, erased_items=("transactions", "balance"), erased_records=42,
+                             now=now + 7200, answer_id=bytes(range(96, 112)))
+
+
+def decline(keys: Keys = KEYS, now: int = NOW) -> Decline:
+    """The user says no to :func:`request`, signed with a one-time key (the ``stranger`` seed here)."""
+    return Decline.create(signed_request(keys, now), now=now + 60, key=keys.stranger,
+                          decline_id=bytes(range(112, 128)))[0]
