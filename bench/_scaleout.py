@@ -26,7 +26,8 @@ from _harness import Service, latency_stats
 from _world import World, presentations, users
 from gate import load
 
-from protocol import RegistryClient, StatusList, StatusListToken
+from common import RegistryClient
+from protocol import StatusList, StatusListToken
 from tests.support import postgres
 from tests.support.samples import KEYS
 

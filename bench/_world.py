@@ -13,8 +13,8 @@ from pathlib import Path
 
 from _harness import ROOT, Service
 
+from common.registry_client import RegistryClient
 from protocol import ConsentCredential, KeyPair, LinkProof, Presentation, StatusList, StatusListToken, StatusRef
-from protocol.registry_client import RegistryClient
 from tests.support import samples
 from tests.support.samples import KEYS
 from verifier.holder import KEY_FILE, Holder

@@ -38,6 +38,7 @@ from pycose.keys import OKPKey as CoseOKPKey
 from pycose.keys.curves import Ed25519
 from pycose.messages import Sign1Message
 
+from common.registry_client import FetchResult
 from protocol import Presentation, StatusList, StatusListToken, StatusRef
 from protocol.cose import _split_fast, sig_structure
 from protocol.errors import (
@@ -51,7 +52,6 @@ from protocol.errors import (
     WrongAudience,
 )
 from protocol.keys import public_key_from_did
-from protocol.registry_client import FetchResult
 from tests.support import samples
 from tests.support.samples import KEYS
 from verifier import CredentialCache, ReplayCache, StatusCache, open_database, verify_presentation

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import nacl.signing  # noqa: E402
 
+from common.registry_client import FetchResult, RegistryClient  # noqa: E402
 from protocol import (  # noqa: E402
     ConsentCredential,
     LinkProof,
@@ -44,7 +45,6 @@ from protocol import (  # noqa: E402
     StatusRef,
     cbor,
 )
-from protocol.registry_client import FetchResult, RegistryClient  # noqa: E402
 from tests.support import samples  # noqa: E402
 from tests.support.samples import KEYS  # noqa: E402
 from tests.support.servers import free_port, wait_until_up  # noqa: E402

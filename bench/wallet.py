@@ -109,8 +109,8 @@ def measure_wallet(tmp: Path, registry_url: str, count: int, label: str) -> tupl
 
 
 def measure_revokes(wallet: Any, registry_url: str, revokes: int) -> dict[str, Any]:
+    from common.registry_client import RegistryClient
     from protocol import Status, StatusList, StatusListToken
-    from protocol.registry_client import RegistryClient
     from tests.support import samples
 
     ids = [c.id for c in wallet.consents(state="active")][:revokes]

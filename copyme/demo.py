@@ -25,8 +25,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +37,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from common import Child
 from protocol import CopyMeError
 
 if TYPE_CHECKING:
@@ -79,48 +78,13 @@ class Ports:
 
 
 @dataclass
-class Service:
-    """One child process and where it answers."""
-
-    name: str
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    args: list[str] = field(default_factory=list)
-
-    def wait_up(self, timeout: float = 30.0) -> None:
-        """Poll ``/health`` until it answers 200; a child that exits is an error with its log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-                raise RuntimeError(f"the {self.name} exited with status {self.proc.returncode}:\n{tail}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"the {self.name} did not come up at {self.url} within {timeout:.0f}s")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@dataclass
 class Demo:
     """The demo services under ``home``; use as a context manager (stops them on exit)."""
 
     home: Path
     ports: Ports = field(default_factory=Ports)
     with_wallet_server: bool = True
-    services: list[Service] = field(default_factory=list)
+    services: list[Child] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
@@ -149,16 +113,9 @@ class Demo:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self, name: str, args: list[str], port: int) -> Service:
-        logs = self.home / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{name}.log"
-        with log.open("ab") as out:
-            # own session: a Ctrl-C reaches only us, and we stop the children in order
-            proc = subprocess.Popen([sys.executable, "-m", "copyme", *args, "--host", "127.0.0.1", "--port", str(port)],
-                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        service = Service(name, f"http://127.0.0.1:{port}", proc, log, list(args))
+    def _spawn(self, name: str, args: list[str], port: int) -> Child:
+        service = Child.spawn(name, ["copyme", *args, "--host", "127.0.0.1", "--port", str(port)],
+                              f"http://127.0.0.1:{port}", self.home / "logs" / f"{name}.log")
         self.services.append(service)
         return service
 
@@ -222,7 +179,7 @@ class Demo:
         for service in self.services:
             service.wait_up()
 
-    def service(self, name: str) -> Service:
+    def service(self, name: str) -> Child:
         """The running service called ``name`` (registry, bank, budget, wallet)."""
         return next(s for s in self.services if s.name == name)
 
@@ -231,8 +188,9 @@ class Demo:
         old = self.service(name)
         old.stop()
         self.services.remove(old)
-        port = int(old.url.rsplit(":", 1)[1])
-        self._spawn(name, old.args, port).wait_up()
+        again = Child.spawn(old.name, old.args, old.url, old.log)  # the same argv: same port and home
+        self.services.append(again)
+        again.wait_up()
 
     def stop(self) -> None:
         """Stop every service (newest first)."""
@@ -287,7 +245,7 @@ class _Feed:
     """Follows the registry's change feed, so the script can show (and wait for) each push."""
 
     def __init__(self, registry_url: str) -> None:
-        from protocol.registry_client import RegistryClient
+        from common.registry_client import RegistryClient
 
         self.client = RegistryClient(registry_url, timeout=30.0)
         self.seen: list[tuple[float, Any]] = []

@@ -19,21 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from protocol import (
-    DEFAULT_VOCABULARY,
-    CopyMeError,
-    DecodeError,
-    InvalidArgument,
-    TooLarge,
-    Typ,
-    error_response,
-    read_capped,
-)
+from common import install_error_contract, read_capped, read_json_object
+from protocol import DEFAULT_VOCABULARY, CopyMeError, DecodeError, InvalidArgument, TooLarge, Typ
 
 from .button import CopyMeButton, request_url
 from .callback import MAX_CREDENTIAL_SIZE, MAX_REPLACES_SIZE
@@ -88,19 +79,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-    @app.exception_handler(CopyMeError)
-    async def _copyme_error(_: Request, err: CopyMeError) -> JSONResponse:
-        status, body = error_response(err)
-        return JSONResponse(body, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid", "detail": "the request's parameters are invalid"}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def _internal(_: Request, err: Exception) -> JSONResponse:
-        log.error("internal error: %s", type(err).__name__)
-        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+    install_error_contract(app, body_limit=max(MAX_CREDENTIAL_SIZE, MAX_JSON), log=log)
 
     def base_url(request: Request) -> str:
         return (public_url or str(request.base_url)).rstrip("/")
@@ -221,8 +200,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
 
     @app.post("/api/fetch")
     async def api_fetch(request: Request) -> dict[str, Any]:
-        body = await read_capped(request.stream(), MAX_JSON, request.headers.get("content-length"))
-        args = _fetch_args(body)
+        args = _fetch_args(await read_json_object(request, MAX_JSON))
         data, record = issuer.fetch(**args)
         return {"consent_id": data.consent_id, "purpose": data.purpose, "items": data.items,
                 "record": record.to_json()}
@@ -244,14 +222,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     return app
 
 
-def _fetch_args(body: bytes) -> dict[str, Any]:
-    import json
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise InvalidArgument("the body must be JSON", field="body") from None
-    if not isinstance(data, dict) or not isinstance(data.get("account"), str):
+def _fetch_args(data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data.get("account"), str):
         raise InvalidArgument("the body needs an account", field="account")
     out: dict[str, Any] = {"account": data["account"]}
     for name, kind in (("consent_id", str), ("purpose", str), ("items", list)):

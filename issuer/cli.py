@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
 
+from common import home_folder, run_server
 from protocol import CopyMeError, InvalidArgument, NotFound, cli_exit
 
 HOME_HELP = "The issuer's home folder (key, issuer.db). Default: $COPYME_HOME/issuer, else ~/.copyme/issuer."
@@ -18,10 +18,7 @@ DB_ENV = "COPYME_ISSUER_DB"
 
 def _home(home: Path | None) -> Path:
     """The same home convention as every other ``copyme`` service."""
-    if home is not None:
-        return home
-    env = os.environ.get("COPYME_HOME")
-    return (Path(env) if env else Path.home() / ".copyme") / "issuer"
+    return home_folder(home, "issuer")
 
 app = typer.Typer(help="The data user's SDK: sign consent requests, show the CopyMe button, receive consents, fetch data.", no_args_is_help=True)
 
@@ -40,8 +37,6 @@ def serve(
     db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
 ) -> None:
     """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
-    import uvicorn
-
     from .app import create_app
     from .demo import DEMO_APPS
 
@@ -55,7 +50,7 @@ def serve(
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    run_server(web, host=host, port=port, log_level="warning")
 
 
 @app.command("records")

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from protocol import InvalidArgument, KeyPair, NotFound, Unavailable, clock, error_from_response
+from common import HolderClient
+from protocol import InvalidArgument, KeyPair, NotFound, clock
 from protocol.keyfile import load_or_create_key_file
 
 from .button import CopyMeButton, publish, request_url
@@ -68,19 +67,9 @@ def resolve_holder(holder_base: str, timeout: float = 5.0) -> tuple[str, dict[st
     The declaration is the answer's ``name`` and, when the holder states them, ``address``,
     ``representative`` and ``acquisition`` (see :meth:`ProviderProfile.declared`).
     """
-    try:
-        response = httpx.get(holder_base.rstrip("/") + "/v1/holder", timeout=timeout)
-    except httpx.HTTPError as err:
-        raise Unavailable(f"the data holder is unreachable: {type(err).__name__}") from None
-    if response.status_code != 200:
-        raise error_from_response(response.status_code, response.content)
-    try:
-        body = response.json()
-        did, name = body["did"], body.get("name") or {}
-        if not isinstance(did, str) or not isinstance(name, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise Unavailable("the data holder's /v1/holder answer is not {did, name}") from None
+    with HolderClient(holder_base, deadline=timeout) as holder:
+        body = holder.info()
+    did, name = body["did"], body.get("name") or {}
     about: dict[str, Any] = {"name": {k: str(v) for k, v in name.items()}}
     about.update({k: body[k] for k in ("address", "representative", "acquisition") if k in body})
     return did, about

@@ -17,7 +17,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from protocol import CopyMeError, RegistryClient, Status, StatusInvalid, StatusListToken, StatusRollback, clock
+from common import RegistryClient
+from protocol import CopyMeError, Status, StatusInvalid, StatusListToken, StatusRollback, clock
 
 from .store import IssuerStorage, StoredConsent
 
@@ -30,7 +31,7 @@ STATES = {Status.VALID: "valid", Status.REVOKED: "revoked", Status.SUSPENDED: "s
 
 
 class RegistryLike(Protocol):
-    """What the watcher needs of :class:`protocol.registry_client.RegistryClient`."""
+    """What the watcher needs of :class:`common.registry_client.RegistryClient`."""
 
     def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any: ...
 

@@ -8,7 +8,7 @@ It imports no web framework, CLI toolkit or database code.  The wire format is w
 from __future__ import annotations
 
 from . import cbor, cose
-from .adapters import cli_exit, error_from_response, error_response, read_capped
+from .adapters import cli_exit, error_from_response, error_response
 from .cid import cid_binary, cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
 from .decline import Decline
@@ -57,7 +57,6 @@ from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
 from .receipt import UsageReceipt
 from .receipt_query import ReceiptQuery
-from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .rights import RightsAck, RightsDone, RightsKind, RightsRequest
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
@@ -84,9 +83,7 @@ __all__ = [
     "DecodeError",
     "DidLink",
     "DidPossession",
-    "EventStream",
     "Expired",
-    "FetchResult",
     "ForeignConsent",
     "InvalidArgument",
     "Item",
@@ -95,7 +92,6 @@ __all__ = [
     "KeyReplaced",
     "Label",
     "LinkProof",
-    "ListEvent",
     "NotFound",
     "NotLinked",
     "NotSubject",
@@ -106,7 +102,6 @@ __all__ = [
     "Presentation",
     "PurposeNotGranted",
     "ReceiptQuery",
-    "RegistryClient",
     "Replayed",
     "RequestMismatch",
     "Revoked",
@@ -152,6 +147,5 @@ __all__ = [
     "parse_cid",
     "parse_deep_link",
     "public_key_from_did",
-    "read_capped",
     "verify_signature",
 ]

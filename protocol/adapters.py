@@ -11,33 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterable
 from typing import Any, NoReturn
 
-from .errors import CopyMeError, DecodeError, TooLarge, Unavailable, error_class
+from .errors import CopyMeError, Unavailable, error_class
 
-__all__ = ["cli_exit", "error_from_response", "error_response", "read_capped"]
-
-
-async def read_capped(chunks: AsyncIterable[bytes], limit: int, content_length: str | None = None) -> bytes:
-    """Read a request body, refusing it as ``too_large`` as soon as it passes ``limit`` bytes.
-
-    Pass the ``Content-Length`` header too: a declared length above the limit is refused
-    before a single byte is read.  Use with Starlette's ``request.stream()``.
-    """
-    if content_length is not None:
-        try:
-            declared = int(content_length)
-        except ValueError:
-            raise DecodeError("Content-Length is not a number") from None
-        if declared > limit:
-            raise TooLarge(f"body of {declared} bytes is above the limit of {limit}")
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"body is above the limit of {limit} bytes")
-    return bytes(body)
+__all__ = ["cli_exit", "error_from_response", "error_response"]
 
 
 def error_response(err: CopyMeError) -> tuple[int, dict[str, str]]:

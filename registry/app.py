@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from protocol import CopyMeError, KeyPair, NotFound, Typ, __version__, error_response, read_capped
+from common import install_error_contract, read_capped
+from protocol import KeyPair, Typ, __version__
 
 from .feed import Feed, parse_last_event_id, stream
 from .service import MAX_TOKEN_SIZE, Registry, check_list_id
@@ -121,31 +120,7 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
     # skip the lifespan (httpx.ASGITransport), so "from now" is right there too
     app.state.feed = Feed(registry.last_seq(), registry.events_after)
 
-    @app.exception_handler(CopyMeError)
-    async def _copyme_error(request: Request, err: CopyMeError) -> JSONResponse:
-        status, body = error_response(err)
-        return JSONResponse(body, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
-        first = err.errors()[0] if err.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
-        body = {"error": "invalid", "detail": str(first.get("msg", "invalid request"))}
-        if field:
-            body["field"] = field
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        if err.status_code == 404:
-            return JSONResponse(NotFound("no such route").to_dict(), status_code=404)
-        return JSONResponse({"error": "invalid", "detail": str(err.detail)}, status_code=err.status_code,
-                            headers=getattr(err, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, err: Exception) -> JSONResponse:
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(err).__name__)
-        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+    install_error_contract(app, body_limit=MAX_TOKEN_SIZE, log=log)
 
     @app.put(
         "/v1/lists/{list_id}",

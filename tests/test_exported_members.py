@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PARTIES = ["wallet", "issuer", "verifier", "registry"]
-PACKAGES = ["protocol", "storage", *PARTIES]
+PACKAGES = ["protocol", "common", "storage", *PARTIES]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -61,3 +61,18 @@ def test_protocol_imports_no_framework() -> None:
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
             for target in names:
                 assert target.split(".")[0] not in banned, f"{path} imports {target}"
+
+
+@pytest.mark.parametrize(("name", "below"), [("protocol", {"common"}), ("common", {*PARTIES, "copyme"})])
+def test_the_ground_imports_nothing_above_it(name: str, below: set[str]) -> None:
+    """protocol never imports common; common (the shared web glue beside it) never imports a party."""
+    import ast
+    from pathlib import Path
+
+    root = Path(importlib.import_module(name).__file__).parent  # type: ignore[arg-type]
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for target in names:
+                assert target.split(".")[0] not in below, f"{path} imports {target}"

@@ -16,16 +16,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from protocol import error_response, read_capped
+from common import install_error_contract, read_capped
+from common.registry_client import RegistryClient
 from protocol.did_link import DidLink
-from protocol.errors import CopyMeError
 from protocol.link import LinkProof
 from protocol.receipt_query import ReceiptQuery
-from protocol.registry_client import RegistryClient
 
 from .holder import Holder
 from .receipts import MAX_QUERY_SIZE, PAGE_SIZE
@@ -170,19 +168,7 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
     )
     app.state.holder = gate
 
-    @app.exception_handler(CopyMeError)
-    async def _copyme_error(_: Request, err: CopyMeError) -> JSONResponse:
-        status, body = error_response(err)
-        return JSONResponse(body, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid", "detail": "request does not match the API"}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def _internal(_: Request, err: Exception) -> JSONResponse:
-        log.error("internal error: %s", type(err).__name__)
-        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+    install_error_contract(app, body_limit=MAX_PRESENTATION_SIZE, log=log)
 
     @app.get("/health", summary="Liveness", responses={500: _err("`internal`")})
     async def health() -> dict[str, Any]:

@@ -62,7 +62,7 @@ class WouldBlock(Exception):  # noqa: N818 - not an error: "do this on a thread 
 
 
 class RegistryLike(Protocol):
-    """What the cache needs of ``protocol.registry_client.RegistryClient``."""
+    """What the cache needs of ``common.registry_client.RegistryClient``."""
 
     def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> Any: ...
 

@@ -12,7 +12,7 @@ Routes are thin: parse, one :class:`~wallet.wallet.Wallet` call, JSON out.  Erro
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
 import secrets
 import threading
@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from protocol import CopyMeError, InvalidArgument, Typ, __version__, error_response, read_capped
+from common import install_error_contract, read_json_object
+from protocol import CopyMeError, InvalidArgument, Typ, __version__
 
 from .home import Home
 from .pull import DEFAULT_PULL_INTERVAL, ReceiptPuller
@@ -35,6 +35,8 @@ from .signin import SignIn
 from .wallet import Wallet
 
 __all__ = ["API_BODY_LIMIT", "create_app", "load_token"]
+
+log = logging.getLogger("copyme.wallet")
 
 API_BODY_LIMIT = 64 * 1024
 T = TypeVar("T")
@@ -60,14 +62,7 @@ def load_token(home: Home) -> str:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await read_capped(request.stream(), API_BODY_LIMIT, request.headers.get("content-length"))
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise InvalidArgument("the body is not JSON", field="body") from None
-    if not isinstance(data, dict):
-        raise InvalidArgument("the body must be a JSON object", field="body")
-    return data
+    return await read_json_object(request, API_BODY_LIMIT)
 
 
 def _opt_str(data: dict[str, Any], name: str) -> str | None:
@@ -121,18 +116,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     app.state.puller = puller
     app.state.signin = signin
 
-    @app.exception_handler(CopyMeError)
-    async def _copyme(_: Request, err: CopyMeError) -> JSONResponse:
-        status, body = error_response(err)
-        return JSONResponse(body, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid", "detail": "request parameters are not valid"}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def _internal(_: Request, err: Exception) -> JSONResponse:
-        return JSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+    install_error_contract(app, body_limit=API_BODY_LIMIT, log=log)
 
     def authorised(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if credentials is None or not secrets.compare_digest(credentials.credentials, token):

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from common import PeerClient, is_loopback_host, is_loopback_url, run_server
 from protocol import CopyMeError, InvalidArgument, NotFound, Unavailable, cli_exit
 
 from . import backup as _backup
@@ -487,11 +488,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
     minutes); ``copyme wallet login-link`` gets a fresh one while it runs.  The API's bearer
     token (``api.token``) is never printed.
     """
-    import uvicorn
-
     from .api import create_app
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback_host(host):
         raise InvalidArgument("the wallet API listens on loopback only (127.0.0.1)", field="host")
     target = Home.at(home)
     if not target.exists():
@@ -522,20 +521,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
                    + (f"\nusage receipts: pulled from linked data holders every {pull_every:g} s"
                       if pull_every else "\nusage receipts: no background pull; run 'copyme wallet sync'"))
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: Any = None) -> None:
-            await super().startup(sockets=sockets)
-            if not self.should_exit:  # listening: say where (the real port, if --port 0)
-                bound = [s.getsockname()[1] for server in self.servers for s in server.sockets]
-                announce(bound[0] if bound else port)
-
-        async def shutdown(self, sockets: Any = None) -> None:
-            # here, not after run(): uvicorn re-raises SIGTERM/SIGINT once it has shut down
-            _forget_serve_file(serve_file)
-            await super().shutdown(sockets=sockets)
-
     # no access log: a sign-in link's key rides in a URL
-    Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)).run()
+    run_server(app_, host=host, port=port, access_log=False, on_listen=announce,
+          on_shutdown=lambda: _forget_serve_file(serve_file))  # before uvicorn re-raises SIGTERM/SIGINT
 
 
 def _forget_serve_file(path: Path) -> None:
@@ -567,10 +555,6 @@ def login_link(
 
 
 def _login_link(target: Home, url: str | None) -> dict[str, Any]:
-    import httpx
-
-    from protocol import error_from_response
-
     if url is None:
         try:
             url = str(json.loads((target.path / SERVE_FILE).read_text(encoding="utf-8"))["url"])
@@ -578,8 +562,7 @@ def _login_link(target: Home, url: str | None) -> dict[str, Any]:
             raise Unavailable(f"no running 'copyme wallet serve' recorded in {target.path}; start it, "
                               "or pass --url") from None
     parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.username \
-            or parts.password is not None or parts.path not in ("", "/") or parts.query or parts.fragment:
+    if not is_loopback_url(url) or parts.path not in ("", "/") or parts.query or parts.fragment:
         # the bearer token goes there: only ever to this machine's own wallet
         raise InvalidArgument("--url must be the wallet's own loopback address, e.g. http://127.0.0.1:8700",
                               field="url")
@@ -588,14 +571,9 @@ def _login_link(target: Home, url: str | None) -> dict[str, Any]:
     except OSError:
         raise NotFound(f"no api.token in {target.path}: has 'copyme wallet serve' run with this home?") from None
     base = url.rstrip("/")
+    with PeerClient(name=f"the wallet at {base}", deadline=10.0) as http:
+        body = http.post(f"{base}/api/login-link", headers={"Authorization": f"Bearer {token}"}).raise_for_error().json()
     try:
-        response = httpx.post(f"{base}/api/login-link", headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
-    except httpx.HTTPError as err:
-        raise Unavailable(f"the wallet at {base} did not answer: {type(err).__name__}") from None
-    if response.status_code != 200:
-        raise error_from_response(response.status_code, response.content)
-    try:
-        body = response.json()
         return {"url": base + str(body["path"]), "expires_at": int(body["expires_at"]),
                 "expires_in": int(body["expires_in"])}
     except (ValueError, KeyError, TypeError):

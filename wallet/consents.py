@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from common import PeerClient
 from protocol import (
     DEFAULT_VOCABULARY,
     ConsentRequest,
@@ -29,7 +30,6 @@ from protocol import (
     Unavailable,
     Vocabulary,
     clock,
-    error_from_response,
     parse_deep_link,
 )
 from protocol.cbor import MAX_SIZE
@@ -56,24 +56,18 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def fetch_request(source: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> bytes:
-    """The signed request bytes behind a URL, a ``copyme://`` deep link, or a file path."""
+def fetch_request(source: str, *, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> bytes:
+    """The signed request bytes behind a URL, a ``copyme://`` deep link, or a file path.
+
+    ``timeout`` bounds the whole fetch, however slowly the requester's server answers.
+    """
     text = source.strip()
     if text.startswith(("http://", "https://", "copyme:")):
         url = parse_deep_link(text)
-        try:
-            with httpx.Client(timeout=timeout, transport=transport) as http:
-                with http.stream("GET", url, headers={"Accept": str(Typ.REQUEST)}) as response:
-                    body = bytearray()
-                    for chunk in response.iter_bytes():
-                        body += chunk
-                        if len(body) > MAX_SIZE:
-                            raise TooLarge(f"the request at {url} is above {MAX_SIZE} bytes")
-        except httpx.HTTPError as err:
-            raise Unavailable(f"could not fetch the request from {url}: {type(err).__name__}") from err
-        if response.status_code != 200:
-            raise error_from_response(response.status_code, bytes(body))
-        return bytes(body)
+        with PeerClient(name=f"the requester at {_origin(url)}", deadline=timeout, max_bytes=MAX_SIZE,
+                        transport=transport) as http:
+            response = http.get(url, headers={"Accept": str(Typ.REQUEST)})
+        return response.raise_for_error().content
     path = Path(text)
     try:
         with path.open("rb") as handle:
@@ -249,6 +243,14 @@ class ConsentView:
         }
 
 
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return "an unusable URL"
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii', 'replace')}"
+
+
 @functools.lru_cache(maxsize=1024)
 def _host(url: str) -> str:
     """A URL's host (cached: a long list names the same few data holders over and over)."""
@@ -256,7 +258,7 @@ def _host(url: str) -> str:
 
 
 def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
-            transport: httpx.BaseTransport | None = None, replaces: bytes | None = None) -> dict[str, Any]:
+            transport: httpx.AsyncBaseTransport | None = None, replaces: bytes | None = None) -> dict[str, Any]:
     """POST a signed consent to the request's callback; the peer's refusal or ``unavailable``.
 
     A consent re-signed after a key replacement goes with the replacement proof (the DidLink) in
@@ -265,15 +267,11 @@ def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
     headers = {"Content-Type": str(Typ.CONSENT)}
     if replaces is not None:
         headers["CopyMe-Replaces"] = base64.urlsafe_b64encode(replaces).rstrip(b"=").decode()
+    with PeerClient(name=f"the callback {callback}", deadline=timeout, transport=transport) as http:
+        response = http.post(callback, content=credential, headers=headers)
+    response.raise_for_error()
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as http:
-            response = http.post(callback, content=credential, headers=headers)
-    except httpx.HTTPError as err:
-        raise Unavailable(f"the callback {callback} did not answer: {type(err).__name__}") from err
-    if response.status_code != 200:
-        raise error_from_response(response.status_code, response.content)
-    try:
-        body: dict[str, Any] = response.json()
-    except ValueError:
+        body = response.json()
+    except Unavailable:
         body = {}
     return body if isinstance(body, dict) else {}

@@ -38,7 +38,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from protocol import CopyMeError, InvalidArgument, read_capped
+from common import host_header_is_loopback, read_capped
+from protocol import CopyMeError, InvalidArgument
 
 from .api import Unauthorised
 from .consents import ConsentView
@@ -52,7 +53,6 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "copyme_wallet"
 LANG_COOKIE = "copyme_lang"
 FORM_LIMIT = 16 * 1024
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 T = TypeVar("T")
 
 _WORDS: dict[str, dict[str, str]] = {
@@ -348,9 +348,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                                             "detail": err.detail}, status_code=status)
 
     def check_host(request: Request) -> None:
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0] if not (request.headers.get("host") or "").startswith("[") \
-            else (request.headers.get("host") or "").split("]")[0] + "]"
-        if host not in LOOPBACK:
+        if not host_header_is_loopback(request.headers.get("host")):
             raise Forbidden("the wallet dashboard answers on loopback names only")
 
     def signed_in(request: Request) -> bool:

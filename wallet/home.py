@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import home_folder, private_folder
+
 __all__ = ["DB_NAME", "KEY_NAME", "TOKEN_NAME", "Home", "resolve_home"]
 
 DB_NAME = "wallet.db"
@@ -15,8 +17,7 @@ TOKEN_NAME = "api.token"
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     """``home``, else ``COPYME_HOME``, else ``~/.copyme``."""
-    chosen = home or os.environ.get("COPYME_HOME") or Path.home() / ".copyme"
-    return Path(chosen).expanduser()
+    return home_folder(home)
 
 
 @dataclass(frozen=True)
@@ -51,4 +52,4 @@ class Home:
 
     def ensure(self) -> None:
         """Create the folder, readable by the user only."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(self.path)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from common.registry_client import RegistryClient
 from protocol import (
     CopyMeError,
     KeyPair,
@@ -31,7 +32,6 @@ from protocol import (
     StatusRollback,
     clock,
 )
-from protocol.registry_client import RegistryClient
 
 from .errors import WalletLocked
 from .keystore import open_box, seal_box

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.registry_client import RegistryClient
 from protocol import CopyMeError, Organisation, TrustList, UnknownKey, clock
-from protocol.registry_client import RegistryClient
 
 from .store import Store
 

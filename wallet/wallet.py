@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from common import HolderClient, RegistryClient
 from protocol import (
     DEFAULT_VOCABULARY,
     Conflict,
@@ -34,7 +35,6 @@ from protocol import (
     clock,
 )
 from protocol._model import check_did, check_url
-from protocol.registry_client import RegistryClient
 
 from . import consents as _consents
 from . import listing as _listing
@@ -42,7 +42,6 @@ from .backup import restore_with_seed
 from .consents import ConsentView, Review, check_lang
 from .derive import Seed
 from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, WalletLocked
-from .holder_client import HolderClient
 from .home import Home
 from .keystore import KeyStore
 from .pull import DEFAULT_DEADLINE, PullResult, pull_all
@@ -104,7 +103,7 @@ class Wallet:
     """
 
     def __init__(self, home: Home, store: Store, keys: KeyStore | None, *,
-                 vocabulary: Vocabulary = DEFAULT_VOCABULARY, transport: httpx.BaseTransport | None = None,
+                 vocabulary: Vocabulary = DEFAULT_VOCABULARY, transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 5.0) -> None:
         self.home = home
         self.store = store
@@ -126,7 +125,7 @@ class Wallet:
     @classmethod
     def init(cls, home: Home | str | os.PathLike[str] | None, passphrase: str, *, registry: str,
              council: str | None = None, kdf: str | None = None, now: int | None = None,
-             seed: Seed | None = None, transport: httpx.BaseTransport | None = None) -> Wallet:
+             seed: Seed | None = None, transport: httpx.AsyncBaseTransport | None = None) -> Wallet:
         """Create a new wallet: keys derived from ``seed`` (fresh entropy by default; its recovery
         phrase is ``wallet.keys.phrase_seed.phrase(lang)``) sealed by ``passphrase``, an empty database.
 
@@ -160,7 +159,7 @@ class Wallet:
     def recover(cls, home: Home | str | os.PathLike[str] | None, phrase: str, passphrase: str, *,
                 backup: Path | None = None, registry: str | None = None, council: str | None = None,
                 kdf: str | None = None, now: int | None = None,
-                transport: httpx.BaseTransport | None = None) -> Wallet:
+                transport: httpx.AsyncBaseTransport | None = None) -> Wallet:
         """Rebuild a wallet on a new machine from its recovery phrase.
 
         With ``backup`` (a file from :func:`wallet.write_backup`, opened with ``passphrase``) every
@@ -183,7 +182,7 @@ class Wallet:
 
     @classmethod
     def open(cls, home: Home | str | os.PathLike[str] | None, passphrase: str | None = None, *,
-             transport: httpx.BaseTransport | None = None, timeout: float = 5.0) -> Wallet:
+             transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0) -> Wallet:
         """Open an existing wallet; with ``passphrase`` its keys are unlocked (``wrong_passphrase``)."""
         home = home if isinstance(home, Home) else Home.at(home)
         if not home.db.exists() and not home.key_file.exists():
@@ -461,7 +460,7 @@ class Wallet:
         """Link this wallet at a data holder with its one-time code: the DID derived for that holder
         signs the code; then every relationship DID of that holder is linked by a proof from it."""
         keys = self._identity()
-        with HolderClient(holder_url, timeout=self.timeout, transport=self.transport) as client:
+        with HolderClient(check_url(holder_url, "holder_url"), deadline=self.timeout, transport=self.transport) as client:
             holder = client.did()
             check_did(holder, "holder")
             anchor = keys.holder_key(holder)
@@ -489,7 +488,7 @@ class Wallet:
         for relationship in self.relationships.unlinked(holder):
             link, proof = self.relationships.link_proof(relationship, now)
             try:
-                with HolderClient(link.holder_url, timeout=self.timeout, transport=self.transport) as client:
+                with HolderClient(link.holder_url, deadline=self.timeout, transport=self.transport) as client:
                     client.link_did(proof)
             except CopyMeError as err:
                 self.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
@@ -512,7 +511,8 @@ class Wallet:
             link = self.relationships.holder_link(holder)
             return self.relationships.anchor_key(link) if link is not None else keys.identity
 
-        return pull_all(self.book, linked_key, lock=lock, transport=self.transport, timeout=self.timeout,
+        sync_transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
+        return pull_all(self.book, linked_key, lock=lock, transport=sync_transport, timeout=self.timeout,
                         deadline=deadline, now=now)
 
     def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from common.registry_client import RegistryClient
 from issuer import fetch_data
 from issuer.app import create_app as issuer_app
 from issuer.demo import SAKURA_BANK
@@ -29,7 +30,6 @@ from protocol import (
     StatusListToken,
     Unavailable,
 )
-from protocol.registry_client import RegistryClient
 from registry.app import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import serve
@@ -199,6 +199,6 @@ def test_fetch_without_a_consent_or_with_bad_input(world: World) -> None:
         status, answer = world.fetch(**body)
         assert (status, answer["error"]) == (422, "invalid")
     response = http.post(f"{world.kakeibo}/api/fetch", content=b"{not json")
-    assert (response.status_code, response.json()["error"]) == (422, "invalid")
+    assert (response.status_code, response.json()["error"]) == (400, "malformed")
     response = http.post(f"{world.kakeibo}/api/fetch", content=b"x" * 20_000)
     assert (response.status_code, response.json()["error"]) == (413, "too_large")

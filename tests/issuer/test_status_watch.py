@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from common.registry_client import RegistryClient
 from issuer import IssuerStorage, StatusWatcher, build_request, open_store, publish, receive_consent
 from issuer.status_watch import registry_base
 from protocol import KeyPair, Status, StatusList, StatusListToken
-from protocol.registry_client import RegistryClient
 from registry.app import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import serve

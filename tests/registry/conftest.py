@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import EventStream, KeyPair, ListEvent, RegistryClient, Status, StatusList, StatusListToken
+from common import EventStream, ListEvent, RegistryClient
+from protocol import KeyPair, Status, StatusList, StatusListToken
 from registry import Registry, create_app
 from tests.support.samples import KEYS
 from tests.support.servers import ThreadServer

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from protocol import RegistryClient, StatusListToken, TrustList
+from common import RegistryClient
+from protocol import StatusListToken, TrustList
 from registry import Registry, cli
 from tests.support.samples import KEYS
 from tests.support.servers import serve_cli

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from protocol import DecodeError, RegistryClient, cid_of
+from common import RegistryClient
+from protocol import DecodeError, cid_of
 from registry import Registry
 from tests.support.servers import free_port
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from protocol import RegistryClient, Status, StatusRef
+from common import RegistryClient
+from protocol import Status, StatusRef
 from tests.registry.conftest import LIST_ID, Collector, make_token
 from tests.support import nginx
 from tests.support.samples import KEYS

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from common import RegistryClient
 from protocol import (
     BadSignature,
     Conflict,
@@ -18,7 +19,6 @@ from protocol import (
     Expired,
     NotFound,
     NotYetValid,
-    RegistryClient,
     StatusInvalid,
     StatusListToken,
     StatusRollback,

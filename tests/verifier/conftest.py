@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from common.registry_client import RegistryClient
 from protocol import (
     ConsentCredential,
     KeyPair,
@@ -27,7 +28,6 @@ from protocol import (
     StatusListToken,
     StatusRef,
 )
-from protocol.registry_client import RegistryClient
 from registry.app import create_app as registry_app
 from tests.support import samples
 from tests.support.servers import ThreadServer, free_port

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from common.registry_client import FetchResult
 from protocol import ConsentCredential, LinkProof, Presentation, StatusList, StatusListToken, StatusRef
 from protocol.errors import Replayed
-from protocol.registry_client import FetchResult
 from tests.support import samples
 from tests.support.samples import KEYS
 from verifier.holder import Holder

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from common.registry_client import RegistryClient
 from protocol import ConsentCredential, LinkProof, Presentation, StatusList, StatusListToken, StatusRef
-from protocol.registry_client import RegistryClient
 from registry.app import create_app as registry_app
 from tests.support import samples
 from tests.support.postgres import Cluster

@@ -207,7 +207,7 @@ def test_status_list_about_another_uri(world: World) -> None:
 
     class Liar:
         def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> object:
-            from protocol.registry_client import FetchResult
+            from common.registry_client import FetchResult
 
             return FetchResult(other, "x", 60)
 
@@ -223,7 +223,7 @@ def test_status_list_rollback(world: World) -> None:
     # The registry is replaced by one that serves the older list (e.g. restored from a backup).
     world.stop_registry()
     world.start_registry(home="registry-from-backup")
-    from protocol.registry_client import RegistryClient
+    from common.registry_client import RegistryClient
 
     RegistryClient(world.registry_url).publish(LIST, old)
     world.clock.advance(TTL + 1)

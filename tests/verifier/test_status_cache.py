@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from common.registry_client import RegistryClient
 from protocol import Status
 from protocol.errors import Revoked
-from protocol.registry_client import RegistryClient
 from registry.service import Registry
 from tests.support import samples
 from tests.support.servers import free_port

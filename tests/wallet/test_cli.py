@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from common.registry_client import RegistryClient
 from protocol import ConsentCredential, Status, StatusListToken
-from protocol.registry_client import RegistryClient
 from tests.support import samples
 from tests.wallet.conftest import Env
 

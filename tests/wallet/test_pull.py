@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.registry_client import RegistryClient
 from protocol import CopyMeError, KeyPair, Presentation, ReceiptQuery, UsageReceipt, cid_binary, cid_bytes
-from protocol.registry_client import RegistryClient
 from tests.support import samples
 from tests.support.servers import ThreadServer
 from tests.wallet.conftest import PASSPHRASE, Env

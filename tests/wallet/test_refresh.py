@@ -13,8 +13,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from common.registry_client import RegistryClient
 from protocol import StatusListToken
-from protocol.registry_client import RegistryClient
 from tests.support.servers import serve_cli
 from tests.wallet.conftest import PASSPHRASE, Env
 from wallet import Home, Wallet

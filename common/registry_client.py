@@ -9,7 +9,8 @@ The change feed (Server-Sent Events) is parsed by hand so that heartbeat comment
 reader (a closed stream notices within one heartbeat), and it reconnects after a dropped
 connection with ``Last-Event-ID`` so no accepted update is missed.
 
-This module imports ``httpx`` only; it holds no web-framework or database code.
+Publishing and fetching go through :class:`~common.peer.PeerClient`, so each call has one overall
+deadline (``timeout`` seconds for the whole exchange, not per read).
 """
 
 from __future__ import annotations
@@ -25,15 +26,18 @@ from urllib.parse import quote
 
 import httpx
 
-from .adapters import error_from_response
-from .enums import Typ
-from .errors import CopyMeError, DecodeError, Unavailable
+from protocol import CopyMeError, DecodeError, InvalidArgument, Typ, Unavailable, error_from_response
+
+from .peer import PeerClient, PeerResponse
 
 __all__ = ["EventStream", "FetchResult", "ListEvent", "RegistryClient"]
 
 #: How long a change-feed read may stay silent before the connection counts as dropped
 #: (the registry sends a heartbeat comment every ~15 s).
 FEED_READ_TIMEOUT = 45.0
+
+#: The largest answer taken from a registry (a status list or trust list is at most 1 MiB).
+MAX_ANSWER = 1024 * 1024 + 4096
 
 
 @dataclass(frozen=True)
@@ -79,17 +83,19 @@ def _max_age(cache_control: str | None) -> int:
 class RegistryClient:
     """Talk to one registry at ``base_url`` (e.g. ``http://127.0.0.1:8600``).
 
-    ``transport`` lets tests and in-process callers pass ``httpx.MockTransport`` or a WSGI/ASGI
-    transport; by default real HTTP is used.  The client is safe to share between threads for
+    ``timeout`` bounds each call as a whole (connect, send, the full answer).  ``transport``
+    lets tests pass ``httpx.MockTransport`` (one that serves both sync and async requests); by
+    default real HTTP is used.  The client is safe to share between threads for
     ``publish``/``fetch``/``trust_list``; each :meth:`events` stream owns its own connection.
     """
 
     def __init__(self, base_url: str, *, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._transport = transport
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._http = PeerClient(name=f"registry at {self.base_url}", deadline=timeout,
+                                max_bytes=MAX_ANSWER, transport=transport)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -112,16 +118,14 @@ class RegistryClient:
             return uri_or_list_id
         return self.list_uri(uri_or_list_id)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> PeerResponse:
         try:
             return self._http.request(method, url, **kwargs)
-        except httpx.TransportError as err:
-            raise Unavailable(f"registry at {self.base_url} did not answer: {type(err).__name__}") from err
-        except httpx.InvalidURL as err:
+        except InvalidArgument as err:
             raise Unavailable(f"not a usable registry URL: {url!r}") from err
 
     @staticmethod
-    def _raise_for(response: httpx.Response) -> None:
+    def _raise_for(response: PeerResponse) -> None:
         raise error_from_response(response.status_code, response.content)
 
     # -- calls ------------------------------------------------------------------------------
@@ -132,10 +136,9 @@ class RegistryClient:
                                  headers={"Content-Type": str(Typ.STATUS_LIST)})
         if response.status_code not in (200, 201):
             self._raise_for(response)
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError as err:
-            raise Unavailable("registry accepted the list but answered without JSON") from err
+        body = response.json()
+        if not isinstance(body, dict):
+            raise Unavailable("registry accepted the list but answered without a JSON object")
         return body
 
     def fetch(self, uri_or_list_id: str, etag: str | None = None, version: str | None = None) -> FetchResult | None:
@@ -174,7 +177,9 @@ class RegistryClient:
         response = self._request("GET", f"{self.base_url}/health")
         if response.status_code != 200:
             self._raise_for(response)
-        result: dict[str, Any] = response.json()
+        result = response.json()
+        if not isinstance(result, dict):
+            raise Unavailable("registry answered its health check without a JSON object")
         return result
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None, *,
@@ -210,7 +215,8 @@ class EventStream:
         self._response: httpx.Response | None = None
         self._http = httpx.Client(
             timeout=httpx.Timeout(client.timeout, read=max(FEED_READ_TIMEOUT, client.timeout)),
-            transport=client._transport,
+            # the feed is a long-lived sync stream: a transport that serves sync requests too
+            transport=client._transport if isinstance(client._transport, httpx.BaseTransport) else None,
         )
         self._iter = self._run()
 
