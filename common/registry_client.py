@@ -89,7 +89,7 @@ class RegistryClient:
     ``publish``/``fetch``/``trust_list``; each :meth:`events` stream owns its own connection.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 5.0,
+    def __init__(self, base_url: str, *, timeout: float = 10.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
