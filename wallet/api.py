@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import secrets
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,9 +84,10 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     target = home if isinstance(home, Home) else Home.at(home)
     opened = wallet or Wallet.open(target, passphrase)
     token = load_token(target)
-    lock = threading.Lock()
+    lock = opened.guard  # held around the wallet's state, never over the network (see ``fetch`` below)
     bearer = HTTPBearer(auto_error=False)
-    refresher = ListRefresher(opened, lock, interval=refresh_interval) if refresh_interval else None
+    refresher = ListRefresher(opened, interval=refresh_interval) if refresh_interval else None
+    # the puller takes the guard only around its reads and writes, never while a holder answers
     puller = (ReceiptPuller(lambda: opened.pull_receipts(lock=lambda: lock), interval=pull_interval)
               if pull_interval else None)
     signin = SignIn()
@@ -128,6 +128,11 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
                 return fn()
         return await run_in_threadpool(locked)
 
+    async def fetch(fn: Callable[[], T]) -> T:
+        """For a wallet call that talks to a peer: it takes the guard itself, only around its
+        reads and writes, so a slow requester, callback or registry never holds up a revoke."""
+        return await run_in_threadpool(fn)
+
     auth = [Depends(authorised)]
 
     @app.get("/health", include_in_schema=False)
@@ -161,7 +166,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         if not source or not source.startswith(("http://", "https://", "copyme:")):
             raise InvalidArgument("url must be an http(s) URL or a copyme:// link", field="url")
         lang = _opt_str(data, "lang") or "ja"
-        return (await call(lambda: opened.review(source, lang=lang))).to_json()
+        return (await fetch(lambda: opened.review(source, lang=lang))).to_json()
 
     @app.post("/api/requests/{request_cid}/decision", dependencies=auth,
               summary="Answer a received request: accept (all or some items) or decline")
@@ -173,7 +178,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
             raise InvalidArgument("items must be a list of item ids", field="items")
         if decision == "accept":
-            consent = await call(lambda: opened.accept(request_cid, items=items, lang=lang))
+            consent = await fetch(lambda: opened.accept(request_cid, items=items, lang=lang))
             return {"decision": "accepted", "consent": consent.to_json()}
         if decision == "decline":
             review = await call(lambda: opened.decline(request_cid, lang=lang))
@@ -182,7 +187,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
 
     def change(action: str) -> Callable[[str], Any]:
         async def handler(consent_id: str) -> dict[str, Any]:
-            result = await call(lambda: getattr(opened, action)(consent_id))
+            result = await fetch(lambda: getattr(opened, action)(consent_id))
             return dict(result.to_json())
         return handler
 
@@ -193,11 +198,11 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
 
     @app.post("/api/consents/{consent_id}/deliver", dependencies=auth, summary="Retry delivery to the callback")
     async def deliver(consent_id: str) -> dict[str, Any]:
-        return (await call(lambda: opened.deliver(consent_id))).to_json()
+        return (await fetch(lambda: opened.deliver(consent_id))).to_json()
 
     @app.post("/api/sync", dependencies=auth, summary="Publish pending status list versions")
     async def sync() -> list[dict[str, Any]]:
-        return [r.to_json() for r in await call(opened.sync)]
+        return [r.to_json() for r in await fetch(opened.sync)]
 
     @app.post("/api/login-link", dependencies=auth,
               summary="A one-time dashboard sign-in link (path; valid once, for 10 minutes)")

@@ -273,7 +273,7 @@ async def _form(request: Request) -> dict[str, list[str]]:
 
 
 def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None = None,
-            lock: threading.Lock | None = None) -> None:
+            lock: threading.RLock | None = None) -> None:
     """Add the dashboard pages to ``app`` (the local API app, or any FastAPI app).
 
     ``wallet``, ``lock`` and ``signin`` default to ``app.state.wallet`` / ``.lock`` / ``.signin``
@@ -281,7 +281,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     so whoever runs the app can issue login keys).
     """
     opened: Wallet = wallet or app.state.wallet
-    guard: threading.Lock = lock or getattr(app.state, "lock", None) or threading.Lock()
+    guard: threading.RLock = lock or getattr(app.state, "lock", None) or opened.guard
     keys: SignIn = signin or getattr(app.state, "signin", None) or SignIn()
     app.state.signin = keys
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -466,7 +466,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             if not u or not u.startswith(("http://", "https://", "copyme:")):
                 raise InvalidArgument("u must be the request's http(s) URL or a copyme:// link", field="u")
             lang = lang_of(request)
-            shown = locked(lambda: opened.review(u, lang=lang))
+            shown = opened.review(u, lang=lang)  # fetches without the guard (see Wallet.guard)
             consent = None
             if shown.decision == "accepted":
                 consent = next((c for c in locked(opened.consents) if c.request_cid == shown.request_cid), None)
@@ -486,8 +486,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             back = _safe_back((form.get("back") or [""])[0])
             if decision == "accept":
                 items = [i for i in form.get("items", []) if i]
-                consent: ConsentView = await _threaded(lambda: locked(
-                    lambda: opened.accept(request_cid, items=items, lang=lang)))
+                consent: ConsentView = await _threaded(lambda: opened.accept(request_cid, items=items, lang=lang))
                 target = f"/consents/{quote(consent.id, safe='')}?accepted=1"
                 if back:
                     target += "&back=" + quote(back, safe="")
@@ -510,9 +509,9 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             full = await _threaded(lambda: locked(lambda: opened.resolve(consent_id)))
             target = f"/consents/{quote(full, safe='')}"
             if action == "deliver":
-                await _threaded(lambda: locked(lambda: opened.deliver(full)))
+                await _threaded(lambda: opened.deliver(full))
                 return RedirectResponse(target, status_code=303)
-            result = await _threaded(lambda: locked(lambda: getattr(opened, action)(full)))
+            result = await _threaded(lambda: getattr(opened, action)(full))
             target += f"?done={result.state}"
             if not result.published:
                 target += "&error=" + quote(f"{result.error}: {result.detail}", safe="")
@@ -537,7 +536,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     async def sync(request: Request) -> Response:
         try:
             await posted(request)
-            results = await _threaded(lambda: locked(opened.sync))
+            results = await _threaded(opened.sync)
             ok = all(r.accepted for r in results)
             return RedirectResponse(f"/?synced={'ok' if ok else 'failed'}", status_code=303)
         except CopyMeError as err:

@@ -8,8 +8,9 @@ thread: once when the server starts and then every ``interval`` seconds.  Each r
 lists that are past half their lifetime and publishes every version the registry does not have
 yet (e.g. changes made while it was down).  A run that finds nothing to do is one small query.
 
-The run takes the same lock as the API and the dashboard (the wallet's SQLite connection is
-shared), and a failure is logged and retried at the next run; it never stops the server.
+The run takes the wallet's guard only around its reads and writes (the wallet's SQLite
+connection is shared), never while it talks to the registry, and a failure is logged and
+retried at the next run; it never stops the server.
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ log = logging.getLogger("wallet.refresh")
 class ListRefresher:
     """Runs ``wallet.sync()`` now and every ``interval`` seconds until :meth:`stop`."""
 
-    def __init__(self, wallet: Wallet, lock: threading.Lock | None = None, *,
+    def __init__(self, wallet: Wallet, *,
                  interval: float = DEFAULT_INTERVAL, now: Callable[[], int | None] = lambda: None) -> None:
         if interval <= 0:
             raise ValueError("the refresh interval must be positive")
         self.wallet = wallet
-        self.lock = lock or threading.Lock()
         self.interval = interval
         self._now = now
         self._stop = threading.Event()
@@ -51,8 +51,7 @@ class ListRefresher:
 
     def run_once(self) -> list[PublishResult]:
         """One refresh: re-sign lists past half their lifetime, publish what is pending."""
-        with self.lock:
-            results = self.wallet.sync(now=self._now())
+        results = self.wallet.sync(now=self._now())  # guards itself, not over the network
         for result in results:
             if result.accepted:
                 log.info("status list %s published (iat %s)", result.list_id, result.iat)

@@ -7,7 +7,9 @@ key) so the registry cannot link it to the user's DID, and indexes picked at ran
 version is signed with an ``iat`` strictly greater than the last one, even within one second,
 because the registry refuses anything not newer (``status_rollback``).
 
-Signing happens inside the caller's transaction; publishing happens after it, over the network.
+Signing happens inside the caller's transaction; publishing happens after it, over the network,
+without the wallet's guard (held only around the reads and writes either side), and one
+publisher at a time so that versions reach the registry in order.
 A version the registry has not accepted yet is *pending*: ``lists.iat > lists.published_iat``.
 Status events (the history shown by ``show``) carry the ``iat`` of the version that holds them
 and are marked published when a version at least that new is accepted.
@@ -16,6 +18,7 @@ and are marked published when a version at least that new is accepted.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,8 +79,11 @@ class StatusLists:
     """The wallet's status lists in ``store``, published to ``registry``."""
 
     def __init__(self, store: Store, registry: RegistryClient, data_key: bytes | None, *,
-                 size: int = LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+                 size: int = LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow,
+                 guard: threading.RLock | None = None) -> None:
         self.store = store
+        self.guard = guard or threading.RLock()
+        self._publishing = threading.Lock()
         self.registry = registry
         self.data_key = data_key
         self.size = size
@@ -161,22 +167,28 @@ class StatusLists:
         A ``status_rollback`` (the registry already holds a newer version, e.g. after a restore
         from an older backup) is answered once by re-signing above the registry's ``iat``.
         """
-        row = self.list_row(list_id)
+        with self._publishing:
+            return self._publish(list_id, now)
+
+    def _publish(self, list_id: str, now: int | None) -> PublishResult:
+        with self.guard:
+            row = self.list_row(list_id)
         try:
             try:
                 self.registry.publish(list_id, row["token"])
             except StatusRollback:
                 theirs = self._registry_iat(row)
-                with self.store.transaction():
-                    self.sign(list_id, now, after=theirs)
-                row = self.list_row(list_id)
+                with self.guard:
+                    with self.store.transaction():
+                        self.sign(list_id, now, after=theirs)
+                    row = self.list_row(list_id)
                 self.registry.publish(list_id, row["token"])
         except CopyMeError as err:
-            with self.store.transaction() as db:
+            with self.guard, self.store.transaction() as db:
                 db.conn.execute("UPDATE lists SET last_error = ? WHERE id = ?", (f"{err.code}: {err.detail}", list_id))
             return PublishResult(list_id, row["iat"], False, err.code, err.detail)
         published_at = clock.now(now)
-        with self.store.transaction() as db:
+        with self.guard, self.store.transaction() as db:
             db.conn.execute("UPDATE lists SET published_iat = MAX(published_iat, ?), last_error = NULL WHERE id = ?",
                             (row["iat"], list_id))
             db.conn.execute("UPDATE events SET published_at = ? WHERE list_id = ? AND iat <= ? AND published_at IS NULL",
@@ -192,16 +204,21 @@ class StatusLists:
 
     def pending(self) -> list[str]:
         """Ids of lists with a version the registry has not accepted yet."""
-        return [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat > published_iat ORDER BY rowid")]
+        with self.guard:
+            return [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat > published_iat ORDER BY rowid")]
 
     def sync(self, now: int | None = None) -> list[PublishResult]:
         """Publish every pending list, and re-sign lists whose published version expires soon."""
         current = clock.now(now)
-        # past half its lifetime: a newer version gives holders the full lifetime again (a pending
-        # version that old is re-signed too, rather than published about to expire)
-        stale = [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat + ? < ?", (LIFETIME // 2, current))]
-        if stale:
-            with self.store.transaction():
-                for list_id in stale:
-                    self.sign(list_id, current)
-        return [self.publish(list_id, current) for list_id in self.pending()]
+        with self._publishing:
+            with self.guard:
+                # past half its lifetime: a newer version gives holders the full lifetime again (a
+                # pending version that old is re-signed too, rather than published about to expire)
+                stale = [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat + ? < ?",
+                                                          (LIFETIME // 2, current))]
+                if stale:
+                    with self.store.transaction():
+                        for list_id in stale:
+                            self.sign(list_id, current)
+                pending = self.pending()
+            return [self._publish(list_id, current) for list_id in pending]

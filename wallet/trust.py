@@ -8,10 +8,11 @@ with the reason; it never aborts the review.  The last good list is cached for o
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from common.registry_client import RegistryClient
-from protocol import CopyMeError, Organisation, TrustList, UnknownKey, clock
+from protocol import CopyMeError, Organisation, TrustList, Unavailable, UnknownKey, clock
 
 from .store import Store
 
@@ -60,8 +61,9 @@ class TrustCheck:
 class TrustLists:
     """Fetches, verifies and caches the trust list for one wallet."""
 
-    def __init__(self, store: Store, registry: RegistryClient) -> None:
+    def __init__(self, store: Store, registry: RegistryClient, *, guard: threading.RLock | None = None) -> None:
         self.store = store
+        self.guard = guard or threading.RLock()
         self.registry = registry
         self._current: TrustList | None = None
         self._error = ""
@@ -81,28 +83,39 @@ class TrustLists:
         return trust
 
     def load(self, now: int | None = None, *, refresh: bool = True) -> TrustList | None:
-        """The verified trust list (fetched once per wallet object), or ``None`` with :attr:`error` set."""
+        """The verified trust list (fetched once per wallet object), or ``None`` with :attr:`error` set.
+
+        With ``refresh=False`` nothing is fetched: the list already loaded, else the last good
+        one kept in the database.  The fetch runs without :attr:`guard` (it is held around the
+        database only), so call this before taking the guard.
+        """
         current = clock.now(now)
         if self._current is not None or (not refresh and self._error):
             return self._current
         try:
+            if not refresh:
+                raise Unavailable("the trust list was not fetched yet")
             raw = self.registry.trust_list()
-            trust = self._verify(raw, current)
+            with self.guard:
+                trust = self._verify(raw, current)
         except CopyMeError as err:
-            self._error = f"trust list unavailable or unverifiable ({err.code}: {err.detail})"
-            self._error_code = err.code
-            cached = self.store.get_meta("trust_list")
-            if cached:
-                try:
-                    self._current = self._verify(bytes.fromhex(cached), current)
-                except CopyMeError:
-                    return None
-            return self._current
-        with self.store.transaction():
-            if self.council is None:
-                self.store.set_meta("council", trust.issuer)  # trust on first use
-            self.store.set_meta("trust_list", raw.hex())
-        self._current = trust
+            with self.guard:
+                if refresh:
+                    self._error = f"trust list unavailable or unverifiable ({err.code}: {err.detail})"
+                    self._error_code = err.code
+                cached = self.store.get_meta("trust_list")
+                if cached:
+                    try:
+                        self._current = self._verify(bytes.fromhex(cached), current)
+                    except CopyMeError:
+                        return None
+                return self._current
+        with self.guard:
+            with self.store.transaction():
+                if self.council is None:
+                    self.store.set_meta("council", trust.issuer)  # trust on first use
+                self.store.set_meta("trust_list", raw.hex())
+            self._current = trust
         return trust
 
     @property
@@ -110,9 +123,9 @@ class TrustLists:
         """Why the last :meth:`load` found no verified list."""
         return self._error
 
-    def check(self, did: str, now: int | None = None) -> TrustCheck:
-        """Look ``did`` up."""
-        trust = self.load(now)
+    def check(self, did: str, now: int | None = None, *, refresh: bool = True) -> TrustCheck:
+        """Look ``did`` up (``refresh=False``: without fetching, see :meth:`load`)."""
+        trust = self.load(now, refresh=refresh)
         if trust is None:
             if self._error:
                 return TrustCheck(None, self._error, "unavailable", self._error_code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
@@ -115,8 +116,12 @@ class Wallet:
         if registry is None:
             raise NotInitialised("the wallet database has no registry (damaged init?)")
         self.registry = RegistryClient(registry, timeout=timeout, transport=transport)
-        self.lists = StatusLists(store, self.registry, keys.data_key if keys else None)
-        self.trust = TrustLists(store, self.registry)
+        #: Guards the wallet's state (one SQLite connection, shared by the API's threads).  It is
+        #: never held over the network: methods that fetch or send take it only around their
+        #: reads and writes, so a slow peer cannot keep a revoke waiting (see :mod:`wallet.api`).
+        self.guard = threading.RLock()
+        self.lists = StatusLists(store, self.registry, keys.data_key if keys else None, guard=self.guard)
+        self.trust = TrustLists(store, self.registry, guard=self.guard)
         self.relationships = Relationships(store, keys)
         self.book = ReceiptBook(store)
 
@@ -230,7 +235,10 @@ class Wallet:
     # -- understand -------------------------------------------------------------------------
 
     def review(self, source: str, *, lang: str = "ja", now: int | None = None) -> Review:
-        """Fetch (URL, deep link or file), verify and store a request; what to show the user."""
+        """Fetch (URL, deep link or file), verify and store a request; what to show the user.
+
+        The fetch has an overall deadline (``timeout``) and runs without :attr:`guard`.
+        """
         check_lang(lang)
         raw = _consents.fetch_request(source, timeout=self.timeout, transport=self.transport)
         return self.review_bytes(raw, source=source, lang=lang, now=now)
@@ -239,18 +247,21 @@ class Wallet:
         """:meth:`review` for request bytes already at hand."""
         check_lang(lang)
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
-        with self.store.transaction() as db:
+        self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
+        with self.guard, self.store.transaction() as db:
             db.conn.execute(
                 "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
                 (request.cid, request.raw, source, clock.now(now), request.requester))
             # the language it was shown in, until the user decides (answers by id default to it)
             db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'", (lang, request.cid))
-        row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
-        return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
+        with self.guard:
+            row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
+            return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
 
     def _review_of(self, request: ConsentRequest, source: str, lang: str, decision: str,
                    now: int | None, checks: tuple[TrustCheck, TrustCheck] | None = None) -> Review:
-        requester, holder = checks or (self.trust.check(request.requester, now), self.trust.check(request.holder, now))
+        requester, holder = checks or (self.trust.check(request.requester, now, refresh=False),
+                                       self.trust.check(request.holder, now, refresh=False))
         return Review.build(request, source=source, lang=lang, requester=requester, holder=holder,
                             vocabulary=self.vocabulary, decision=decision)
 
@@ -271,6 +282,22 @@ class Wallet:
         undelivered; see :meth:`sync` and :meth:`deliver`).
         """
         self._identity()
+        self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
+        with self.guard:
+            consent_id, holder = self._accept(review, items, lang, now)
+        self.lists.sync(now)
+        # before delivery, so the holder knows the DID by the time the data user presents it
+        self.link_relationships(holder, now=now)
+        if deliver:
+            try:
+                self.deliver(consent_id)
+            except CopyMeError:
+                pass  # kept and marked undelivered; ``deliver`` retries
+        with self.guard:
+            return self.consent(consent_id, now=now)
+
+    def _accept(self, review: Review | str, items: list[str] | tuple[str, ...] | None,
+                lang: str | None, now: int | None) -> tuple[str, str]:
         request, row = self._request(review)
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
@@ -279,8 +306,8 @@ class Wallet:
         if items is not None:
             for item in items:
                 self.vocabulary.item(item)
-        requester = self.trust.check(request.requester, now)
-        holder = self.trust.check(request.holder, now)
+        requester = self.trust.check(request.requester, now, refresh=False)
+        holder = self.trust.check(request.holder, now, refresh=False)
         current = clock.now(now)
         with self.store.transaction() as db:
             relationship = self.relationships.ensure(request.holder, request.requester, current)
@@ -306,19 +333,15 @@ class Wallet:
             self._event(consent_id, "active", list_id, current)
             db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
                             (current, lang, request.cid))
-        self.lists.sync(current)
-        # before delivery, so the holder knows the DID by the time the data user presents it
-        self.link_relationships(request.holder, now=current)
-        if deliver:
-            try:
-                self.deliver(consent_id)
-            except CopyMeError:
-                pass  # kept and marked undelivered; ``deliver`` retries
-        return self.consent(consent_id, now=now)
+        return consent_id, request.holder
 
     def decline(self, review: Review | str, *, lang: str | None = None, now: int | None = None) -> Review:
         """Record that the user declined; nothing is signed or sent.  Returns the review, in
         ``lang``, else the review's language, else the one the request was last shown in."""
+        with self.guard:
+            return self._decline(review, lang, now)
+
+    def _decline(self, review: Review | str, lang: str | None, now: int | None) -> Review:
         request, row = self._request(review)
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
@@ -329,21 +352,26 @@ class Wallet:
         return self._review_of(request, row["source"], lang, "declined", now)
 
     def deliver(self, consent_id: str) -> ConsentView:
-        """(Re)send a stored consent to its request's callback; ``undelivered`` if it is refused."""
-        consent_id = self.resolve(consent_id)
-        row = self.store.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
+        """(Re)send a stored consent to its request's callback; ``undelivered`` if it is refused.
+
+        The callback is the requester's URL: it is called without :attr:`guard`, with an overall deadline.
+        """
+        with self.guard:
+            consent_id = self.resolve(consent_id)
+            row = self.store.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
         assert row is not None
         try:
             _consents.deliver(row["callback"], row["raw"], timeout=self.timeout, transport=self.transport,
                               replaces=replacement_proof(self, row["raw"]))
         except CopyMeError as err:
-            with self.store.transaction() as db:
+            with self.guard, self.store.transaction() as db:
                 db.conn.execute("UPDATE consents SET delivered = 0, delivery_error = ? WHERE id = ?",
                                 (f"{err.code}: {err.detail}", consent_id))
             raise Undelivered(f"the consent is kept, but {row['callback']} did not take it ({err.code}: {err.detail})") from err
-        with self.store.transaction() as db:
-            db.conn.execute("UPDATE consents SET delivered = 1, delivery_error = NULL WHERE id = ?", (consent_id,))
-        return self.consent(consent_id)
+        with self.guard:
+            with self.store.transaction() as db:
+                db.conn.execute("UPDATE consents SET delivered = 1, delivery_error = NULL WHERE id = ?", (consent_id,))
+            return self.consent(consent_id)
 
     # -- see --------------------------------------------------------------------------------
 
@@ -417,9 +445,9 @@ class Wallet:
 
     def _change(self, consent_id: str, new: str, allowed: tuple[str, ...], now: int | None) -> ChangeResult:
         self._identity()
-        full = self.resolve(consent_id)
         current = clock.now(now)
-        with self.store.transaction() as db:
+        with self.guard, self.store.transaction() as db:
+            full = self.resolve(consent_id)
             row = self.store.row("SELECT state, list_id, idx FROM consents WHERE id = ?", (full,))
             assert row is not None
             if row["state"] not in allowed:
@@ -466,7 +494,7 @@ class Wallet:
             anchor = keys.holder_key(holder)
             proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
             body = client.link(proof.sign(anchor))
-        with self.store.transaction() as db:
+        with self.guard, self.store.transaction() as db:
             db.table("links").upsert({"holder": holder, "holder_url": client.base_url, "linked_at": clock.now(now),
                                       "did": anchor.did}, pk="holder")
         linked = self.link_relationships(holder, now=now)
@@ -485,16 +513,21 @@ class Wallet:
         """
         self._identity()
         done: list[Relationship] = []
-        for relationship in self.relationships.unlinked(holder):
-            link, proof = self.relationships.link_proof(relationship, now)
-            try:
+        with self.guard:
+            pending = self.relationships.unlinked(holder)
+        for relationship in pending:
+            with self.guard:
+                link, proof = self.relationships.link_proof(relationship, now)
+            try:  # over the network: without the guard
                 with HolderClient(link.holder_url, deadline=self.timeout, transport=self.transport) as client:
                     client.link_did(proof)
             except CopyMeError as err:
-                self.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
+                with self.guard:
+                    self.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
                 continue
-            self.relationships.mark(relationship, linked_at=clock.now(now), error=None)
-            done.append(self.relationships.by_did(relationship.did))
+            with self.guard:
+                self.relationships.mark(relationship, linked_at=clock.now(now), error=None)
+                done.append(self.relationships.by_did(relationship.did))
         return done
 
     # -- receipts ---------------------------------------------------------------------------
@@ -512,8 +545,8 @@ class Wallet:
             return self.relationships.anchor_key(link) if link is not None else keys.identity
 
         sync_transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
-        return pull_all(self.book, linked_key, lock=lock, transport=sync_transport, timeout=self.timeout,
-                        deadline=deadline, now=now)
+        return pull_all(self.book, linked_key, lock=lock or (lambda: self.guard), transport=sync_transport,
+                        timeout=self.timeout, deadline=deadline, now=now)
 
     def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:
         """Verified receipts of one consent (or all), oldest first."""

@@ -12,54 +12,16 @@ import pytest
 
 from common import PeerClient
 from protocol import Conflict, InvalidArgument, TooLarge, Unavailable
-
-
-class DripServer:
-    """A loopback server that answers every connection with headers, then one byte every ``gap`` s."""
-
-    def __init__(self, gap: float, head: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
-                 rounds: int = 60) -> None:
-        self.gap, self.head, self.rounds = gap, head, rounds
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/slow"
-        self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                conn.sendall(self.head)
-                for _ in range(self.rounds):  # bounded: at most rounds * gap seconds
-                    if self.stop.wait(self.gap):
-                        return
-                    conn.sendall(b"x")
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
+from tests.support.servers import SlowServer
 
 
 @pytest.fixture
-def drip() -> Iterator[DripServer]:
-    server = DripServer(gap=0.3)
-    yield server
-    server.close()
+def drip() -> Iterator[SlowServer]:
+    with SlowServer(gap=0.3) as server:
+        yield server
 
 
-def test_a_drip_feed_is_cut_at_the_overall_deadline(drip: DripServer) -> None:
+def test_a_drip_feed_is_cut_at_the_overall_deadline(drip: SlowServer) -> None:
     client = PeerClient(name="the slow peer", deadline=1.0)
     started = time.monotonic()
     with pytest.raises(Unavailable) as caught:
@@ -70,7 +32,7 @@ def test_a_drip_feed_is_cut_at_the_overall_deadline(drip: DripServer) -> None:
     client.close()
 
 
-def test_slow_requests_run_side_by_side(drip: DripServer) -> None:
+def test_slow_requests_run_side_by_side(drip: SlowServer) -> None:
     client = PeerClient(deadline=1.0, max_concurrent=16)
     errors: list[BaseException] = []
 

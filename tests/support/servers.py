@@ -93,3 +93,62 @@ def serve_cli(args: list[str], health_path: str = "/health", env: dict[str, str]
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class SlowServer:
+    """A loopback server that answers every connection with headers, then one byte every ``gap`` s.
+
+    The drip never trips a per-read timeout; only an overall deadline stops a client.  Bounded:
+    each connection drips at most ``rounds`` bytes.  ``connections`` counts the accepted ones.
+    """
+
+    def __init__(self, gap: float, head: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+                 rounds: int = 60) -> None:
+        self.gap, self.head, self.rounds = gap, head, rounds
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = int(self.sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(self.head)
+                for _ in range(self.rounds):
+                    if self._stop.wait(self.gap):
+                        return
+                    conn.sendall(b"x")
+            except OSError:
+                return
+
+    def wait_for(self, connections: int, timeout: float = 10.0) -> None:
+        """Until at least ``connections`` have been accepted."""
+        deadline = time.monotonic() + timeout
+        while self.connections < connections:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.connections} of {connections} connections arrived")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sock.close()
+
+    def __enter__(self) -> SlowServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
