@@ -62,6 +62,8 @@ URI = "https://registry.example/v1/lists/bench-peers-000000"
 
 
 class _Registry:
+    base_url = "https://registry.example"  # the trusted registry every sample status URI is on
+
     def __init__(self, token: bytes) -> None:
         self.token = token
 

@@ -57,6 +57,8 @@ LIST_ID = "bench-list-0000000000"
 class _WarmRegistry:
     """Serves one token once (the warm-up); a fetch in the timed loop would be a bench bug."""
 
+    base_url = "https://registry.example"  # the trusted registry every sample status URI is on
+
     def __init__(self, token: bytes) -> None:
         self.token = token
         self.fetches = 0

@@ -22,7 +22,7 @@ from .home import home_folder, make_private, private_folder
 from .hosts import LOOPBACK_NAMES, host_header_is_loopback, is_loopback_host, is_loopback_url
 from .peer import DEFAULT_DEADLINE, PeerClient, PeerResponse
 from .process import Child, run_server
-from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient
+from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient, check_trusted_list_uri
 from .web import DEFAULT_BODY_LIMIT, BodyCap, LastResort, install_error_contract, read_capped, read_json_object
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "PeerClient",
     "PeerResponse",
     "RegistryClient",
+    "check_trusted_list_uri",
     "home_folder",
     "host_header_is_loopback",
     "install_error_contract",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -26,11 +26,12 @@ from urllib.parse import quote
 
 import httpx
 
-from protocol import CopyMeError, DecodeError, InvalidArgument, Typ, Unavailable, error_from_response
+from protocol import CopyMeError, DecodeError, InvalidArgument, StatusUntrusted, Typ, Unavailable, error_from_response
 
+from .hosts import is_loopback_host
 from .peer import PeerClient, PeerResponse
 
-__all__ = ["EventStream", "FetchResult", "ListEvent", "RegistryClient"]
+__all__ = ["EventStream", "FetchResult", "ListEvent", "RegistryClient", "check_trusted_list_uri"]
 
 #: How long a change-feed read may stay silent before the connection counts as dropped
 #: (the registry sends a heartbeat comment every ~15 s).
@@ -78,6 +79,42 @@ def _max_age(cache_control: str | None) -> int:
             except ValueError:
                 return 0
     return 0
+
+
+def _origin_and_path(url: str) -> tuple[str, str, int, str] | None:
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.host or parsed.userinfo or parsed.query or parsed.fragment:
+        return None
+    return parsed.scheme, parsed.host.lower(), port, parsed.path
+
+
+def check_trusted_list_uri(uri: str, registries: Iterable[str]) -> str:
+    """``uri`` if it names a list on one of ``registries`` (base URLs), else ``status_untrusted``.
+
+    A party fetches status only from registries it trusts: a credential could otherwise make
+    it send requests anywhere (server-side request forgery).  The check is on the text alone
+    and happens before any network request.  ``<base>/v1/lists/<id>`` matches when scheme,
+    port and path prefix are the base's and the host is the base's host (``localhost`` and
+    loopback addresses count as one host).
+    """
+    target = _origin_and_path(uri) if isinstance(uri, str) else None
+    if target is not None:
+        scheme, host, port, path = target
+        for base in registries:
+            trusted = _origin_and_path(base.rstrip("/"))
+            if trusted is None:
+                continue
+            t_scheme, t_host, t_port, t_path = trusted
+            same_host = host == t_host or (is_loopback_host(host) and is_loopback_host(t_host))
+            prefix = t_path.rstrip("/") + "/v1/lists/"
+            if (scheme, port) == (t_scheme, t_port) and same_host and path.startswith(prefix) \
+                    and "/" not in path[len(prefix):] and len(path) > len(prefix):
+                return uri
+    raise StatusUntrusted("the status list is not on a registry this party trusts; nothing was fetched")
 
 
 class RegistryClient:

@@ -154,9 +154,11 @@ class Demo:
         bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url],
                            self.ports.bank)
         self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
-                                        "--holder-did", bank_did, "--wallet", self.wallet_url], self.ports.budget)
+                                        "--holder-did", bank_did, "--wallet", self.wallet_url,
+                                        "--registry", self.registry_url], self.ports.budget)
         self._spawn("insurer", ["issuer", "serve", "--app", "hoken", "--home", str(insurer_home),
-                                "--holder", self.bank_url, "--holder-did", bank_did, "--wallet", self.wallet_url],
+                                "--holder", self.bank_url, "--holder-did", bank_did, "--wallet", self.wallet_url,
+                                "--registry", self.registry_url],
                     self.ports.insurer)
         reg.wait_up()
         if code is not None:

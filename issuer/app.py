@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,20 +47,22 @@ MAX_JSON = 16 * 1024
 def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
                public_url: str | None = None, config: IssuerConfig | None = None,
                holder_did: str | None = None, watch_status: bool = True,
-               use_nonce: bool = False, clock_fn: Callable[[], int] | None = None,
-               database: str | None = None) -> FastAPI:
+               use_nonce: bool = False, registries: Sequence[str] = (),
+               clock_fn: Callable[[], int] | None = None, database: str | None = None) -> FastAPI:
     """The demo app.  ``holder`` is the data holder's base URL (its verifier service).
 
     The key is generated in ``home`` at first start.  ``public_url`` is the base URL wallets
     reach this app at (default: taken from each incoming request).  ``holder_did`` skips
     asking ``<holder>/v1/holder``.  ``wallet`` is a wallet dashboard's base URL: the button
-    then links to ``<wallet>/review?u=<request url>``.  ``clock_fn`` replaces the wall clock.
+    then links to ``<wallet>/review?u=<request url>``.  ``registries`` are the status
+    registries whose lists the status watcher may fetch (any other is ``status_untrusted``).
+    ``clock_fn`` replaces the wall clock.
     ``database`` (a ``postgresql://`` URL or a SQLite file) replaces ``home``'s ``issuer.db``.
     """
     home = Path(home)
     key = load_or_create_key(home)
     store = open_store(database if database is not None else home / DB_FILE)
-    watcher = StatusWatcher(store, now=clock_fn) if watch_status else None
+    watcher = StatusWatcher(store, registries=registries, now=clock_fn) if watch_status else None
     issuer = Issuer(key, store, config or kakeibo_config(holder),
                     holder=holder_did or (lambda: resolve_holder(holder)), watcher=watcher,
                     use_nonce=use_nonce, clock_fn=clock_fn)

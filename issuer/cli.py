@@ -35,6 +35,9 @@ def serve(
     nonce: bool = typer.Option(False, "--nonce", help="Use the holder's nonce (GET /v1/nonce) in every presentation."),
     demo_app: str = typer.Option("kakeibo", "--app", help="Which demo company: kakeibo (a budget app) or hoken (an insurer asking for other items)."),
     db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
+    registry: list[str] = typer.Option([], "--registry", help="A status registry's base URL whose lists the status "
+                                                               "watcher may fetch (repeatable); lists elsewhere stay "
+                                                               "unknown (status_untrusted)."),
 ) -> None:
     """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
     from .app import create_app
@@ -46,7 +49,7 @@ def serve(
             raise InvalidArgument(f"--app must be one of {', '.join(DEMO_APPS)}", field="app")
         config = DEMO_APPS[demo_app](holder)
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
-                         use_nonce=nonce, config=config, database=db)
+                         use_nonce=nonce, config=config, database=db, registries=registry)
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)

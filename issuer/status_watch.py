@@ -8,16 +8,20 @@ state: ``valid``, ``revoked``, ``suspended``, ``invalid`` (an application-specif
 ``unknown`` with the reason code when the list cannot be had or trusted.  The data holder
 re-checks status itself before releasing anything; this view is for the company's own
 bookkeeping (stop using data under a revoked consent, don't present a suspended one).
+
+Only the registries the company configured are asked (``registries``): a consent whose list
+is anywhere else stays ``unknown`` with ``status_untrusted`` and nothing is fetched, so a user
+cannot make the company's server send requests to an address of the user's choosing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from common import RegistryClient
+from common import RegistryClient, check_trusted_list_uri
 from protocol import CopyMeError, Status, StatusInvalid, StatusListToken, StatusRollback, clock
 
 from .store import IssuerStorage, StoredConsent
@@ -60,10 +64,12 @@ def _default_client(base_url: str) -> RegistryLike:
 class StatusWatcher:
     """Keeps each stored consent's last known state up to date from its registry."""
 
-    def __init__(self, store: IssuerStorage, *,
+    def __init__(self, store: IssuerStorage, *, registries: Sequence[str] = (),
                  client_factory: Callable[[str], RegistryLike] = _default_client,
                  now: Callable[[], int] | None = None) -> None:
         self.store = store
+        #: Base URLs of the registries whose lists and feeds may be fetched (none: nothing is).
+        self.registries = tuple(r.rstrip("/") for r in registries)
         self._client_factory = client_factory
         self._now = now or (lambda: clock.now())
         self._threads: dict[str, threading.Thread] = {}
@@ -106,6 +112,7 @@ class StatusWatcher:
         return self.refresh_list(consent.status_uri).get(consent.id, "unknown")
 
     def _fetch_token(self, uri: str, keys: set[str]) -> StatusListToken:
+        check_trusted_list_uri(uri, self.registries)  # before any request
         result = self.client(registry_base(uri)).fetch(uri)
         if result is None:  # 304 cannot happen without an etag; treat as unavailable
             raise StatusInvalid("the registry answered 304 to an unconditional fetch")
@@ -138,7 +145,13 @@ class StatusWatcher:
     # ---------------------------------------------------------------- following the feed
 
     def follow(self, base_url: str) -> None:
-        """Start (once per registry) a background thread that follows its change feed."""
+        """Start (once per registry) a background thread that follows its change feed.
+
+        Only a trusted registry is followed; consents on any other stay ``status_untrusted``.
+        """
+        if base_url.rstrip("/") not in self.registries:
+            log.info("not following the change feed of an untrusted registry")
+            return
         with self._lock:
             if base_url in self._threads or self._stop.is_set():
                 return

@@ -29,6 +29,7 @@ The tree::
     ├── Revoked                                revoked
     ├── Suspended                              suspended
     ├── StatusUnavailable                      status_unavailable
+    ├── StatusUntrusted                        status_untrusted
     ├── StatusInvalid                          status_invalid
     ├── StatusRollback                         status_rollback
     ├── RequestMismatch                        request_mismatch
@@ -71,6 +72,7 @@ __all__ = [
     "StatusInvalid",
     "StatusRollback",
     "StatusUnavailable",
+    "StatusUntrusted",
     "Suspended",
     "TooLarge",
     "Unavailable",
@@ -245,6 +247,12 @@ class StatusUnavailable(_Refusal):
 
     code = "status_unavailable"
     http_status = 503
+
+
+class StatusUntrusted(_Refusal):
+    """The status list URI is not on a registry this party trusts; nothing was fetched."""
+
+    code = "status_untrusted"
 
 
 class StatusInvalid(_Refusal):

@@ -10,7 +10,7 @@ commit happens before any data is returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ class Holder:
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
                  window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE,
                  council: str | None = None, trust_refresh: float = TRUST_REFRESH,
-                 clock_fn: Callable[[], int] | None = None) -> None:
+                 trusted_registries: Sequence[str] = (), clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
         self.db = db
         self.name = dict(name or DEFAULT_NAME)
@@ -90,7 +90,9 @@ class Holder:
         self.links = LinkStore(db)
         self.replay = ReplayCache(db)
         self.nonces = NonceStore(db)
-        self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock)
+        # status lists only from ``registry`` (and ``trusted_registries``): see StatusCache
+        self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock,
+                                  trusted_registries=trusted_registries)
         self.records = Records(db)
         self.receipts = ReceiptLog(db, key, self.links.customer_for)
         self.credentials = CredentialCache(credential_cache)

@@ -19,6 +19,10 @@ first time.  Replaying is cheap: an event is skipped unless its list is cached a
 is newer than the cached token's (the registry only accepts strictly newer ones), so old
 events cost a dictionary lookup and only an update the cache has not seen triggers a fetch.
 
+A status URI is used only if it names a list on a registry this holder trusts (its configured
+registry, plus any ``trusted_registries`` given): any other is ``status_untrusted`` before any
+network request, so a credential cannot make the holder fetch from an address of its choosing.
+
 Every token is checked before use: its signature (``StatusListToken.decode``), its signer
 against the per-list key the credential names (``status_invalid``), its ``sub`` against the
 credential's status URI (``status_invalid``), and its ``iat`` against the newest one already
@@ -31,10 +35,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from common import check_trusted_list_uri
 from protocol import Status, StatusListToken, StatusRef, clock
 from protocol.errors import (
     CopyMeError,
@@ -81,7 +86,7 @@ class StatusCache:
     """Answers "what is the status of this credential right now?" from fresh, verified lists."""
 
     def __init__(self, client: RegistryLike, db: HolderDatabase, *, max_staleness: int = DEFAULT_MAX_STALENESS,
-                 clock_fn: Callable[[], int] | None = None) -> None:
+                 clock_fn: Callable[[], int] | None = None, trusted_registries: Sequence[str] = ()) -> None:
         if max_staleness < 1:
             raise ValueError("max_staleness must be at least one second")
         self._client = client
@@ -97,6 +102,8 @@ class StatusCache:
         self._by_list: dict[str, set[str]] = {}
         self.events_seen = 0
         self._registry_key = str(getattr(client, "base_url", "") or "")
+        #: Base URLs of the registries whose lists may be fetched (fail closed: none without one).
+        self.trusted_registries = tuple(r for r in (self._registry_key, *trusted_registries) if r)
         self._saved_position: str | None = None
         self._saved_at = 0.0
         with db.lock:
@@ -125,6 +132,7 @@ class StatusCache:
 
     def status_of(self, ref: StatusRef, now: int | None = None) -> Status:
         """The entry's status in a fresh list that is signed by ``ref.key`` and is about ``ref.uri``."""
+        check_trusted_list_uri(ref.uri, self.trusted_registries)  # before any fetch: no request to elsewhere
         current = self._clock() if now is None else now
         entry = self._entries.get(ref.uri)
         if entry is None or current >= entry.fresh_until:

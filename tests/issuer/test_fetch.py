@@ -96,7 +96,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             assert linked.status_code == 200, linked.text
             list_id = secrets.token_hex(16)
             home = tmp_path / "kakeibo"
-            with serve(issuer_app(home, bank)) as kakeibo:
+            with serve(issuer_app(home, bank, registries=[registry])) as kakeibo:
                 w = World(registry, bank, kakeibo, list_id, f"{registry}/v1/lists/{list_id}",
                           int(time.time()), home)
                 w.publish(Status.VALID)

@@ -15,7 +15,7 @@ from issuer.status_watch import registry_base
 from protocol import KeyPair, Status, StatusList, StatusListToken
 from registry.app import create_app as registry_app
 from tests.support.samples import KEYS
-from tests.support.servers import serve
+from tests.support.servers import SlowServer, serve
 
 from .conftest import GOOD_ARGS, grant
 
@@ -60,28 +60,28 @@ def test_registry_base() -> None:
                                                 (Status.SUSPENDED, "suspended"), (Status.APPLICATION, "invalid")])
 def test_states_from_a_verified_list(registry: str, store: IssuerStorage, status: Status, state: str) -> None:
     consent_id = consent_on(store, put_list(registry, KEYS.status, status))
-    assert StatusWatcher(store).refresh(consent_id) == state
+    assert StatusWatcher(store, registries=[registry]).refresh(consent_id) == state
     assert store.consent(consent_id).state == state
 
 
 def test_list_signed_by_another_key_is_not_trusted(registry: str, store: IssuerStorage) -> None:
     uri = put_list(registry, KEYS.stranger, Status.VALID)  # the registry pins the stranger's key
     consent_id = consent_on(store, uri)
-    assert StatusWatcher(store).refresh(consent_id) == "unknown"
+    assert StatusWatcher(store, registries=[registry]).refresh(consent_id) == "unknown"
     assert store.consent(consent_id).state_detail == "status_invalid"
 
 
 def test_unreachable_registry_and_missing_list_are_unknown(registry: str, store: IssuerStorage) -> None:
     down = consent_on(store, "http://127.0.0.1:9/v1/lists/" + "a" * 32)
     missing = consent_on(store, f"{registry}/v1/lists/" + "b" * 32)
-    watcher = StatusWatcher(store)
+    watcher = StatusWatcher(store, registries=[registry, "http://127.0.0.1:9"])
     assert watcher.refresh(down) == "unknown" and store.consent(down).state_detail == "unavailable"
     assert watcher.refresh(missing) == "unknown" and store.consent(missing).state_detail == "not_found"
 
 
 def test_index_outside_the_list_is_unknown(registry: str, store: IssuerStorage) -> None:
     consent_id = consent_on(store, put_list(registry, KEYS.status), index=10**6)
-    assert StatusWatcher(store).refresh(consent_id) == "unknown"
+    assert StatusWatcher(store, registries=[registry]).refresh(consent_id) == "unknown"
     assert store.consent(consent_id).state_detail == "status_invalid"
 
 
@@ -90,7 +90,7 @@ def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, sto
     now = int(time.time())
     uri = put_list(registry, KEYS.status, list_id=list_id, iat=now)
     consent_id = consent_on(store, uri)
-    watcher = StatusWatcher(store)
+    watcher = StatusWatcher(store, registries=[registry])
     watcher.follow(registry_base(uri))
     try:
         _wait(store, consent_id, "valid")
@@ -105,12 +105,27 @@ def test_feed_delivers_a_revocation_and_resumes_after_restart(registry: str, sto
         watcher.stop()
     # while nobody watches, the user resumes; a new watcher catches up from where it stopped
     put_list(registry, KEYS.status, Status.VALID, list_id=list_id, iat=now + 2)
-    again = StatusWatcher(store)
+    again = StatusWatcher(store, registries=[registry])
     again.follow_all()
     try:
         _wait(store, consent_id, "valid")
     finally:
         again.stop()
+
+
+def test_a_list_on_an_untrusted_registry_is_never_fetched(registry: str, store: IssuerStorage) -> None:
+    with SlowServer(gap=0.5) as elsewhere:
+        consent_id = consent_on(store, f"{elsewhere.url}/v1/lists/" + "c" * 32)
+        watcher = StatusWatcher(store, registries=[registry])
+        started = time.monotonic()
+        assert watcher.refresh(consent_id) == "unknown"
+        assert store.consent(consent_id).state_detail == "status_untrusted"
+        watcher.follow(elsewhere.url)
+        watcher.follow_all()
+        time.sleep(0.3)
+        watcher.stop()
+        assert time.monotonic() - started < 2.0 and elsewhere.connections == 0
+    assert StatusWatcher(store).refresh(consent_id) == "unknown"  # no registry configured: nothing is trusted
 
 
 def _wait(store: IssuerStorage, consent_id: str, state: str, timeout: float = 10.0) -> None:

@@ -45,7 +45,7 @@ def wallet(home: Path, *args: str) -> dict[str, Any]:
 def services(tmp_path: Path) -> Iterator[dict[str, Any]]:
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
         bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
-        with serve(bank_app) as bank, serve(issuer_app(tmp_path / "kakeibo", bank)) as kakeibo:
+        with serve(bank_app) as bank, serve(issuer_app(tmp_path / "kakeibo", bank, registries=[registry])) as kakeibo:
             yield {"registry": registry, "bank": bank, "kakeibo": kakeibo, "holder": bank_app.state.holder,
                    "wallet": tmp_path / "wallet"}
 

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class _OneList:
     """A registry double serving one valid, signed list (the replay logic is under test here)."""
 
+    base_url = "https://registry.example"  # the trusted registry every sample status URI is on
+
     def __init__(self) -> None:
         self.token = StatusListToken.create(uri=URI, status_list=StatusList(), signer=KEYS.status.did, ttl=3600,
                                             lifetime=86400, now=NOW).sign(KEYS.status)
