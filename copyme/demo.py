@@ -37,7 +37,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from common import Child
+from common import Child, PeerClient
 from protocol import CopyMeError
 
 if TYPE_CHECKING:
@@ -206,10 +206,9 @@ class Demo:
         Asked of the running wallet's local API with its bearer token (which itself never goes
         into a URL); the link works once, for 10 minutes.
         """
-        response = httpx.post(f"{self.wallet_url}/api/login-link", timeout=10.0,
-                              headers={"Authorization": f"Bearer {self.token}"})
-        response.raise_for_status()
-        return self.wallet_url + str(response.json()["path"])
+        with PeerClient(name="the demo wallet", deadline=10.0) as http:
+            response = http.post(f"{self.wallet_url}/api/login-link", headers={"Authorization": f"Bearer {self.token}"})
+        return self.wallet_url + str(response.raise_for_error().json()["path"])
 
     def open_wallet(self) -> Wallet:
         """The demo user's wallet, unlocked (for the script and tests)."""
@@ -281,7 +280,8 @@ class _Feed:
 
 def _fetch(budget_url: str, account: str) -> tuple[dict[str, Any] | None, str | None]:
     """A data user fetches the user's bank data: (data, None) or (None, the bank's reason code)."""
-    response = httpx.post(f"{budget_url}/api/fetch", json={"account": account}, timeout=30.0)
+    with PeerClient(name="the data user's service", deadline=30.0) as http:
+        response = http.post(f"{budget_url}/api/fetch", json={"account": account})
     body = response.json()
     if response.status_code == 200:
         return body, None
@@ -297,7 +297,8 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
     budget_label = BUDGET_NAME[lang]
     try:
         step.title(f"{budget_label} (the budget app) asks for your bank data with the CopyMe button")
-        button = httpx.get(f"{demo.budget_url}/api/button", params={"account": account}, timeout=30.0).json()
+        with PeerClient(name="the budget app", deadline=30.0) as http:
+            button = http.get(f"{demo.budget_url}/api/button", params={"account": account}).raise_for_error().json()
         step.say(f"request: {button['request_url']}")
         review = wallet.review(button["request_url"], lang=lang)
         who = review.requester_name if review.verified else f"{review.claimed_name} (UNVERIFIED)"
@@ -404,7 +405,8 @@ def second_data_user(demo: Demo, step: Step, wallet: Wallet, account: str, budge
                      lang: str) -> None:
     """An insurer asks the same bank for other items; the two companies know you by different DIDs."""
     step.title(f"{label} (an insurer) asks the same bank for your name and date of birth")
-    button = httpx.get(f"{demo.insurer_url}/api/button", params={"account": account}, timeout=30.0).json()
+    with PeerClient(name="the insurer", deadline=30.0) as http:
+        button = http.get(f"{demo.insurer_url}/api/button", params={"account": account}).raise_for_error().json()
     review = wallet.review(button["request_url"], lang=lang)
     consent = wallet.accept(review, items=list(review.required_items), lang=lang)
     step.say("your wallet signed it with a new DID of its own for this company, and linked that DID at the bank "
@@ -416,7 +418,8 @@ def second_data_user(demo: Demo, step: Step, wallet: Wallet, account: str, budge
     step.title(f"What {budget_label} and {label} know you as")
     users = {}
     for name, url in ((budget_label, demo.budget_url), (label, demo.insurer_url)):
-        held = httpx.get(f"{url}/api/consents", params={"account": account}, timeout=30.0).json()["consents"]
+        with PeerClient(name=name, deadline=30.0) as http:
+            held = http.get(f"{url}/api/consents", params={"account": account}).raise_for_error().json()["consents"]
         users[name] = {(c["user"], c["status"]["uri"]) for c in held}
         for did, uri in sorted(users[name]):
             step.say(f"{name}: {did}  (status list …{uri[-12:]})")
