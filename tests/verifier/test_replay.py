@@ -17,7 +17,7 @@ from protocol.errors import Replayed
 from tests.support import samples
 from tests.support.samples import KEYS
 from verifier.holder import Holder
-from verifier.replay import _FRONT_MAX, ReplayCache
+from verifier.replay import _FRONT_MAX, NonceStore, ReplayCache
 from verifier.store import open_database
 
 NOW = samples.NOW
@@ -152,3 +152,26 @@ def test_a_nonce_is_used_up_with_the_record(tmp_path: Path) -> None:
                         nonce=nonce).sign(KEYS.requester)
     holder.release(data)
     assert _count(holder, "nonces") == 0
+
+
+def test_issuing_a_nonce_does_not_scan_the_outstanding_ones(tmp_path: Path) -> None:
+    """``GET /v1/nonce`` slowed as nonces piled up: each issue scanned the table to purge."""
+    db = open_database(tmp_path / "nonces.db")
+    nonces = NonceStore(db)
+    with db.lock:
+        db.conn.executemany("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
+                            ((i.to_bytes(16, "big"), NOW + 60) for i in range(20_000)))
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    for _ in range(50):
+        nonces.issue(now=NOW)
+    db.conn.set_trace_callback(None)
+    purges = [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    assert len(purges) == 1  # at most one purge per second, not one per issue
+    plan = " ".join(str(row[-1]) for row in db.conn.execute(
+        "EXPLAIN QUERY PLAN DELETE FROM nonces WHERE expires_at <= ?", [NOW]))
+    assert "nonces_expiry" in plan, plan  # and it finds the expired ones through the index
+    nonces.issue(now=NOW + 61)  # a second later than their expiry: the old ones go
+    assert db.conn.execute("SELECT COUNT(*) FROM nonces").fetchone()[0] == 51
+    with pytest.raises(Replayed):
+        nonces.check((5).to_bytes(16, "big"), now=NOW + 61)
