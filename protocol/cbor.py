@@ -28,11 +28,14 @@ import cbor2
 
 from .errors import DecodeError, TooLarge
 
-__all__ = ["MAX_DEPTH", "MAX_SIZE", "Tag", "decode", "encode", "head"]
+__all__ = ["MAX_DEPTH", "MAX_SIZE", "Tag", "decode", "decode_well_formed", "encode", "head"]
 
 #: Largest input :func:`decode` accepts unless the caller says otherwise (bytes).
 MAX_SIZE = 64 * 1024
-#: Deepest nesting of arrays, maps and tags that any CopyMe object needs (plus headroom).
+#: Deepest nesting of arrays, maps and tags that any CopyMe object needs (plus headroom).  Levels
+#: are counted on containers only: the outermost array, map or tag (e.g. an object's claims map,
+#: or the tag of a COSE_Sign1) is level 1, a container inside it level 2, and so on; a container
+#: at a level above ``MAX_DEPTH`` is refused.  Leaves (numbers, strings, ...) add no level.
 MAX_DEPTH = 8
 
 _INT_MIN = -(2**64)
@@ -78,9 +81,9 @@ def _check(value: Any, depth: int, tags: Collection[int]) -> None:
     Written for speed (it runs on every verify): text, bytes, booleans and small integers are
     accepted inline without a recursive call.
     """
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
     kind = type(value)
+    if depth >= MAX_DEPTH and (kind is dict or kind is list or kind is cbor2.CBORTag):
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH} levels")
     if kind is dict:
         previous = b""
         for key, item in value.items():
@@ -125,8 +128,8 @@ def _thaw(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind in _LEAVES or kind is int:
         return value
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    if depth >= MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH} levels")
     if kind is tuple or kind is list:
         return [_thaw(item, depth + 1) for item in value]
     if kind is dict or isinstance(value, Mapping):
@@ -138,9 +141,9 @@ def _thaw(value: Any, depth: int = 0) -> Any:
 
 def _canon(value: Any, depth: int, tags: Collection[int]) -> Any:
     """Return ``value`` with every map rebuilt in RFC 8949 key order; refuse foreign types."""
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
     kind = type(value)
+    if depth >= MAX_DEPTH and (kind is dict or kind is list or kind is tuple or kind is cbor2.CBORTag):
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH} levels")
     if kind is int:
         if not _INT_MIN <= value <= _INT_MAX:
             raise DecodeError("integer out of 64-bit range")
@@ -181,6 +184,18 @@ def encode(value: Any, *, tags: Collection[int] = (18,)) -> bytes:
     sets, datetimes ...), because a value we could not read back must never be signed.
     """
     return cbor2.dumps(_canon(value, 0, tags))
+
+
+def decode_well_formed(data: bytes) -> Any:
+    """``data`` decoded if it is well-formed CBOR at all (deterministic or not), else ``None``.
+
+    Only for looking at a refused envelope to name the right reason (e.g. ``alg`` in a COSE
+    unprotected header that is also out of order); never for data that is then used.
+    """
+    try:
+        return cbor2.loads(bytes(data))
+    except Exception:  # noqa: BLE001 - any failure only means "not well-formed": the caller has its error
+        return None
 
 
 def decode(data: bytes, *, max_size: int = MAX_SIZE, tags: Collection[int] = ()) -> Any:

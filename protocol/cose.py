@@ -117,6 +117,15 @@ def _protected_header(protected: bytes) -> dict[int, Any]:
     return header
 
 
+def _alg_unprotected(outer: Any) -> bool:
+    """Whether a (leniently decoded) COSE_Sign1 carries ``alg`` in its unprotected header."""
+    parts = getattr(outer, "value", None) if getattr(outer, "tag", None) == COSE_SIGN1_TAG else None
+    if not isinstance(parts, (list, tuple)) or len(parts) != 4:
+        return False
+    unprotected = parts[1]
+    return hasattr(unprotected, "keys") and any(type(key) is int and key == CoseHeader.ALG for key in unprotected.keys())
+
+
 def _split(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes]:
     """(protected, payload, signature) of a COSE_Sign1, refusing everything else by code."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -127,7 +136,14 @@ def _split(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes]:
     fast = _split_fast(data)
     if fast is not None:
         return fast
-    outer = cbor.decode(data, max_size=max_size, tags=(COSE_SIGN1_TAG,))
+    try:
+        outer = cbor.decode(data, max_size=max_size, tags=(COSE_SIGN1_TAG,))
+    except TooLarge:
+        raise
+    except DecodeError:
+        if _alg_unprotected(cbor.decode_well_formed(data)):  # header rule 2 names the reason
+            raise UnsupportedAlg("alg must be in the protected header") from None
+        raise
     if not isinstance(outer, cbor.Tag) or outer.tag != COSE_SIGN1_TAG:
         raise DecodeError("not a tagged COSE_Sign1")
     parts = outer.value

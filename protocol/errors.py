@@ -20,6 +20,7 @@ The tree::
     ├── WrongAudience                          wrong_audience
     ├── NotSubject                             not_subject
     ├── Replayed                               replayed
+    │   └── ClockSkew                          clock_skew
     ├── Expired                                expired
     ├── NotYetValid                            not_yet_valid
     ├── ItemsNotGranted                        items_not_granted
@@ -53,6 +54,7 @@ __all__ = [
     "BadSignature",
     "ChainBroken",
     "ChainGap",
+    "ClockSkew",
     "Conflict",
     "CopyMeError",
     "DecodeError",
@@ -192,6 +194,14 @@ class Replayed(_Refusal):
     """A presentation id or nonce that was already used, or one outside the time window."""
 
     code = "replayed"
+
+
+class ClockSkew(Replayed):
+    """A presentation's ``iat`` outside the holder's time window (±120 s): most likely a clock
+    that is wrong, so it has its own code (a kind of ``replayed``: the replay cache cannot vouch
+    for a presentation from outside its horizon)."""
+
+    code = "clock_skew"
 
 
 class Expired(_Refusal):

@@ -16,7 +16,7 @@ from typing import Any
 from . import clock
 from ._model import SignedModel, check_bytes, check_did, check_int, check_unique, claim, optional, text_list
 from .enums import Claim, Typ
-from .errors import InvalidArgument, Replayed
+from .errors import ClockSkew, InvalidArgument
 from .request import MAX_ITEMS
 from .vocab import check_item_id, check_purpose_term
 
@@ -82,10 +82,17 @@ class Presentation(SignedModel):
         )
 
     def check_fresh(self, now: int | None = None, window: int = WINDOW) -> None:
-        """Raise ``replayed`` if ``iat`` is outside ``now ± window`` (the replay cache's horizon)."""
+        """Raise ``clock_skew`` (a kind of ``replayed``) if ``iat`` is outside ``now ± window``.
+
+        The window is the replay cache's horizon; a presentation outside it is most often signed
+        by a party whose clock is wrong, and the detail says by how much.
+        """
         current = clock.now(now)
         if abs(current - self.issued_at) > window:
-            raise Replayed(f"presentation time {self.issued_at} is outside {window}s of {current}")
+            ahead = self.issued_at - current
+            raise ClockSkew(f"presentation time {self.issued_at} is {abs(ahead)} s "
+                            f"{'ahead of' if ahead > 0 else 'behind'} this holder's clock ({current}); "
+                            f"the window is ±{window} s")
 
     def to_claims(self) -> dict[Any, Any]:
         claims: dict[Any, Any] = {

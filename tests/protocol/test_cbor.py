@@ -154,3 +154,48 @@ def _decodes(data: bytes, tags: tuple[int, ...] = ()) -> bool:
     except DecodeError:
         return False
     return True
+
+
+def _levels(n: int, kind: str) -> object:
+    """``n`` nested containers: the outermost is level 1 (section 2.1 counts containers only)."""
+    value: object = "leaf"
+    for level in range(n, 0, -1):
+        value = {level: value} if kind == "map" else ([value] if kind == "array" else cbor2.CBORTag(18, value))
+    return value
+
+
+@pytest.mark.parametrize("kind", ["map", "array"])
+@pytest.mark.parametrize(("levels", "ok"), [(cbor.MAX_DEPTH - 1, True), (cbor.MAX_DEPTH, True),
+                                             (cbor.MAX_DEPTH + 1, False)])
+def test_nesting_levels_are_counted_from_the_outermost_container(kind: str, levels: int, ok: bool) -> None:
+    data = cbor2.dumps(_levels(levels, kind))
+    if ok:
+        assert cbor.decode(data) is not None
+        assert cbor.encode(cbor.decode(data)) == data  # the encoder allows exactly what the decoder does
+        return
+    with pytest.raises(DecodeError) as info:
+        cbor.decode(data)
+    assert info.value.code == "malformed" and "8 levels" in info.value.detail
+    with pytest.raises(DecodeError):
+        cbor.encode(_levels(levels, kind))
+
+
+@pytest.mark.parametrize(("levels", "ok"), [(cbor.MAX_DEPTH - 1, True), (cbor.MAX_DEPTH, True),
+                                             (cbor.MAX_DEPTH + 1, False)])
+def test_a_tag_is_a_level_too(levels: int, ok: bool) -> None:
+    # tag 18 around levels - 1 arrays: the tag is the outermost level, as a COSE_Sign1's is
+    value = cbor2.CBORTag(18, _levels(levels - 1, "array"))
+    data = cbor2.dumps(value)
+    if ok:
+        assert cbor.decode(data, tags=(18,)) is not None
+    else:
+        with pytest.raises(DecodeError):
+            cbor.decode(data, tags=(18,))
+
+
+def test_leaves_add_no_level() -> None:
+    # eight maps deep, with text, bytes, integers and null inside the innermost: still 8 levels
+    value: object = {1: "text", 2: b"bytes", 3: -5, 4: None, 5: True}
+    for level in range(7):
+        value = {level: value}
+    assert cbor.decode(cbor2.dumps(value)) == value

@@ -110,3 +110,43 @@ def test_fast_and_general_paths_agree() -> None:
     assert cose._split_fast(padded) is None
     with pytest.raises(DecodeError):
         cose.verify1(padded, TYP)
+
+
+def _envelope(protected: bytes, unprotected: bytes) -> bytes:
+    """A tagged COSE_Sign1 assembled by hand, so the unprotected map can be encoded any way."""
+    sig = KEY.sign(cose.sig_structure(protected, PAYLOAD))
+    return (b"\xd2\x84" + cbor.head(2, len(protected)) + protected + unprotected
+            + cbor.head(2, len(PAYLOAD)) + PAYLOAD + b"\x58\x40" + sig)
+
+
+_KID = KEY.did.encode()
+_GOOD = cbor.encode({1: -8, 16: TYP, 4: _KID})
+_NO_ALG = cbor.encode({16: TYP, 4: _KID})
+
+
+@pytest.mark.parametrize(("protected", "unprotected"), [
+    (_NO_ALG, cbor.encode({1: -8})),                          # alg moved out of the protected bucket
+    (_GOOD, cbor.encode({1: -8})),                            # alg in both buckets
+    (b"", cbor.encode({1: -8, 4: _KID, 16: TYP})),            # everything unprotected, empty protected bstr
+    (cbor.encode({}), cbor.encode({1: -8, 4: _KID, 16: TYP})),  # ... or an empty protected map
+    (_NO_ALG, cbor.encode({1: "EdDSA"})),                     # alg by name
+    (_NO_ALG, cbor.encode({1: -7})),                          # another algorithm
+    (_NO_ALG, b"\xa2\x04" + cbor.encode(_KID) + b"\x01\x27"),  # {4: kid, 1: -8}: keys out of order, as a
+                                                               # library that keeps insertion order writes it
+    (_NO_ALG, b"\xa1\x01\x3a\x00\x00\x00\x07"),               # alg with a non-minimal integer head
+])
+def test_alg_in_the_unprotected_header_is_unsupported_alg_whatever_else_is_wrong(protected: bytes,
+                                                                                  unprotected: bytes) -> None:
+    with pytest.raises(UnsupportedAlg) as info:
+        cose.verify1(_envelope(protected, unprotected), TYP)
+    assert info.value.code == "unsupported_alg"
+
+
+@pytest.mark.parametrize("unprotected", [
+    cbor.encode({4: _KID}),                                   # another parameter: not empty
+    b"\xa2\x10" + cbor.encode(TYP) + b"\x04" + cbor.encode(_KID),  # out of order, and no alg in it
+])
+def test_a_non_empty_unprotected_header_without_alg_is_malformed(unprotected: bytes) -> None:
+    with pytest.raises(DecodeError) as info:
+        cose.verify1(_envelope(_GOOD, unprotected), TYP)
+    assert info.value.code == "malformed"
