@@ -159,6 +159,8 @@ class PeerClient:
             raise InvalidArgument("not a usable URL", field="url") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise InvalidArgument("only http(s) URLs with a host can be fetched", field="url")
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            raise InvalidArgument("the URL's port is not a TCP port", field="url")
         return parsed
 
     def _http(self) -> httpx.AsyncClient:
@@ -188,9 +190,7 @@ class PeerClient:
             raise
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise InvalidArgument("not a usable URL", field="url") from None
-        except httpx.HTTPError as err:
-            raise Unavailable(f"{self.name} did not answer: {type(err).__name__}") from None
-        except (OSError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - transport, socket and anyio errors: all one code, once
             raise Unavailable(f"{self.name} did not answer: {type(err).__name__}") from None
 
     async def _fetch(self, method: str, url: httpx.URL, *, content: bytes | None, json: Any,

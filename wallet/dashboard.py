@@ -257,6 +257,19 @@ def _safe_back(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def _back_to_requester(url: str | None, requester: str | None) -> str | None:
+    """A "back to the requester" link: an http(s) URL on the requester's own origin, else none.
+
+    ``requester`` is a URL of the requester's (its callback); a ``?back=`` pointing anywhere else
+    would make the wallet's button send the user to a page of someone else's choosing.
+    """
+    back = _safe_back(url)
+    if back is None or not requester:
+        return None
+    ours, theirs = urlsplit(back), urlsplit(requester)
+    return back if (ours.scheme, ours.netloc.lower()) == (theirs.scheme, theirs.netloc.lower()) else None
+
+
 def _origin(url: str) -> str | None:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else None
@@ -452,7 +465,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                 "d": found, "c": found.consent, "r": found.review, "done": done if done in ("active", "suspended", "revoked") else None,
                 "done_error": request.query_params.get("error"), "last": last,
                 "accepted": request.query_params.get("accepted") == "1",
-                "back": _safe_back(request.query_params.get("back")), "uses": uses,
+                "back": _back_to_requester(request.query_params.get("back"), found.review.callback), "uses": uses,
                 "receipts_lead": words(lang)["receipts_lead"].format(holder=holder),
                 "warnings": warnings_of([p for p in problems if p.holder == c.holder], [c], lang),
                 "pulled": request.query_params.get("pulled")})
@@ -466,14 +479,13 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             if not u or not u.startswith(("http://", "https://", "copyme:")):
                 raise InvalidArgument("u must be the request's http(s) URL or a copyme:// link", field="u")
             lang = lang_of(request)
-            shown = opened.review(u, lang=lang)  # fetches without the guard (see Wallet.guard)
+            shown = opened.preview(u, lang=lang)  # a GET stores nothing; fetched without the guard
             consent = None
             if shown.decision == "accepted":
                 consent = next((c for c in locked(opened.consents) if c.request_cid == shown.request_cid), None)
-            back = _safe_back(request.query_params.get("back")) or _safe_back(request.headers.get("referer"))
-            if back and urlsplit(back).netloc == request.url.netloc:
-                back = None  # our own page (e.g. after a language switch) is not the requester's
-            return page(request, "review.html", {"r": shown, "consent": consent,
+            back = (_back_to_requester(request.query_params.get("back"), shown.callback)
+                    or _back_to_requester(request.headers.get("referer"), shown.callback))
+            return page(request, "review.html", {"r": shown, "consent": consent, "u": u,
                                                  "back": back or _origin(shown.callback)})
         return guarded(request, render)
 
@@ -484,6 +496,11 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             lang = lang_of(request)
             decision = (form.get("decision") or [""])[0]
             back = _safe_back((form.get("back") or [""])[0])
+            source = (form.get("u") or [""])[0]
+            if source and decision in ("accept", "decline"):  # stored now, when the user decides
+                stored = await _threaded(lambda: opened.review(source, lang=lang))
+                if stored.request_cid != request_cid:
+                    raise InvalidArgument("the request at this address changed since it was shown", field="u")
             if decision == "accept":
                 items = [i for i in form.get("items", []) if i]
                 consent: ConsentView = await _threaded(lambda: opened.accept(request_cid, items=items, lang=lang))

@@ -243,6 +243,17 @@ class Wallet:
         raw = _consents.fetch_request(source, timeout=self.timeout, transport=self.transport)
         return self.review_bytes(raw, source=source, lang=lang, now=now)
 
+    def preview(self, source: str, *, lang: str = "ja", now: int | None = None) -> Review:
+        """What :meth:`review` shows, without storing anything: for pages opened with a GET, which
+        must not change state.  The request is stored when the user decides (see the dashboard)."""
+        check_lang(lang)
+        raw = _consents.fetch_request(source, timeout=self.timeout, transport=self.transport)
+        request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
+        self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
+        with self.guard:
+            row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
+            return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
+
     def review_bytes(self, raw: bytes, *, source: str = "bytes", lang: str = "ja", now: int | None = None) -> Review:
         """:meth:`review` for request bytes already at hand."""
         check_lang(lang)

@@ -60,7 +60,8 @@ def test_refused_connection_is_unavailable_without_the_peers_text() -> None:
     assert caught.value.detail == "the registry did not answer: ConnectError"
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "ftp://127.0.0.1/x", "not a url", "http://", "/relative"])
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://127.0.0.1/x", "not a url", "http://", "/relative",
+                                 "http://127.0.0.1:99999/", "http://[::1]:0/"])
 def test_unusable_urls_are_invalid_and_send_nothing(url: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         PeerClient().get(url)

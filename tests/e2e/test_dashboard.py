@@ -4,6 +4,7 @@ secret reaches the services' logs."""
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +39,13 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _source(html: str) -> str:
+    """The review form's hidden ``u`` (the request's address; the request is stored on the POST)."""
+    found = re.search(r'name="u" value="([^"]*)"', html)
+    assert found, "no request address on the page"
+    return html_module.unescape(found.group(1))
+
+
 def _accept(demo: Demo, client: httpx.Client, account: str, items: list[str]) -> str:
     """Review and accept Kakeibo's request for ``account`` through the pages; the consent's path."""
     button = httpx.get(f"{demo.budget_url}/api/button", params={"account": account}).json()
@@ -45,7 +53,7 @@ def _accept(demo: Demo, client: httpx.Client, account: str, items: list[str]) ->
     assert page.status_code == 200 and "Kakeibo" in page.text and "UNVERIFIED" not in page.text
     action = re.search(r'action="(/review/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     done = client.post(action, data={"csrf": _csrf(page.text), "decision": "accept", "items": items,
-                                     "back": demo.budget_url + "/"})
+                                     "back": demo.budget_url + "/", "u": _source(page.text)})
     assert done.status_code == 303, done.text
     return done.headers["location"].split("?")[0]
 
@@ -211,7 +219,8 @@ def test_review_and_decline_speak_the_page_language(demo: Demo, signed_in: httpx
         other = "not on the council" if lang == "ja" else "トラストリスト"
         assert other not in page.text
         action = re.search(r'action="(/review/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        declined = signed_in.post(action, data={"csrf": _csrf(page.text), "decision": "decline"})
+        declined = signed_in.post(action, data={"csrf": _csrf(page.text), "decision": "decline",
+                                                "u": _source(page.text)})
         assert declined.status_code == 200 and 'data-testid="declined-request"' in declined.text
         assert title in declined.text and note in declined.text and other not in declined.text
 
