@@ -99,7 +99,9 @@ class CopyMeError(Exception):
     exit_status: ClassVar[int] = 1
 
     def __init__(self, detail: str = "", *, field: str | None = None) -> None:
-        self.detail = detail or self.code.replace("_", " ")
+        # one line, always: a detail quoting a foreign error (sqlite, JSON, a peer) may hold line
+        # breaks, and an error is one line in a log, a CLI message and an HTTP body alike
+        self.detail = " ".join((detail or self.code.replace("_", " ")).splitlines()).strip()
         self.field = field
         super().__init__(self.detail)
 

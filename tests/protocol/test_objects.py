@@ -13,6 +13,7 @@ from protocol import (
     BadSignature,
     ClockSkew,
     ConsentCredential,
+    CopyMeError,
     DecodeError,
     Expired,
     InvalidArgument,
@@ -267,3 +268,11 @@ def test_status_token_signer_is_the_list_key() -> None:
 
 def test_typical_consent_size() -> None:
     assert len(samples.credential().sign(KEYS.user)) < 800
+
+
+@pytest.mark.parametrize("detail", ["the key file is damaged: Expecting value\nline 2", "a\r\nb\rc\n", "\nx"])
+def test_every_error_is_one_line(detail: str) -> None:
+    """corrupt_store once spanned two lines (it quotes the foreign error); every error is one line."""
+    for err in (CopyMeError(detail), Expired(detail)):
+        assert "\n" not in err.detail and "\r" not in err.detail and "\n" not in str(err)
+        assert err.detail.split() == detail.split()
