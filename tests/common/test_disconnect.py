@@ -41,7 +41,7 @@ def _hang_up(url: str, route: str) -> None:
     method, path = route.split(" ")
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 9000\r\n"
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 5000\r\n"
                      "Content-Type: application/octet-stream\r\n\r\n".encode() + b"\0" * 1000)
         time.sleep(0.2)  # the route is reading the body now
 
