@@ -1,6 +1,10 @@
 """Encrypted, versioned wallet backups: keys, requests, consents, status lists, history, receipts.
 
-File layout: ``COPYME-WALLET-BACKUP`` + version byte + CBOR map ``{"kdf": {...}, "box": bytes}``.
+File layout: ``COPYME-WALLET-BACKUP`` + version byte + CBOR map ``{"kdf": {...}, "box": bytes,
+"check": bytes}`` and nothing after it.  ``check`` is the SHA-256 of the encoded ``kdf`` map and
+the box: a damaged file is ``bad_backup`` before any passphrase is tried, so a passphrase
+failure really is ``wrong_passphrase`` (backups written before ``check`` existed still restore,
+without that distinction).
 The box is SecretBox under an Argon2id key derived from the passphrase; inside is a CBOR map
 with the sealed key file (still sealed under the same passphrase) and every table's rows.
 Restoring into an empty home reproduces the wallet exactly, so ``list`` shows the same lines.
@@ -8,6 +12,8 @@ Restoring into an empty home reproduces the wallet exactly, so ``list`` shows th
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -36,7 +42,8 @@ def write_backup(store: Store, home: Home, path: Path, passphrase: str, *, now: 
                            "key_file": home.key_file.read_text(), "tables": tables})
     sealed = seal(passphrase, payload, kdf=kdf)
     header = {k: v for k, v in sealed.to_json().items() if k != "box"}
-    body = MAGIC + bytes([BACKUP_VERSION]) + cbor2.dumps({"kdf": header, "box": sealed.box})
+    body = MAGIC + bytes([BACKUP_VERSION]) + cbor2.dumps({"kdf": header, "box": sealed.box,
+                                                          "check": _check(header, sealed.box)})
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
@@ -44,6 +51,10 @@ def write_backup(store: Store, home: Home, path: Path, passphrase: str, *, now: 
     os.replace(tmp, path)
     return {"file": str(path), "version": BACKUP_VERSION, "bytes": len(body),
             "consents": len(tables["consents"]), "lists": len(tables["lists"])}
+
+
+def _check(header: Any, box: bytes) -> bytes:
+    return hashlib.sha256(cbor2.dumps(header) + box).digest()
 
 
 def read_backup(path: Path, passphrase: str) -> dict[str, Any]:
@@ -57,11 +68,19 @@ def read_backup(path: Path, passphrase: str) -> dict[str, Any]:
     version = data[len(MAGIC):len(MAGIC) + 1]
     if version != bytes([BACKUP_VERSION]):
         raise BadBackup(f"backup version {version[0] if version else '?'} is not supported (this wallet reads {BACKUP_VERSION})")
+    rest = data[len(MAGIC) + 1:]
     try:
-        outer = cbor2.loads(data[len(MAGIC) + 1:])
+        stream = io.BytesIO(rest)
+        outer = cbor2.CBORDecoder(stream).decode()
+        trailing = stream.tell() != len(rest)
         sealed = Sealed.from_json({**outer["kdf"], "box": outer["box"].hex()})
+        check = outer.get("check")
     except Exception as err:  # cbor2 raises many types on damaged input
         raise BadBackup(f"the backup is damaged: {type(err).__name__}") from None
+    if trailing:
+        raise BadBackup("the backup is damaged: there are bytes after its end")
+    if check is not None and check != _check(outer["kdf"], outer["box"]):
+        raise BadBackup("the backup is damaged: its checksum does not match its content")
     plaintext = unseal(passphrase, sealed)
     try:
         payload = cbor2.loads(plaintext)
