@@ -23,9 +23,9 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from common import HolderClient
 from protocol import Conflict, ConsentCredential, CopyMeError, DidLink, NotFound, Status, clock
 
-from .holder_client import HolderClient
 from .relationships import Relationship
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def replace_key(wallet: Wallet, ref: str, *, now: int | None = None) -> Replacem
     told = False
     if old.linked_at is not None and link is not None:
         # the holder first: if it does not take the replacement, nothing changes in the wallet
-        with HolderClient(link.holder_url, timeout=wallet.timeout, transport=wallet.transport) as client:
+        with HolderClient(link.holder_url, deadline=wallet.timeout, transport=wallet.transport) as client:
             client.link_did(proof)
         told = True
     renewed: list[tuple[str, str]] = []
