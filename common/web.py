@@ -173,7 +173,8 @@ async def _answer(send: Send, err: CopyMeError) -> None:
 
 def _json(err: CopyMeError, headers: dict[str, str] | None = None) -> JSONResponse:
     status, body = error_response(err)
-    return JSONResponse(body, status_code=status, headers=headers)
+    extra = getattr(err, "http_headers", None)  # e.g. Retry-After with a 429
+    return JSONResponse(body, status_code=status, headers={**(extra or {}), **(headers or {})} or None)
 
 
 def _disconnected(request: Request, log: logging.Logger) -> Response:

@@ -23,7 +23,7 @@ from common import install_error_contract, read_capped
 from protocol import KeyPair, Typ, __version__
 
 from .feed import Feed, parse_last_event_id, stream
-from .service import MAX_TOKEN_SIZE, Registry, check_list_id
+from .service import Registry, check_list_id
 
 __all__ = ["create_app"]
 
@@ -120,7 +120,8 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
     # skip the lifespan (httpx.ASGITransport), so "from now" is right there too
     app.state.feed = Feed(registry.last_seq(), registry.events_after)
 
-    install_error_contract(app, body_limit=MAX_TOKEN_SIZE, log=log)
+    cap = registry.admission.max_token_size  # a token of the registry's largest list, at most
+    install_error_contract(app, body_limit=cap, log=log)
 
     @app.put(
         "/v1/lists/{list_id}",
@@ -137,7 +138,9 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
                       "names another list; `expired`; `not_yet_valid`: `iat` in the future"),
             409: _err("`status_rollback`: `iat` not newer than the stored one (rollback or replay); "
                       "`conflict`: the list size changed"),
-            413: _err(f"`too_large`: the body is above {MAX_TOKEN_SIZE} bytes"),
+            413: _err("`too_large`: a new list above this registry's size cap, or a body above what a token "
+                      "of that size can be"),
+            429: _err("`rate_limited`: this client created too many new lists; see `Retry-After`"),
             503: _err("`unavailable`: the database could not be written"),
         },
         openapi_extra={"requestBody": {"required": True, "content": {STATUS_LIST_TYPE: _BINARY}}},
@@ -150,8 +153,9 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
         a strictly newer `iat` and keep the list size. A refused write changes nothing.
         """
         check_list_id(list_id)
-        body = await read_capped(request.stream(), MAX_TOKEN_SIZE, request.headers.get("content-length"))
-        published = await run_in_threadpool(registry.publish, list_id, body)
+        body = await read_capped(request.stream(), cap, request.headers.get("content-length"))
+        client = request.client.host if request.client else "unknown"
+        published = await run_in_threadpool(lambda: registry.publish(list_id, body, client=client))
         await app.state.feed.announce(published.seq)
         return JSONResponse(published.to_json(), status_code=201 if published.created else 200)
 

@@ -17,9 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
-from protocol import CopyMeError, TrustList, cli_exit
+from protocol import DEFAULT_LIST_SIZE, CopyMeError, InvalidArgument, TrustList, cli_exit
 from storage import describe, is_postgres
 
+from .admission import DEFAULT_NEW_LISTS_PER_MINUTE, Admission
 from .service import Registry, resolve_paths
 
 app = typer.Typer(
@@ -49,8 +50,17 @@ def _location(home: Path | None, db: str | None) -> Path:
     return (Path(base) if base else Path.home() / ".copyme") / "registry"
 
 
-def _open(home: Path | None, db: str | None) -> Registry:
-    return Registry.open(_location(home, db), dsn=db if is_postgres(db) else None)
+def _open(home: Path | None, db: str | None, admission: Admission | None = None) -> Registry:
+    return Registry.open(_location(home, db), dsn=db if is_postgres(db) else None, admission=admission)
+
+
+def _admission(max_list_size: int, new_lists_per_minute: float, workers: int = 1) -> Admission:
+    """The admission policy of one serving process.  Each of ``workers`` processes keeps its own
+    count, so each admits its share of the allowance: together they never admit more."""
+    try:
+        return Admission(max_list_size=max_list_size, new_lists_per_minute=new_lists_per_minute / workers)
+    except ValueError as err:
+        raise InvalidArgument(str(err), field="max_list_size") from None
 
 
 def _show(signed: TrustList, as_json: bool) -> None:
@@ -83,6 +93,12 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing the port (with PostgreSQL, "
                                                           "the change feed reaches subscribers of every worker).")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")] = "info",
+    max_list_size: Annotated[int, typer.Option("--max-list-size", min=4, help="The most entries a new list may have "
+                                                                           "(a multiple of 4).")] = DEFAULT_LIST_SIZE,
+    new_lists_per_minute: Annotated[float, typer.Option(
+        "--new-lists-per-minute", min=0.01,
+        help="New lists one client address may create per minute (and in one burst); shared by all workers.")]
+        = DEFAULT_NEW_LISTS_PER_MINUTE,
 ) -> None:
     """Run the registry: PUT/GET /v1/lists/{id}, GET /v1/events (SSE), GET /v1/trust-list, /health.
 
@@ -93,7 +109,8 @@ def serve(
     from .app import create_app
 
     try:
-        registry = _open(home, db)  # also creates the key and the schema once, before any worker
+        admission = _admission(max_list_size, new_lists_per_minute, workers)
+        registry = _open(home, db, admission)  # also creates the key and the schema once, before any worker
     except CopyMeError as err:
         cli_exit(err)
     location = _location(home, db)
@@ -104,7 +121,8 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
         return
     registry.close()
-    os.environ.update({_HOME_ENV: str(location), _HEARTBEAT_ENV: str(heartbeat)})
+    os.environ.update({_HOME_ENV: str(location), _HEARTBEAT_ENV: str(heartbeat), _MAX_LIST_SIZE_ENV: str(max_list_size),
+                       _NEW_LISTS_ENV: str(new_lists_per_minute), _WORKERS_ENV: str(workers)})
     if db is not None:
         os.environ[_DB_ENV] = db
     uvicorn.run("registry.cli:app_from_env", factory=True, workers=workers, host=host, port=port,
@@ -113,6 +131,9 @@ def serve(
 
 _HOME_ENV = "COPYME_REGISTRY_HOME"
 _HEARTBEAT_ENV = "COPYME_REGISTRY_HEARTBEAT"
+_MAX_LIST_SIZE_ENV = "COPYME_REGISTRY_MAX_LIST_SIZE"
+_NEW_LISTS_ENV = "COPYME_REGISTRY_NEW_LISTS_PER_MINUTE"
+_WORKERS_ENV = "COPYME_REGISTRY_WORKERS"
 
 
 def app_from_env() -> Any:
@@ -120,7 +141,10 @@ def app_from_env() -> Any:
     from .app import create_app
 
     db = os.environ.get(_DB_ENV)
-    registry = _open(Path(os.environ[_HOME_ENV]), db)
+    admission = _admission(int(os.environ.get(_MAX_LIST_SIZE_ENV, str(DEFAULT_LIST_SIZE))),
+                           float(os.environ.get(_NEW_LISTS_ENV, str(DEFAULT_NEW_LISTS_PER_MINUTE))),
+                           int(os.environ.get(_WORKERS_ENV, "1")))
+    registry = _open(Path(os.environ[_HOME_ENV]), db, admission)
     return create_app(registry, heartbeat=float(os.environ.get(_HEARTBEAT_ENV, "15")))
 
 

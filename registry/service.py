@@ -12,7 +12,11 @@ list it serves:
   ``status_rollback``: replaying an old list would silently un-revoke a consent);
 - the list size never changes (``conflict``), an already expired token is ``expired``, and one
   issued more than :data:`MAX_CLOCK_SKEW` seconds in the future is ``not_yet_valid`` (it would
-  lock its owner out of later updates).
+  lock its owner out of later updates);
+- a new list is no larger than the registry takes, fits its body cap, and its client has not
+  used up its allowance of new lists (:mod:`registry.admission`: ``too_large``,
+  ``rate_limited``).  The allowance is counted inside the write transaction, so a refused
+  creation stores nothing and a burst of concurrent ones cannot slip past it.
 
 A refused write changes nothing.  Nothing but the signed tokens is stored: no consents, no
 names, no user DIDs (the list key is per list and says nothing about its owner).
@@ -44,6 +48,7 @@ from protocol import (
     clock,
 )
 
+from .admission import Admission
 from .council import COUNCIL_KEY_FILE, load_council_key
 from .store import Event, ListRow, RegistryStore, open_store
 
@@ -114,19 +119,21 @@ class Registry:
     PostgreSQL database); every method is safe to call from many threads and many processes."""
 
     def __init__(self, store: RegistryStore, council_key: KeyPair, *,
-                 clock_fn: Callable[[], int] | None = None) -> None:
+                 clock_fn: Callable[[], int] | None = None, admission: Admission | None = None) -> None:
         self.store = store
+        self.admission = admission or Admission()
         self.council_key = council_key
         self._clock = clock_fn
 
     @classmethod
     def open(cls, home_or_db: str | Path, *, dsn: str | None = None, council_key: KeyPair | None = None,
-             clock_fn: Callable[[], int] | None = None) -> Registry:
+             clock_fn: Callable[[], int] | None = None, admission: Admission | None = None) -> Registry:
         """Open (creating if needed) the registry at a home folder or database path.
 
         With ``dsn`` (a ``postgresql://`` URL) the lists live in that PostgreSQL database and
         ``home_or_db`` only holds the council key.  The council key is read from the home
         folder, or generated there on first start, unless ``council_key`` is given.
+        ``admission`` is the policy for new lists (default :class:`~registry.admission.Admission`).
         """
         db_path, key_path = resolve_paths(home_or_db)
         store = open_store(dsn if dsn is not None else db_path)
@@ -135,7 +142,7 @@ class Registry:
         except BaseException:
             store.close()
             raise
-        return cls(store, key, clock_fn=clock_fn)
+        return cls(store, key, clock_fn=clock_fn, admission=admission)
 
     def close(self) -> None:
         """Close the database."""
@@ -149,16 +156,18 @@ class Registry:
 
     # -- status lists -----------------------------------------------------------------------
 
-    def publish(self, list_id: str, token: bytes, now: int | None = None) -> Published:
+    def publish(self, list_id: str, token: bytes, now: int | None = None, *, client: str = "local") -> Published:
         """Accept ``token`` as the newest version of ``list_id``, or raise why not.
 
         Verification happens before the write lock is taken; the pinned-key, ``iat`` and size
         checks and the write itself are one transaction, so of concurrent writers to one list
-        exactly the newest token ends up stored.
+        exactly the newest token ends up stored.  ``client`` (the caller's address) is what the
+        admission policy counts new lists against.
         """
         check_list_id(list_id)
-        if len(token) > MAX_TOKEN_SIZE:
-            raise TooLarge(f"a status list token is at most {MAX_TOKEN_SIZE} bytes")
+        cap = self.admission.max_token_size
+        if len(token) > cap:
+            raise TooLarge(f"a status list token at this registry is at most {cap} bytes")
         decoded = StatusListToken.decode(bytes(token))
         if not decoded.uri.endswith(f"/v1/lists/{list_id}"):
             raise StatusInvalid("the token's sub names another list", field="sub")
@@ -174,6 +183,8 @@ class Registry:
             nonlocal created
             created = stored is None
             if stored is None:
+                self.admission.check_new_list(decoded.status_list.size)
+                self.admission.admit_new_list(client)
                 return
             if decoded.signer != stored.kid:
                 raise StatusInvalid("the token is not signed by this list's key")
