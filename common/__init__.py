@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .errors import Internal, MethodNotAllowed
 from .holder_client import MAX_HOLDER_ANSWER, HolderClient
-from .home import home_folder, make_private, private_folder
+from .home import home_folder, make_private, private_file, private_folder
 from .hosts import LOOPBACK_NAMES, host_header_is_loopback, is_loopback_host, is_loopback_url
 from .peer import DEFAULT_DEADLINE, PeerClient, PeerResponse
 from .process import Child, run_server
@@ -49,6 +49,7 @@ __all__ = [
     "is_loopback_host",
     "is_loopback_url",
     "make_private",
+    "private_file",
     "private_folder",
     "read_capped",
     "read_json_object",

@@ -129,7 +129,7 @@ class Demo:
         from wallet import Home, Wallet
         from wallet.api import load_token
 
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)  # every party's state: the user's only
         bank_home, budget_home, registry_home = self.home / "bank", self.home / "budget", self.home / "registry"
         # the companies' keys exist before their services start, so the registry can vouch for them
         insurer_home = self.home / "insurer"

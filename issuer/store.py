@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from common import private_file
 from protocol import ConsentCredential, ConsentRequest, NotFound
 
 __all__ = ["IssuerStorage", "IssuerStore", "StoredConsent", "StoredRequest", "open_store"]
@@ -173,7 +174,7 @@ class IssuerStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # missing folders 0700, the database 0600
         conn = sqlite3.connect(str(self.path), check_same_thread=False)  # guarded by self._lock
         self._db = sqlite_utils.Database(conn)
         self._db.enable_wal()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from common import private_file
 from protocol import Organisation, Unavailable
 from storage import migrate_sqlite
 
@@ -46,7 +47,7 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # missing folders 0700, the database 0600
             self._writer = sqlite_utils.Database(_connect(self.path))
             migrate_sqlite(self._writer.conn, MIGRATIONS, int(time.time()))
         except (sqlite3.Error, OSError) as err:

@@ -110,7 +110,7 @@ class Holder:
         database, shared with every other worker of this holder, and ``home`` keeps only the key.
         """
         folder = Path(home)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # its state is the holder's only
         if database is not None:
             db: HolderDatabase = open_store(database, synchronous=synchronous)  # type: ignore[arg-type]
         else:

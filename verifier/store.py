@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 
 import sqlite_utils
 
+from common import private_file
+
 __all__ = ["SYNCHRONOUS", "Database", "HolderDatabase", "open_database", "open_store"]
 
 
@@ -115,6 +117,8 @@ def open_database(path: str | Path | None, *, synchronous: Literal["normal", "fu
     """
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+    if path is not None:
+        private_file(path)  # missing folders 0700, the database 0600
     conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False,
                            isolation_level=None)
     db = Database(conn)
