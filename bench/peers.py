@@ -7,14 +7,15 @@ the same consent and presentation (same keys, items, purpose, audience, times):
 
 - **floor**: the two raw pynacl Ed25519 verifies nothing can avoid (presentation and credential
   signatures over their real Sig_structures);
-- **verify_presentation**: the library as a holder calls it, both signatures every time (a new
-  credential on every request);
+- **verify_presentation**: the library as a holder calls it, both signatures every time: every
+  call gets a credential it has never seen (freshly signed bytes, its own ``cti`` and status
+  index), so no cache anywhere can have kept the work of an earlier call;
 - **verify_presentation + CredentialCache**: with the verifier's byte-for-byte cache of verified
   credentials (the holder's default: the same consent presented again), so one signature;
 - **joserfc JWT**: the credential and presentation as EdDSA JWTs (JSON claims), verified by
-  joserfc, then the same claim checks in Python;
+  joserfc, then the same claim checks in Python; a fresh credential on every call too;
 - **pycose COSE**: CopyMe's own bytes verified by pycose (``Sign1Message``) and the payload read
-  with cbor2, then the same claim checks.
+  with cbor2, then the same claim checks; the same fresh presentations as ``verify_presentation``.
 
 Each peer uses the very same replay cache (SQLite) and status list lookup as the library, so
 the differences are the envelope, the signatures and the claims.  Aim (issue 8):
@@ -118,15 +119,29 @@ def main() -> None:
     status = StatusCache(_Registry(token), db)
     links = {KEYS.user.did: "C-1001"}
     credential_obj = samples.credential()
-    credential_obj = type(credential_obj)(**{**credential_obj.__dict__, "status": StatusRef(URI, 1234, KEYS.status.did),
-                                             "raw": b""})
-    credential = credential_obj.sign(KEYS.user)
     status_list = StatusListToken.decode(token).status_list
+    valid = [i for i in range(1, 4096) if status_list.get(i) == 0]
 
-    def pres_bytes() -> bytes:
-        return Presentation(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=credential,
+    def new_credential() -> bytes:
+        """A credential never seen before: its own id and status index, so its own bytes."""
+        return type(credential_obj)(**{**credential_obj.__dict__, "raw": b"",
+                                       "status": StatusRef(URI, secrets.choice(valid), KEYS.status.did),
+                                       "credential_id": secrets.token_bytes(16)}).sign(KEYS.user)
+
+    credential = new_credential()  # the one the cached case presents again and again
+
+    def presentation(vc: bytes) -> bytes:
+        return Presentation(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=vc,
                             items=("transactions",), purpose="dpv:ServiceProvision", issued_at=NOW,
                             presentation_id=secrets.token_bytes(16)).sign(KEYS.requester)
+
+    def pres_bytes() -> bytes:
+        """A presentation of a fresh credential (new bytes on every call)."""
+        return presentation(new_credential())
+
+    def pres_same_credential() -> bytes:
+        """A presentation of the one credential the holder has seen before."""
+        return presentation(credential)
 
     # -- floor: the two signatures over the real Sig_structures
     sample = pres_bytes()
@@ -147,12 +162,16 @@ def main() -> None:
                    "items": ["transactions", "balance"], "purposes": ["dpv:ServiceProvision"],
                    "req": _b64(credential_obj.request), "lang": "ja", "retention": 365, "onward": False,
                    "status": {"status_list": {"idx": 1234, "uri": URI}}, "status_key": KEYS.status.did}
-    jwt_credential = jwt.encode({"alg": "EdDSA", "typ": "copyme-consent+jwt", "kid": KEYS.user.did},
-                                cred_claims, jose_keys[KEYS.user.did], algorithms=["EdDSA"])
+
+    def jwt_credential() -> str:
+        claims = {**cred_claims, "jti": _b64(secrets.token_bytes(16)),
+                  "status": {"status_list": {"idx": secrets.choice(valid), "uri": URI}}}
+        return jwt.encode({"alg": "EdDSA", "typ": "copyme-consent+jwt", "kid": KEYS.user.did},
+                          claims, jose_keys[KEYS.user.did], algorithms=["EdDSA"])
 
     def jwt_pres() -> str:
         claims = {"iss": KEYS.requester.did, "aud": KEYS.holder.did, "iat": NOW, "jti": _b64(secrets.token_bytes(16)),
-                  "vc": jwt_credential, "items": ["transactions"], "purpose": "dpv:ServiceProvision"}
+                  "vc": jwt_credential(), "items": ["transactions"], "purpose": "dpv:ServiceProvision"}
         return jwt.encode({"alg": "EdDSA", "typ": "copyme-presentation+jwt", "kid": KEYS.requester.did},
                           claims, jose_keys[KEYS.requester.did], algorithms=["EdDSA"])
 
@@ -219,7 +238,8 @@ def main() -> None:
                                    status=status, credentials=cache, now=NOW)
 
     # sanity: every case accepts its input, and refuses a replay
-    for fn, make in ((ours, pres_bytes), (ours_cached, pres_bytes), (jwt_verify, jwt_pres), (cose_verify, pres_bytes)):
+    for fn, make in ((ours, pres_bytes), (ours_cached, pres_same_credential), (jwt_verify, jwt_pres),
+                     (cose_verify, pres_bytes)):
         one = make()
         fn(one)
         try:
@@ -244,7 +264,7 @@ def main() -> None:
     cases = {
         "floor: 2 raw pynacl verifies": floor,
         "verify_presentation": feeder("ours", pres_bytes, ours),
-        "verify_presentation + CredentialCache": feeder("ours_cached", pres_bytes, ours_cached),
+        "verify_presentation + CredentialCache": feeder("ours_cached", pres_same_credential, ours_cached),
         "joserfc JWT (same checks)": feeder("jwt", jwt_pres, jwt_verify),
         "pycose COSE (same checks)": feeder("cose", pres_bytes, cose_verify),
     }

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -36,6 +35,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import write_result  # noqa: E402
 
 from protocol import KeyPair, Status, StatusList, StatusListToken, cid_of  # noqa: E402
 from tests.support.servers import free_port, wait_until_up  # noqa: E402
@@ -177,15 +178,11 @@ def main() -> None:
     for s in sizes:
         print(f"{s['entries']:>9} {s['revoked']:>8} {s['raw_bytes']:>8} {s['lst_bytes']:>8} {s['token_bytes']:>8} "
               f"{s['ratio']:>8.4f} {s['bits_per_revoked']:>12}")
-    out = ROOT / "bench" / "results" / "registry.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+    write_result("registry-quick" if args.quick else "registry", {
         "server": "copyme registry serve (1 uvicorn worker, SQLite WAL, synchronous=FULL)",
         "client": "httpx.AsyncClient in one process on the same machine",
         "http": http, "sizes": sizes, "seconds": round(time.time() - started, 1),
-    }, indent=2))
-    print(f"\nwrote {out.relative_to(ROOT)} in {time.time() - started:.0f} s")
+    })
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import secrets
 import statistics
 import subprocess
@@ -34,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import nacl.signing  # noqa: E402
+from _harness import write_result  # noqa: E402
 
 from common.registry_client import FetchResult, RegistryClient  # noqa: E402
 from protocol import (  # noqa: E402
@@ -238,7 +237,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is kept")
     parser.add_argument("--http-requests", type=int, default=600, help="requests at 1 client (x2 at 8 and 64)")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.http_requests = 0.05, 1, 40
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         lib = bench_library(args.seconds, args.rounds, tmp)
@@ -259,12 +261,7 @@ def main() -> None:
             print(f"{clients:>8}{d['rps']:>12}{d['p50_ms']:>9}{d['p99_ms']:>9}{h['rps']:>14}{h['p50_ms']:>9}"
                   f"{h['p99_ms']:>9}{http[clients]['ratio']:>8}")
         print(f"\nrecords after the run: {http['records_chain']}")
-    result = {"library": lib, "http": http, "python": sys.version.split()[0], "machine": platform.machine(),
-              "when": int(time.time())}
-    out = ROOT / "bench" / "results" / "verifier.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_result("verifier-quick" if args.quick else "verifier", {"library": lib, "http": http})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Prints a table and writes ``bench/results/wallet.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import statistics
@@ -29,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _harness import write_result  # noqa: E402
 
 os.environ.setdefault("COPYME_KDF", "interactive")
 PASSPHRASE = "bench passphrase"
@@ -182,10 +183,7 @@ def main() -> None:
     print(f"baseline bare registry PUT (median): {bare} ms; ratio revoke/PUT {round(rev / bare, 1) if bare else None}")
     results = {"baseline_100": base, "big": big, "revokes": revokes,
                "ratios": {name: r for name, _, _, r in rows} | {"revoke_vs_bare_put": round(rev / bare, 2) if bare else None}}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ("wallet-quick.json" if args.quick else "wallet.json")).write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out}")
+    write_result("wallet-quick" if args.quick else "wallet", results)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,30 @@
 """Protocol benchmark: sign and verify+decode per wire object, next to raw pynacl in the same run.
 
-    python bench/wire.py [--seconds 0.3] [--rounds 5]
+    python bench/wire.py [--seconds 0.3] [--rounds 5] [--quick]
+    python bench/wire.py --instructions [--calls 400]
 
 The floor is pynacl's own Ed25519 verify (and sign) of a message of the same size, measured in
 the same process and interleaved with the object measurements, so the ratio says how much of
 the time is the signature itself and how much is CBOR, COSE and validation.  Prints a table and
 writes ``bench/results/wire.json``.
+
+``--instructions`` counts machine instructions instead of time, with valgrind's callgrind,
+which gives the same count on a busy machine as on an idle one.  Each case runs in its own
+process under callgrind twice, once doing everything but the measured calls and once with
+``--calls`` of them added; the difference over ``--calls`` is the count of one call, with
+interpreter start-up, imports and set-up cancelled out.  Writes ``bench/results/wire-instructions.json``.
+Without valgrind on the PATH it says so and exits 0 (CI does not install it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +32,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import nacl.signing  # noqa: E402
+from _harness import write_result  # noqa: E402
 
 from tests.support import samples  # noqa: E402
 from tests.support.samples import KEYS  # noqa: E402
+
+#: The cases ``--instructions`` counts: the floor and the two objects on the data path.
+COUNTED = ("raw pynacl verify (floor)", "ConsentCredential verify+decode", "Presentation verify+decode")
 
 
 def rate(fn: Callable[[], Any], seconds: float) -> float:
@@ -45,12 +61,8 @@ def rate(fn: Callable[[], Any], seconds: float) -> float:
             return n / (now - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.3, help="time per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
-    args = parser.parse_args()
-
+def build_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, bytes], bytes]:
+    """Every measured case by name, the signed bytes of each object, and the floor's message."""
     objects = {
         "ConsentRequest": (samples.request(), KEYS.requester),
         "ConsentCredential": (samples.credential(), KEYS.user),
@@ -72,7 +84,78 @@ def main() -> None:
     for name, (obj, key) in objects.items():
         cases[f"{name} sign"] = lambda obj=obj, key=key: obj.sign(key)
         cases[f"{name} verify+decode"] = lambda obj=obj, data=signed[name]: type(obj).decode(data)
+    return cases, signed, message
 
+
+# ---------------------------------------------------------------- instruction counts
+
+
+def _child(case: str, calls: int) -> None:
+    """Run inside callgrind: set up everything, warm ``case`` up, then call it ``calls`` times."""
+    cases, _, _ = build_cases()
+    fn = cases[case]
+    for _ in range(5):  # caches, lazy imports and first-call work are set-up, not the measured call
+        fn()
+    for _ in range(calls):
+        fn()
+
+
+def _instructions(case: str, calls: int, folder: Path) -> int:
+    """Total instructions (callgrind ``Ir``) of a child process running ``case`` ``calls`` times."""
+    out = folder / f"cg-{abs(hash((case, calls)))}.out"
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
+                    "--child", case, "--calls", str(calls)], env=env, check=True, capture_output=True, timeout=900)
+    match = re.search(r"^summary:\s*(\d+)", out.read_text(), re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"no callgrind summary in {out}")
+    return int(match.group(1))
+
+
+def count_instructions(calls: int) -> None:
+    """Instructions per call of each counted case; writes ``bench/results/wire-instructions.json``."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: the instruction counts are skipped "
+              "(Debian: apt-get install valgrind; CI does not run this mode)")
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in COUNTED:
+            base = _instructions(case, 0, Path(tmp))
+            total = _instructions(case, calls, Path(tmp))
+            rows.append({"case": case, "instructions_per_call": round((total - base) / calls)})
+    floor = rows[0]["instructions_per_call"]
+    print(f"{'case':<34}  {'instructions':>12}  {'raw / case':>10}")
+    for row in rows:
+        row["vs_floor"] = round(floor / row["instructions_per_call"], 3)
+        print(f"{row['case']:<34}  {row['instructions_per_call']:>12,}  {row['vs_floor']:>9.0%}")
+    cred = rows[1]["vs_floor"]
+    print(f"\nConsentCredential verify+decode at {cred:.0%} of a raw verify in instructions (aim >= 85%)")
+    write_result("wire-instructions", {"rows": rows, "calls": calls, "credential_vs_floor": cred})
+
+
+# ---------------------------------------------------------------- CPU time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.3, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    parser.add_argument("--instructions", action="store_true", help="count instructions with valgrind instead")
+    parser.add_argument("--calls", type=int, default=400, help="measured calls per case with --instructions")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.calls)
+        return
+    if args.instructions:
+        count_instructions(args.calls)
+        return
+    if args.quick:
+        args.seconds, args.rounds = 0.02, 1
+
+    cases, signed, message = build_cases()
     best: dict[str, float] = {name: 0.0 for name in cases}
     for _ in range(args.rounds):
         for name, fn in cases.items():
@@ -93,14 +176,10 @@ def main() -> None:
         print(f"{r['case']:<{width}}  {r['ops_per_s']:>9,}  {r['vs_floor']:>6.0%}  {r['bytes']:>6}")
     cred = best["ConsentCredential verify+decode"] / floor_verify
     print(f"\nConsentCredential verify+decode at {cred:.0%} of the raw verify rate (aim >= 70%); "
-          f"typical consent {len(signed['ConsentCredential'])} bytes (aim <= 400).")
-
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "wire.json").write_text(json.dumps({
-        "machine": platform.platform(), "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"), "rows": rows, "credential_vs_floor": round(cred, 3),
-    }, indent=2))
+          f"typical consent {len(signed['ConsentCredential'])} bytes (aim <= 500).")
+    write_result("wire-quick" if args.quick else "wire", {
+        "rows": rows, "credential_vs_floor": round(cred, 3), "consent_bytes": len(signed["ConsentCredential"]),
+        "seconds": args.seconds, "rounds": args.rounds})
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 #: scale.py also starts a PostgreSQL cluster and multi-worker services (about 4 minutes on a busy 2-core machine)
 SCRIPTS = ["peers", "gate", "revocation", pytest.param("scale", marks=pytest.mark.timeout(900)), "memory",
-           "relationships", "nonce"]
+           "relationships", "nonce", "wire", "verifier", "wallet", "registry"]
 _LIMIT = {"scale": 840}
 
 
@@ -46,3 +46,20 @@ def test_bench_script_runs(name: str) -> None:
     assert result_file.stat().st_mtime > before
     data = json.loads(result_file.read_text())
     assert data["bench"] == f"{name}-quick" and data["machine"]["cpus"]
+
+
+def test_every_bench_script_is_in_the_smoke_test() -> None:
+    names = {p.stem for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_")}
+    listed = {s if isinstance(s, str) else s.values[0] for s in SCRIPTS}
+    assert names == listed
+
+
+def test_wire_instruction_mode_says_when_valgrind_is_missing(tmp_path: Path) -> None:
+    """Without valgrind on the PATH, ``--instructions`` says so and succeeds (CI does not install it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {**os.environ, "PATH": str(bin_dir)}
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "wire.py"), "--instructions"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "valgrind is not installed" in out.stdout
