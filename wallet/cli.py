@@ -1,7 +1,8 @@
 """`copyme wallet ...`: thin commands over the wallet library (parse, one call, render).
 
 The passphrase comes from ``--passphrase-file``, else ``COPYME_PASSPHRASE``, else a prompt.
-Errors are one line ``error: <code>: <detail>`` and a non-zero exit status (see
+Errors are the reason in plain words (from :mod:`wallet.glossary`, in ``--lang``), then one line
+``error: <code>: <detail>`` and a non-zero exit status (see
 ``protocol.cli_exit``); ``--json`` prints JSON for scripts (errors as JSON on stderr).
 """
 
@@ -22,7 +23,7 @@ from common import PeerClient, is_loopback_host, is_loopback_url, run_server
 from protocol import CopyMeError, InvalidArgument, NotFound, Unavailable, cli_exit
 
 from . import backup as _backup
-from . import render
+from . import glossary, render
 from .consents import ConsentView
 from .derive import Seed
 from .errors import WalletExists
@@ -53,6 +54,9 @@ def _command(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CopyMeError as err:
+            if not kwargs.get("as_json"):  # the reason in plain words first, then the code line
+                typer.echo(glossary.reason(err.code, kwargs.get("lang") or os.environ.get("COPYME_LANG") or "ja"),
+                           err=True)
             cli_exit(err, as_json=bool(kwargs.get("as_json")))
         except OSError as err:  # e.g. an unwritable --out file or home folder
             cli_exit(InvalidArgument(f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}"),
@@ -283,7 +287,7 @@ def show(
     if as_json:
         _print_json(detail.to_json())
     else:
-        render.console().print(render.detail_view(detail, with_credential=out is None))
+        render.console().print(render.detail_view(detail, with_credential=out is None, lang=_lang(lang) if lang or os.environ.get("COPYME_LANG") else None))
         if out is not None:
             typer.echo(f"credential written to {out}")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from fastapi.templating import Jinja2Templates
 from common import host_header_is_loopback, read_capped
 from protocol import CopyMeError, InvalidArgument
 
+from . import glossary
 from .api import Unauthorised
 from .consents import ConsentView
 from .receipts import PullState
@@ -55,173 +56,19 @@ LANG_COOKIE = "copyme_lang"
 FORM_LIMIT = 16 * 1024
 T = TypeVar("T")
 
-_WORDS: dict[str, dict[str, str]] = {
-    "ja": {
-        "app": "CopyMe ウォレット", "nav_consents": "同意の一覧", "switch": "English",
-        "skip": "本文へ移動",
-        "review_title": "同意の依頼", "requester": "依頼者", "holder": "データの提供元",
-        "verified": "確認済み（トラストリスト）",
-        "unverified": "未確認の依頼者です。表示名は依頼者の自己申告で、誰も保証していません。",
-        "points": "要点", "data_items": "渡すデータ", "required": "必須", "optional": "任意",
-        "required_help": "必須の項目は外せません。任意の項目は選べます。",
-        "purposes": "利用目的", "retention": "保存期間", "days": "日", "onward": "第三者への再提供",
-        "onward_yes": "あり：ほかの会社にも渡されます", "onward_no": "なし",
-        "validity": "同意の有効期間", "answer_by": "回答期限", "terms": "規約全文",
-        "accept": "選んだ項目で同意する", "decline": "同意しない",
-        "decided_accepted": "この依頼にはすでに同意しています。", "decided_declined": "この依頼はすでに断りました。",
-        "see_consent": "同意を見る",
-        "accepted_title": "同意しました", "accepted_lead": "同意書に署名して、依頼者に渡しました。",
-        "undelivered": "依頼者に届けられませんでした。同意はウォレットに保存されています。",
-        "retry": "もう一度届ける", "back_to": "に戻る", "back_to_requester": "依頼者のページに戻る",
-        "declined_title": "同意しませんでした", "declined_lead": "何も署名せず、何も送っていません。",
-        "list_title": "あなたの同意", "none": "まだ同意はありません。",
-        "granted": "渡すデータ", "until": "有効期限", "state": "状態", "details": "詳細",
-        "pending": "未反映", "pending_help": "変更はまだレジストリに届いていません。",
-        "sync": "今すぐレジストリに送る", "synced": "レジストリに送りました。",
-        "sync_failed": "まだ送れません", "nothing_pending": "未反映の変更はありません。",
-        "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
-        "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
-        "at": "日時", "reached": "レジストリに反映", "receipts": "データが使われた記録・断られた記録",
-        "receipts_lead": "{holder}が署名した記録です。データを渡したときも、断ったときも残ります。",
-        "no_receipts": "まだ記録はありません。", "recipient": "受け取った人", "purpose": "目的",
-        "receipt_released": "{who}にデータが渡されました", "receipt_refused": "{who}が試みました — {why}",
-        "receipt_no": "{holder}の記録 {seq}番",
-        "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
-        "pull_failed": "記録を取り寄せられませんでした。",
-        "receipt_warning": "{holder}からの記録に問題があります：{why}",
-        "source": "記録元", "ids": "識別子", "consent_id": "同意ID", "request_id": "依頼のID",
-        "status_list": "状態リスト",
-        "change": "変更する", "suspend": "一時停止する", "resume": "再開する", "revoke": "撤回する",
-        "revoke_confirm": "撤回は取り消せないことを理解しました",
-        "suspend_help": "一時停止中は、データの提供が断られます。いつでも再開できます。",
-        "revoke_help": "撤回すると、この同意は二度と使えません。",
-        "changed_ok": "レジストリに反映されました", "changed_pending": "保存しましたが、まだレジストリに届いていません",
-        "error_title": "できませんでした", "error_code": "理由コード", "back_home": "一覧に戻る",
-        "login_title": "ウォレットを開く",
-        "login_lead": "このウォレットは、あなたのコンピューターの中だけで動いています。開くには、"
-                      "`copyme wallet serve` か `copyme demo` が表示した一回限りのリンクを開くか、"
-                      "`copyme wallet login-link` で新しい鍵をもらって入力してください（10分間、一度だけ使えます）。",
-        "key": "一回限りの鍵", "open": "開く", "wrong_key": "鍵が違うか、使用済みか、期限切れです。",
-        "delivered_no": "未送達",
-        "done_active": "再開しました", "done_suspended": "一時停止しました", "done_revoked": "撤回しました",
-    },
-    "en": {
-        "app": "CopyMe wallet", "nav_consents": "Your consents", "switch": "日本語",
-        "skip": "Skip to content",
-        "review_title": "A request for your consent", "requester": "Requester", "holder": "Data comes from",
-        "verified": "verified (trust list)",
-        "unverified": "UNVERIFIED requester. This name is the requester's own claim; nobody vouches for it.",
-        "points": "Key points", "data_items": "Data to share", "required": "required", "optional": "optional",
-        "required_help": "Required items cannot be left out; optional ones are up to you.",
-        "purposes": "Purposes", "retention": "Kept for", "days": "days", "onward": "Passed on to others",
-        "onward_yes": "yes: other companies will receive it", "onward_no": "no",
-        "validity": "Consent valid for", "answer_by": "Answer before", "terms": "Full terms",
-        "accept": "Consent to the chosen items", "decline": "Decline",
-        "decided_accepted": "You already consented to this request.",
-        "decided_declined": "You already declined this request.",
-        "see_consent": "See the consent",
-        "accepted_title": "Consent given", "accepted_lead": "You signed the consent and it was handed to the requester.",
-        "undelivered": "The requester could not be reached. The consent is kept in your wallet.",
-        "retry": "Try delivering again", "back_to": "Back to", "back_to_requester": "Back to the requester",
-        "declined_title": "Declined", "declined_lead": "Nothing was signed and nothing was sent.",
-        "list_title": "Your consents", "none": "No consents yet.",
-        "granted": "Data shared", "until": "Valid until", "state": "State", "details": "Details",
-        "pending": "pending", "pending_help": "This change has not reached the registry yet.",
-        "sync": "Send to the registry now", "synced": "Sent to the registry.",
-        "sync_failed": "Still not sent", "nothing_pending": "Nothing is pending.",
-        "detail_title": "Consent details", "shown": "What you saw when you consented",
-        "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
-        "at": "When", "reached": "Reached the registry", "receipts": "When your data was used, or refused",
-        "receipts_lead": "Records signed by {holder}: every time it handed your data over, and every time it refused.",
-        "no_receipts": "No use recorded yet.", "recipient": "Recipient", "purpose": "Purpose",
-        "receipt_released": "{who} received your data", "receipt_refused": "{who} {why}",
-        "receipt_no": "{holder} record no. {seq}",
-        "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
-        "pull_failed": "The records could not be fetched.",
-        "receipt_warning": "A problem with the records from {holder}: {why}",
-        "source": "Reported by", "ids": "Identifiers", "consent_id": "Consent id", "request_id": "Request",
-        "status_list": "Status list",
-        "change": "Change", "suspend": "Suspend", "resume": "Resume", "revoke": "Revoke",
-        "revoke_confirm": "I understand that revoking is final",
-        "suspend_help": "While suspended, every data request is refused. You can resume at any time.",
-        "revoke_help": "A revoked consent can never be used again.",
-        "changed_ok": "The registry has it", "changed_pending": "Saved, but the registry does not have it yet",
-        "error_title": "That did not work", "error_code": "reason code", "back_home": "Back to your consents",
-        "login_title": "Open your wallet",
-        "login_lead": "This wallet runs only on your own computer. To open it, follow the one-time link that "
-                      "`copyme wallet serve` or `copyme demo` printed, or get a fresh key with "
-                      "`copyme wallet login-link` and paste it here (it works once, for 10 minutes).",
-        "key": "One-time key", "open": "Open", "wrong_key": "That key is wrong, used or expired.",
-        "delivered_no": "not delivered",
-        "done_active": "Resumed", "done_suspended": "Suspended", "done_revoked": "Revoked",
-    },
-}
-_STATES = {"ja": {"active": "有効", "suspended": "一時停止中", "revoked": "撤回済み", "expired": "期限切れ"},
-           "en": {"active": "active", "suspended": "suspended", "revoked": "revoked", "expired": "expired"}}
-_REASONS = {
-    "ja": {"unavailable": "相手のサービスにつながりませんでした。", "not_found": "見つかりませんでした。",
-           "bad_signature": "署名が正しくありません。偽物の可能性があります。", "expired": "期限が切れています。",
-           "conflict": "今の状態ではできません。", "malformed": "読めない形式です。",
-           "unknown_item": "ウォレットが説明できないデータ項目が含まれています。",
-           "unknown_purpose": "ウォレットが説明できない利用目的が含まれています。",
-           "invalid": "入力が正しくありません。", "wallet_locked": "ウォレットの鍵が開いていません。",
-           "unauthorised": "このページからの操作は受け付けられません。"},
-    "en": {"unavailable": "The other service could not be reached.", "not_found": "Not found.",
-           "bad_signature": "The signature is not valid; this may be forged.", "expired": "It has expired.",
-           "conflict": "Not possible in the current state.", "malformed": "It cannot be read.",
-           "unknown_item": "It asks for a data item the wallet cannot explain.",
-           "unknown_purpose": "It names a purpose the wallet cannot explain.",
-           "invalid": "The input is not valid.", "wallet_locked": "The wallet's keys are locked.",
-           "unauthorised": "This action was not accepted from that page."},
-}
-
-
-#: Why a holder refused a data user, as the consent's history says it (receipts); other codes
-#: fall back to ``refused_other``.
-_REFUSALS = {
-    "ja": {"suspended": "一時停止中だったので、断られました", "revoked": "撤回した後だったので、断られました",
-           "expired": "同意の期限が切れていたので、断られました",
-           "items_not_granted": "同意していないデータを求めたので、断られました",
-           "purpose_not_granted": "同意していない目的だったので、断られました",
-           "not_subject": "同意の相手ではないので、断られました",
-           "refused_other": "断られました（理由コード：{code}）"},
-    "en": {"suspended": "tried after you suspended — refused", "revoked": "tried after you revoked — refused",
-           "expired": "tried after the consent expired — refused",
-           "items_not_granted": "asked for data you did not grant — refused",
-           "purpose_not_granted": "asked for a purpose you did not grant — refused",
-           "not_subject": "is not who you consented to — refused",
-           "refused_other": "tried — refused (reason code: {code})"},
-}
-#: What a failed pull of receipts means for the user.
-_PULL_PROBLEMS = {
-    "ja": {"chain_gap": "記録の一部が欠けています。欠けた所から先は取り込んでいません。",
-           "chain_broken": "以前の記録が書き換えられています。その記録は取り込んでいません。",
-           "bad_signature": "署名が正しくない記録がありました。偽物の可能性があるので取り込んでいません。",
-           "wrong_audience": "別の会社が署名した記録がありました。取り込んでいません。",
-           "other": "記録を取り寄せられませんでした（理由コード：{code}）。"},
-    "en": {"chain_gap": "some records are missing; nothing after the gap was taken in.",
-           "chain_broken": "an earlier record was rewritten; it was not taken in.",
-           "bad_signature": "a record's signature is not valid (it may be forged); it was not taken in.",
-           "wrong_audience": "a record was signed by another company; it was not taken in.",
-           "other": "the records could not be fetched (reason code: {code})."},
-}
-
-
 def refusal_text(code: str | None, lang: str) -> str:
-    """A refused attempt's reason in plain words (``lang`` ``ja`` or ``en``)."""
-    table = _REFUSALS[lang if lang in _REFUSALS else "ja"]
-    return table.get(code or "", table["refused_other"].format(code=code))
+    """A refused attempt's reason in plain words (``lang`` ``ja`` or ``en``; see :mod:`wallet.glossary`)."""
+    return glossary.refusal(code, lang)
 
 
 def pull_problem_text(code: str, lang: str) -> str:
     """Why a pull of receipts stopped, in plain words."""
-    table = _PULL_PROBLEMS[lang if lang in _PULL_PROBLEMS else "ja"]
-    return table.get(code, table["other"].format(code=code))
+    return glossary.pull_problem(code, lang)
 
 
-def words(lang: str) -> dict[str, str]:
-    """The dashboard's words in ``lang`` (``ja`` or ``en``)."""
-    return _WORDS[lang if lang in _WORDS else "ja"]
+def words(lang: str) -> Mapping[str, str]:
+    """The dashboard's words in ``lang`` (``ja`` or ``en``): the wallet's one glossary."""
+    return glossary.words(lang)
 
 
 class Forbidden(Unauthorised):
@@ -318,7 +165,9 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
         switch = request.url.path + "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query.items())
         session = request.cookies.get(SESSION_COOKIE)
         csrf = keys.form_token(session) if session and keys.valid(session) else ""
-        ctx = {"lang": lang, "w": words(lang), "sep": "、" if lang == "ja" else ", ", "states": _STATES[lang], "csrf": csrf, "switch_url": switch,
+        w = words(lang)
+        ctx = {"lang": lang, "w": w, "sep": w["sep"], "states": glossary.STATES[lang], "csrf": csrf,
+               "switch_url": switch, "reason": lambda code, lg=lang: glossary.reason(code, lg),
                "fmt_time": _fmt_time, "fmt_date": _fmt_date, "fmt_short": _fmt_short,
                "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
                "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path, **context}
@@ -357,7 +206,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     def error_page(request: Request, err: CopyMeError) -> HTMLResponse:
         lang = lang_of(request)
         status = err.http_status if 400 <= err.http_status < 600 else 400
-        return page(request, "error.html", {"code": err.code, "reason": _REASONS[lang].get(err.code, ""),
+        return page(request, "error.html", {"code": err.code, "reason_text": glossary.reason(err.code, lang),
                                             "detail": err.detail}, status_code=status)
 
     def check_host(request: Request) -> None:
@@ -463,7 +312,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             last = events[-1] if events else None
             return page(request, "detail.html", {
                 "d": found, "c": found.consent, "r": found.review, "done": done if done in ("active", "suspended", "revoked") else None,
-                "done_error": request.query_params.get("error"), "last": last,
+                "done_error": request.query_params.get("error"), "done_detail": request.query_params.get("detail"),
+                "last": last,
                 "accepted": request.query_params.get("accepted") == "1",
                 "back": _back_to_requester(request.query_params.get("back"), found.review.callback), "uses": uses,
                 "receipts_lead": words(lang)["receipts_lead"].format(holder=holder),
@@ -531,7 +381,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             result = await _threaded(lambda: getattr(opened, action)(full))
             target += f"?done={result.state}"
             if not result.published:
-                target += "&error=" + quote(f"{result.error}: {result.detail}", safe="")
+                target += "&error=" + quote(result.error or "unavailable", safe="") + "&detail=" + quote(
+                    result.detail or "", safe="")
             return RedirectResponse(target, status_code=303)
         except CopyMeError as err:
             return error_page(request, err)

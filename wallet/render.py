@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from rich.cells import cell_len
@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import glossary
 from .consents import ConsentView, Review
 from .pull import PullResult
 from .receipts import HeldReceipt
@@ -27,36 +28,8 @@ from .wallet import ChangeResult, ConsentDetail
 __all__ = ["change_text", "consent_table", "console", "detail_view", "phrase_notice", "review_panel", "short_id",
            "sync_text", "write_consent_table"]
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "verified": "verified by the trust list", "unverified": "UNVERIFIED — this name is the requester's own claim",
-        "requester": "Requester", "holder": "Data holder", "items": "Data items", "required": "required",
-        "optional": "optional", "purposes": "Purposes", "retention": "Kept for", "days": "days",
-        "onward": "Passed on to others", "yes": "yes", "no": "no", "validity": "Consent valid for",
-        "points": "Key points", "terms": "Full terms", "answer_by": "Answer before", "decision": "Decision",
-        "id": "id", "state": "state", "until": "valid until", "pending": "pending", "undelivered": "undelivered",
-        "phrase": "Your recovery phrase. Write these 24 words down on paper, in order, and keep them safe: "
-                  "with them (and a backup file) 'copyme wallet recover' rebuilds this wallet on another "
-                  "computer. Anyone who has them can act as you. This is the only time they are shown.",
-    },
-    "ja": {
-        "verified": "トラストリストで確認済み", "unverified": "未確認 — この名前は依頼者の自己申告です",
-        "requester": "依頼者", "holder": "データ保有者", "items": "データ項目", "required": "必須",
-        "optional": "任意", "purposes": "利用目的", "retention": "保存期間", "days": "日",
-        "onward": "第三者への再提供", "yes": "あり", "no": "なし", "validity": "同意の有効期間",
-        "points": "要点", "terms": "規約全文", "answer_by": "回答期限", "decision": "決定",
-        "id": "ID", "state": "状態", "until": "有効期限", "pending": "未公開", "undelivered": "未送達",
-        "phrase": "復元フレーズです。この24語を順番どおり紙に書き写し、安全な場所に保管してください。"
-                  "この語（とバックアップファイル）があれば、別のパソコンで「copyme wallet recover」により"
-                  "このウォレットを復元できます。知った人は誰でもあなたになりすませます。表示は今回だけです。",
-    },
-}
-_STATES = {"ja": {"active": "有効", "suspended": "停止中", "revoked": "撤回済み", "expired": "期限切れ"},
-           "en": {"active": "active", "suspended": "suspended", "revoked": "revoked", "expired": "expired"}}
-
-
-def _w(lang: str) -> dict[str, str]:
-    return _WORDS.get(lang, _WORDS["en"])
+def _w(lang: str) -> Mapping[str, str]:
+    return glossary.words(lang)
 
 
 def _date(ts: int) -> str:
@@ -106,7 +79,7 @@ def review_panel(review: Review) -> Panel:
         items.append(("\n" if i else "") + f"• {item.label} ({item.id}) — ")
         items.append(w["required"] if item.required else w["optional"],
                      style="bold" if item.required else "cyan")
-    body.add_row(w["items"], items)
+    body.add_row(w["data_items"], items)
     body.add_row(w["purposes"], Text("\n".join(f"• {p.label}: {p.help}" if p.help else f"• {p.label}"
                                                for p in review.purposes)))
     body.add_row(w["retention"], f"{review.retention_days} {w['days']}")
@@ -121,9 +94,9 @@ def review_panel(review: Review) -> Panel:
     return Panel(body, title=Text(review.title, style="bold"), border_style="green" if review.verified else "red")
 
 
-def _table_row(c: ConsentView, w: dict[str, str], states: dict[str, str], lang: str) -> tuple[str, ...]:
+def _table_row(c: ConsentView, w: Mapping[str, str], states: Mapping[str, str], lang: str) -> tuple[str, ...]:
     state = states[c.state] + (f" ({w['pending']})" if c.pending else "") + (
-        f" ({w['undelivered']})" if not c.delivered else "")
+        f" ({w['delivered_no']})" if not c.delivered else "")
     return (short_id(c.id), c.name(lang) + ("" if c.verified else " ⚠"), c.holder_label(lang),
             ",".join(c.items), ",".join(p.removeprefix("dpv:") for p in c.purposes), state,
             _day(c.expires_at))
@@ -140,8 +113,8 @@ def write_consent_table(consents: Callable[[], Iterable[ConsentView]], lang: str
     lines at a time; neither keeps the rows.
     """
     w = _w(lang)
-    states = _STATES[lang if lang in _STATES else "en"]
-    header = (w["id"], w["requester"], w["holder"], w["items"], w["purposes"], w["state"], w["until"])
+    states = glossary.STATES[lang if lang in glossary.STATES else "en"]
+    header = (w["id"], w["requester"], w["holder"], w["data_items"], w["purposes"], w["state"], w["until"])
     widths = [_width(h) for h in header]
     count = 0
     for c in consents():
@@ -153,7 +126,7 @@ def write_consent_table(consents: Callable[[], Iterable[ConsentView]], lang: str
 
     lines = [line(header), "  ".join("-" * width for width in widths)]
     if not count:
-        lines.append("(no consents)")
+        lines.append(w["no_consents"])
     for c in consents():
         lines.append(line(_table_row(c, w, states, lang)))
         if len(lines) >= chunk:
@@ -172,40 +145,48 @@ def consent_table(consents: Iterable[ConsentView], lang: str) -> str:
     return "".join(out).removesuffix("\n")
 
 
-def detail_view(detail: ConsentDetail, *, with_credential: bool = True) -> Group:
-    """``show``: the notice as it was shown, hashes, status history, receipts, the credential."""
+def detail_view(detail: ConsentDetail, *, with_credential: bool = True, lang: str | None = None) -> Group:
+    """``show``: the notice as it was shown, hashes, status history, receipts, the credential.
+
+    Labels are in ``lang`` (default: the language the notice was shown in); ids, hashes and
+    the credential stay as they are.
+    """
     c = detail.consent
+    w = _w(lang or detail.review.lang)
+    states = glossary.STATES[lang or detail.review.lang if (lang or detail.review.lang) in glossary.STATES else "en"]
     parts: list[Any] = [review_panel(detail.review)]
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
-    facts.add_row("consent id", c.id)
-    facts.add_row("request cid", c.request_cid)
-    facts.add_row("terms sha256", detail.terms_sha256)
-    facts.add_row("state", c.state + (" (pending publication)" if c.pending else ""))
-    facts.add_row("granted items", ", ".join(c.items))
-    facts.add_row("issued", _date(c.issued_at))
-    facts.add_row("valid until", _date(c.expires_at))
-    facts.add_row("status list", f"{c.list_id} #{c.index}")
-    facts.add_row("delivered", "yes" if c.delivered else f"no ({c.delivery_error or 'not yet'})")
+    facts.add_row(w["consent_id"], c.id)
+    facts.add_row(w["request_id"], c.request_cid)
+    facts.add_row(w["terms_hash"], detail.terms_sha256)
+    facts.add_row(w["state"], states.get(c.state, c.state) + (f" ({w['pending']})" if c.pending else ""))
+    facts.add_row(w["granted"], ", ".join(c.items))
+    facts.add_row(w["issued"], _date(c.issued_at))
+    facts.add_row(w["until"], _date(c.expires_at))
+    facts.add_row(w["status_list"], f"{c.list_id} #{c.index}")
+    facts.add_row(w["delivered"], w["delivered_yes"] if c.delivered else
+                  f"{w['delivered_no']} ({c.delivery_error or '-'})")
     parts.append(facts)
-    history = Table(title="status history")
-    for col in ("state", "at", "list iat", "published"):
+    history = Table(title=w["history"])
+    for col in (w["state"], w["at"], w["list_iat"], w["reached"]):
         history.add_column(col)
     for e in detail.events:
-        history.add_row(e["status"], _date(e["at"]), str(e["iat"]),
-                        _date(e["published_at"]) if e["published_at"] else "pending")
+        history.add_row(states.get(e["status"], e["status"]), _date(e["at"]), str(e["iat"]),
+                        _date(e["published_at"]) if e["published_at"] else w["pending"])
     parts.append(history)
     if detail.receipts:
-        receipts = Table(title="usage receipts (signed by the data holder)")
-        for col in ("at", "data user", "items", "purpose", "outcome", "holder #"):
+        receipts = Table(title=w["receipts"])
+        for col in (w["at"], w["data_user"], w["data_items"], w["purpose"], w["outcome"], w["holder_no"]):
             receipts.add_column(col)
         for r in detail.receipts:
             receipts.add_row(_date(r.at), r.presenter, ", ".join(r.items), r.purpose,
-                             f"refused: {r.reason}" if r.refused else "released", str(r.seq))
+                             f"{w['outcome_refused']}: {r.reason}" if r.refused else w["outcome_released"],
+                             str(r.seq))
         parts.append(receipts)
     if with_credential:
-        parts.append(Text("credential (base64url):", style="bold"))
+        parts.append(Text(w["credential"] + ":", style="bold"))
         parts.append(Text(base64.urlsafe_b64encode(detail.credential).rstrip(b"=").decode(), overflow="fold"))
     return Group(*parts)
 

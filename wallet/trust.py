@@ -14,22 +14,10 @@ from dataclasses import dataclass
 from common.registry_client import RegistryClient
 from protocol import CopyMeError, Organisation, TrustList, Unavailable, UnknownKey, clock
 
+from .glossary import NOTES
 from .store import Store
 
 __all__ = ["NOTES", "TrustCheck", "TrustLists"]
-
-
-#: Why a DID is not verified, as shown to the user (``{code}``: the error's reason code).
-NOTES: dict[str, dict[str, str]] = {
-    "ja": {"not_listed": "協議会のトラストリストに載っていません",
-           "unavailable": "トラストリストを取得または検証できませんでした（{code}）",
-           "no_trust_list": "トラストリストがありません",
-           "unverified_then": "同意したときに確認できていませんでした"},
-    "en": {"not_listed": "not on the council's trust list",
-           "unavailable": "the trust list could not be fetched or verified ({code})",
-           "no_trust_list": "no trust list",
-           "unverified_then": "not verified when consenting"},
-}
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def test_list_filters_and_show(env: Env) -> None:
     assert detail["shown"]["lang"] == "en" and detail["shown"]["verified"]
     assert detail["shown"]["key_points"][2] == "Revoke at any time"
     assert detail["events"][0]["status"] == "active"
-    assert "credential (base64url)" in env.wallet("show", first).stdout
+    assert "Credential (base64url)" in env.wallet("show", first).stdout
     assert "error: not_found:" in env.wallet("show", "nosuchconsent", ok=False).stderr
 
 
@@ -175,7 +175,7 @@ def test_consent_kept_when_delivery_fails_then_deliver(env: Env) -> None:
     assert "NOT delivered" in out.stdout
     [consent] = env.json("list")
     assert not consent["delivered"] and "unavailable" in consent["delivery_error"]
-    assert "undelivered" in env.wallet("list").stdout
+    assert "not delivered" in env.wallet("list").stdout
     retry = env.wallet("deliver", consent["id"], ok=False)
     assert "error: undelivered:" in retry.stderr
     env.callback.fail = False

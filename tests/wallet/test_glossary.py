@@ -1,0 +1,73 @@
+"""The wallet's one glossary: the same words in both languages, a text for every reason code of
+every party, and no English sentence among the Japanese words."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+
+from protocol import CopyMeError
+from wallet import glossary
+
+PACKAGES = ("protocol", "wallet", "verifier", "issuer", "registry")
+#: Two Latin words in a row: an English phrase (single names such as CopyMe, DID, ID pass).
+ENGLISH = re.compile(r"[A-Za-z]{2,}[\s,.;:]+[A-Za-z]{2,}")
+
+
+def _codes() -> set[str]:
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        for module in pkgutil.walk_packages(package.__path__, name + "."):
+            importlib.import_module(module.name)
+    found: set[str] = set()
+    todo: list[type[CopyMeError]] = [CopyMeError]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        code = cls.__dict__.get("code")
+        if isinstance(code, str) and code != CopyMeError.code:
+            found.add(code)
+    return found
+
+
+@pytest.mark.parametrize("table", [glossary.STATES, glossary.REASONS, glossary.NOTES])
+def test_every_table_has_the_same_keys_in_both_languages(table: dict[str, dict[str, str]]) -> None:
+    assert set(table) == set(glossary.LANGS)
+    assert set(table["ja"]) == set(table["en"])
+
+
+def test_words_are_the_same_in_both_languages() -> None:
+    assert set(glossary.words("ja")) == set(glossary.words("en"))
+    assert glossary.words("fr") == glossary.words("ja")
+
+
+def test_every_reason_code_of_every_party_has_a_text() -> None:
+    codes = _codes()
+    assert {"revoked", "bad_signature", "not_linked", "unauthorised", "wrong_passphrase"} <= codes
+    missing = sorted(codes - set(glossary.REASONS["ja"]))
+    assert not missing, f"add these reason codes to wallet/glossary.py REASONS (ja and en): {missing}"
+
+
+def test_an_unknown_code_still_gets_a_sentence_in_the_language() -> None:
+    assert glossary.reason("no_such_code", "ja") == glossary.words("ja")["reason_unknown"]
+    assert glossary.reason("revoked", "en") == "This consent has been revoked."
+    assert glossary.state("suspended", "ja") == "一時停止中"
+
+
+@pytest.mark.parametrize("name", ["words", "STATES", "REASONS", "NOTES"])
+def test_no_english_sentence_among_the_japanese_words(name: str) -> None:
+    table = glossary.words("ja") if name == "words" else getattr(glossary, name)["ja"]
+    # a command the CLI tells you to type is quoted 「like this」 and is not a sentence
+    english = {key: text for key, text in table.items() if ENGLISH.search(re.sub("「[^」]*」", "", text))}
+    assert not english
+
+
+def test_one_word_per_thing() -> None:
+    """The words people met twice under two names (issue 14) now have one each."""
+    ja = glossary.words("ja")
+    texts = " ".join(ja.values()) + " ".join(glossary.STATES["ja"].values())
+    for second in ("停止中", "未公開", "データ保有者"):
+        assert second not in texts.replace("一時停止中", ""), second

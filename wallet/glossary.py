@@ -1,0 +1,321 @@
+"""Every word the wallet shows a person, one table per language (``ja``, ``en``).
+
+The dashboard's pages, the CLI's rendering and the texts for reason codes all read from here,
+so one state has one name everywhere (一時停止中, never also 停止中) and a new page cannot
+invent a second word for the same thing.  Add a word to *both* languages; the tests check that
+the tables have the same keys, that every reason code of every party has a text in each
+language, and that the Japanese texts contain no English sentence.
+
+Developer material (DIDs, hashes, ids, list indexes, raw reason codes and error details) is
+not translated: the pages put it inside a collapsed 技術情報 / Technical details section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["LANGS", "NOTES", "PULL_PROBLEMS", "REASONS", "REFUSALS", "STATES", "pull_problem", "reason", "refusal",
+           "state", "words"]
+
+#: The languages the wallet speaks; the first one is the default.
+LANGS = ("ja", "en")
+
+_JA: dict[str, str] = {
+    # frame
+    "app": "CopyMe ウォレット", "nav_consents": "同意の一覧", "switch": "English", "skip": "本文へ移動",
+    "tech": "技術情報", "sep": "、",
+    # the request, before deciding
+    "review_title": "同意の依頼", "requester": "依頼者", "holder": "データの提供元",
+    "verified": "確認済み（トラストリスト）",
+    "unverified": "未確認の依頼者です。表示名は依頼者の自己申告で、誰も保証していません。",
+    "points": "要点", "data_items": "渡すデータ", "required": "必須", "optional": "任意",
+    "required_help": "必須の項目は外せません。任意の項目は、選んだものだけが渡されます。",
+    "purposes": "利用目的", "retention": "保存期間", "days": "日", "onward": "第三者への再提供",
+    "onward_yes": "あり：ほかの会社にも渡されます", "onward_no": "なし",
+    "validity": "同意の有効期間", "answer_by": "回答期限", "terms": "規約全文",
+    "accept": "選んだ項目で同意する", "decline": "同意しない",
+    "decided_accepted": "この依頼にはすでに同意しています。", "decided_declined": "この依頼はすでに断りました。",
+    "see_consent": "同意を見る", "decision": "決定", "yes": "あり", "no": "なし",
+    "requester_did": "依頼者のDID", "holder_did": "データの提供元のDID", "terms_hash": "規約のハッシュ（SHA-256）",
+    "request_id": "依頼のID",
+    # after deciding
+    "accepted_title": "同意しました", "accepted_lead": "同意書に署名して、依頼者に渡しました。",
+    "undelivered": "依頼者に届けられませんでした。同意はウォレットに保存されています。",
+    "retry": "もう一度届ける", "back_to": "に戻る", "back_to_requester": "依頼者のページに戻る",
+    "declined_title": "同意しませんでした", "declined_lead": "何も署名せず、何も送っていません。",
+    # the list
+    "list_title": "あなたの同意", "none": "まだ同意はありません。",
+    "granted": "渡すデータ", "until": "有効期限", "state": "状態", "details": "詳細",
+    "pending": "未反映", "pending_help": "変更はまだレジストリに届いていません。",
+    "sync": "今すぐレジストリに送る", "synced": "レジストリに送りました。",
+    "sync_failed": "まだ送れません", "nothing_pending": "未反映の変更はありません。",
+    "delivered_no": "未送達", "id": "ID", "no_consents": "（同意はありません）",
+    "delivered": "依頼者への送達", "delivered_yes": "送達済み",
+    # signed usage receipts
+    "receipts_lead": "{holder}が署名した記録です。データを渡したときも、断ったときも残ります。",
+    "receipt_released": "{who}にデータが渡されました", "receipt_refused": "{who}が試みました — {why}",
+    "receipt_no": "{holder}の記録 {seq}番",
+    "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
+    "pull_failed": "記録を取り寄せられませんでした。",
+    "receipt_warning": "{holder}からの記録に問題があります：{why}",
+    "data_user": "データ利用者", "holder_no": "提供元の記録番号",
+    # one consent
+    "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
+    "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
+    "at": "日時", "reached": "レジストリに反映", "receipts": "データが使われた記録・断られた記録",
+    "no_receipts": "まだ記録はありません。", "recipient": "受け取った会社", "purpose": "目的",
+    "source": "記録元", "ids": "識別子", "consent_id": "同意のID",
+    "status_list": "状態リストと番号", "issued": "同意した日時", "list_iat": "リストの発行時刻",
+    "credential": "同意書（base64url）", "source_manual": "手入力",
+    "change": "変更する", "suspend": "一時停止する", "resume": "再開する", "revoke": "撤回する",
+    "revoke_confirm": "撤回は取り消せないことを理解しました",
+    "suspend_help": "一時停止中は、データの提供が断られます。いつでも再開できます。",
+    "revoke_help": "撤回すると、この同意は二度と使えません。",
+    "changed_ok": "レジストリに反映されました", "changed_pending": "保存しましたが、まだレジストリに届いていません",
+    "done_active": "再開しました", "done_suspended": "一時停止しました", "done_revoked": "撤回しました",
+    # errors
+    "error_title": "できませんでした", "error_code": "理由コード", "error_detail": "詳しい内容",
+    "back_home": "一覧に戻る", "reason_unknown": "予期しない理由で、できませんでした。",
+    # sign in
+    "login_title": "ウォレットを開く",
+    "login_lead": "このウォレットは、あなたのパソコンの中だけで動いています。"
+                  "まだ開かれていないので、あなたの同意は表示できません。",
+    "login_how": "CopyMe を起動したときに表示された「ウォレットを開く」リンクから、もう一度開いてください。"
+                 "リンクは一度だけ、10分間使えます。鍵を受け取っている場合は、下に貼り付けてください。",
+    "login_commands": "新しいリンクを作るコマンド",
+    "key": "一回限りの鍵", "open": "開く", "wrong_key": "鍵が違うか、使用済みか、期限切れです。",
+    # the CLI
+    "phrase": "復元フレーズです。この24語を順番どおり紙に書き写し、安全な場所に保管してください。"
+              "この語（とバックアップファイル）があれば、別のパソコンで「copyme wallet recover」により"
+              "このウォレットを復元できます。知った人は誰でもあなたになりすませます。表示は今回だけです。",
+}
+
+_EN: dict[str, str] = {
+    "app": "CopyMe wallet", "nav_consents": "Your consents", "switch": "日本語", "skip": "Skip to content",
+    "tech": "Technical details", "sep": ", ",
+    "review_title": "A request for your consent", "requester": "Requester", "holder": "Data comes from",
+    "verified": "verified (trust list)",
+    "unverified": "UNVERIFIED requester. This name is the requester's own claim; nobody vouches for it.",
+    "points": "Key points", "data_items": "Data to share", "required": "required", "optional": "optional",
+    "required_help": "Required items cannot be left out; of the optional ones, only those you tick are shared.",
+    "purposes": "Purposes", "retention": "Kept for", "days": "days", "onward": "Passed on to others",
+    "onward_yes": "yes: other companies will receive it", "onward_no": "no",
+    "validity": "Consent valid for", "answer_by": "Answer before", "terms": "Full terms",
+    "accept": "Consent to the chosen items", "decline": "Decline",
+    "decided_accepted": "You already consented to this request.",
+    "decided_declined": "You already declined this request.",
+    "see_consent": "See the consent", "decision": "Decision", "yes": "yes", "no": "no",
+    "requester_did": "Requester's DID", "holder_did": "Data holder's DID", "terms_hash": "Terms hash (SHA-256)",
+    "request_id": "Request id",
+    "accepted_title": "Consent given", "accepted_lead": "You signed the consent and it was handed to the requester.",
+    "undelivered": "The requester could not be reached. The consent is kept in your wallet.",
+    "retry": "Try delivering again", "back_to": "Back to", "back_to_requester": "Back to the requester",
+    "declined_title": "Declined", "declined_lead": "Nothing was signed and nothing was sent.",
+    "list_title": "Your consents", "none": "No consents yet.",
+    "granted": "Data shared", "until": "Valid until", "state": "State", "details": "Details",
+    "pending": "pending", "pending_help": "This change has not reached the registry yet.",
+    "sync": "Send to the registry now", "synced": "Sent to the registry.",
+    "sync_failed": "Still not sent", "nothing_pending": "Nothing is pending.",
+    "delivered_no": "not delivered", "id": "id", "no_consents": "(no consents)",
+    "delivered": "Delivered to the requester", "delivered_yes": "yes",
+    "receipts_lead": "Records signed by {holder}: every time it handed your data over, and every time it refused.",
+    "receipt_released": "{who} received your data", "receipt_refused": "{who} {why}",
+    "receipt_no": "{holder} record no. {seq}",
+    "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
+    "pull_failed": "The records could not be fetched.",
+    "receipt_warning": "A problem with the records from {holder}: {why}",
+    "data_user": "Data user", "holder_no": "Holder record no.",
+    "detail_title": "Consent details", "shown": "What you saw when you consented",
+    "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
+    "at": "When", "reached": "Reached the registry", "receipts": "When your data was used, or refused",
+    "no_receipts": "No use recorded yet.", "recipient": "Received by", "purpose": "Purpose",
+    "source": "Reported by", "ids": "Identifiers", "consent_id": "Consent id",
+    "status_list": "Status list and index", "issued": "Given on", "list_iat": "List issued at",
+    "credential": "Credential (base64url)", "source_manual": "entered by hand",
+    "change": "Change", "suspend": "Suspend", "resume": "Resume", "revoke": "Revoke",
+    "revoke_confirm": "I understand that revoking is final",
+    "suspend_help": "While suspended, every data request is refused. You can resume at any time.",
+    "revoke_help": "A revoked consent can never be used again.",
+    "changed_ok": "The registry has it", "changed_pending": "Saved, but the registry does not have it yet",
+    "done_active": "Resumed", "done_suspended": "Suspended", "done_revoked": "Revoked",
+    "error_title": "That did not work", "error_code": "Reason code", "error_detail": "Detail",
+    "back_home": "Back to your consents", "reason_unknown": "It did not work, for an unexpected reason.",
+    "login_title": "Open your wallet",
+    "login_lead": "This wallet runs only on your own computer. It has not been opened in this browser yet, "
+                  "so your consents cannot be shown.",
+    "login_how": "Open it again from the \"Open your wallet\" link shown when CopyMe started. A link works "
+                 "once, for 10 minutes. If you were given a key, paste it below.",
+    "login_commands": "Commands that make a fresh link",
+    "key": "One-time key", "open": "Open", "wrong_key": "That key is wrong, used or expired.",
+    "phrase": "Your recovery phrase. Write these 24 words down on paper, in order, and keep them safe: "
+              "with them (and a backup file) 'copyme wallet recover' rebuilds this wallet on another "
+              "computer. Anyone who has them can act as you. This is the only time they are shown.",
+}
+
+_WORDS: dict[str, dict[str, str]] = {"ja": _JA, "en": _EN}
+
+#: A consent's state in plain words.
+STATES: dict[str, dict[str, str]] = {
+    "ja": {"active": "有効", "suspended": "一時停止中", "revoked": "撤回済み", "expired": "期限切れ"},
+    "en": {"active": "active", "suspended": "suspended", "revoked": "revoked", "expired": "expired"},
+}
+
+#: What a reason code means for the person who met it (the code itself goes into the
+#: technical details).  Every code of every party is here: the wallet shows the data holder's
+#: and the registry's refusals too.
+REASONS: dict[str, dict[str, str]] = {
+    "ja": {
+        "bad_backup": "CopyMe ウォレットのバックアップとして読めません。",
+        "bad_signature": "署名が正しくありません。偽物の可能性があります。",
+        "conflict": "今の状態ではできません。",
+        "corrupt_store": "ウォレットのデータが壊れています。何も消さずにそのままにしてあります。",
+        "data_unavailable": "データの提供元が、いまデータを用意できません。",
+        "expired": "期限が切れています。",
+        "invalid": "入力が正しくありません。",
+        "items_not_granted": "同意していないデータ項目が求められました。",
+        "link_code_invalid": "連携用のコードが違うか、使用済みか、期限切れです。",
+        "locked": "ウォレットの鍵が開いていません。",
+        "malformed": "読めない形式です。",
+        "not_found": "見つかりませんでした。",
+        "not_initialised": "このパソコンには、まだウォレットがありません。",
+        "not_linked": "データの提供元で、あなたのアカウントとまだ結び付けられていません。",
+        "not_subject": "同意を受けた会社以外からの求めです。",
+        "not_yet_valid": "まだ有効になっていません。",
+        "purpose_not_granted": "同意していない目的で求められました。",
+        "records_tampered": "提供の記録に書き換えの跡があります。",
+        "replayed": "同じ求めが二度送られたため、断りました。",
+        "request_mismatch": "同意書が、元の依頼と合っていません。",
+        "revoked": "この同意は撤回されています。",
+        "status_invalid": "同意の状態を確かめるリストが正しくありません。",
+        "status_rollback": "同意の状態を確かめるリストが古い版に戻されています。",
+        "status_unavailable": "同意の状態を確かめられませんでした。",
+        "suspended": "この同意は一時停止中です。",
+        "too_large": "大きすぎます。",
+        "unauthorised": "この操作は受け付けられませんでした。ウォレットを開き直してください。",
+        "unavailable": "相手のサービスにつながりませんでした。",
+        "undelivered": "同意は保存しましたが、依頼者に届けられませんでした。",
+        "unknown_item": "ウォレットが説明できないデータ項目が含まれています。",
+        "unknown_key": "知らない鍵で署名されています。",
+        "unknown_purpose": "ウォレットが説明できない利用目的が含まれています。",
+        "unsupported_alg": "対応していない署名方式です。",
+        "wallet_exists": "ウォレットはすでにあります。上書きはしません。",
+        "wrong_audience": "別の相手に宛てたものです。",
+        "wrong_passphrase": "パスフレーズが違います。",
+        "wrong_type": "別の種類のデータです。",
+    },
+    "en": {
+        "bad_backup": "It cannot be read as a CopyMe wallet backup.",
+        "bad_signature": "The signature is not valid; this may be forged.",
+        "conflict": "Not possible in the current state.",
+        "corrupt_store": "The wallet's data is damaged. Nothing was deleted; it is left as it is.",
+        "data_unavailable": "The data holder cannot provide the data right now.",
+        "expired": "It has expired.",
+        "invalid": "The input is not valid.",
+        "items_not_granted": "Data items you did not consent to were asked for.",
+        "link_code_invalid": "The link code is wrong, used or expired.",
+        "locked": "The wallet's keys are locked.",
+        "malformed": "It cannot be read.",
+        "not_found": "Not found.",
+        "not_initialised": "There is no wallet on this computer yet.",
+        "not_linked": "The data holder has not linked this wallet to your account yet.",
+        "not_subject": "It was asked for by a company other than the one you consented to.",
+        "not_yet_valid": "It is not valid yet.",
+        "purpose_not_granted": "It was asked for a purpose you did not consent to.",
+        "records_tampered": "The provision records show signs of tampering.",
+        "replayed": "The same request was sent twice, so it was refused.",
+        "request_mismatch": "The consent does not answer the request it claims to answer.",
+        "revoked": "This consent has been revoked.",
+        "status_invalid": "The list that tells a consent's state is not valid.",
+        "status_rollback": "The list that tells a consent's state was rolled back to an older version.",
+        "status_unavailable": "The consent's state could not be checked.",
+        "suspended": "This consent is suspended.",
+        "too_large": "It is too large.",
+        "unauthorised": "This action was not accepted. Open your wallet again.",
+        "unavailable": "The other service could not be reached.",
+        "undelivered": "The consent is saved, but the requester could not be reached.",
+        "unknown_item": "It asks for a data item the wallet cannot explain.",
+        "unknown_key": "It is signed with a key nobody knows.",
+        "unknown_purpose": "It names a purpose the wallet cannot explain.",
+        "unsupported_alg": "The signature method is not supported.",
+        "wallet_exists": "There is already a wallet; it is never overwritten.",
+        "wrong_audience": "It was meant for someone else.",
+        "wrong_passphrase": "The passphrase is wrong.",
+        "wrong_type": "It is a different kind of object.",
+    },
+}
+
+#: Why a requester's DID is not verified, in plain words (the reason code is shown apart, as a technical detail).
+NOTES: dict[str, dict[str, str]] = {
+    "ja": {"not_listed": "協議会のトラストリストに載っていません",
+           "unavailable": "トラストリストを取得または検証できませんでした",
+           "no_trust_list": "トラストリストがありません",
+           "unverified_then": "同意したときに確認できていませんでした"},
+    "en": {"not_listed": "not on the council's trust list",
+           "unavailable": "the trust list could not be fetched or verified",
+           "no_trust_list": "no trust list",
+           "unverified_then": "not verified when consenting"},
+}
+
+
+#: Why a holder refused a data user, as the consent's history says it (receipts); other codes
+#: fall back to ``refused_other`` (the code itself then goes to the technical details).
+REFUSALS: dict[str, dict[str, str]] = {
+    "ja": {"suspended": "一時停止中だったので、断られました", "revoked": "撤回した後だったので、断られました",
+           "expired": "同意の期限が切れていたので、断られました",
+           "items_not_granted": "同意していないデータを求めたので、断られました",
+           "purpose_not_granted": "同意していない目的だったので、断られました",
+           "not_subject": "同意の相手ではないので、断られました",
+           "refused_other": "断られました"},
+    "en": {"suspended": "tried after you suspended — refused", "revoked": "tried after you revoked — refused",
+           "expired": "tried after the consent expired — refused",
+           "items_not_granted": "asked for data you did not grant — refused",
+           "purpose_not_granted": "asked for a purpose you did not grant — refused",
+           "not_subject": "is not who you consented to — refused",
+           "refused_other": "tried — refused"},
+}
+
+#: What a failed pull of receipts means for the user.
+PULL_PROBLEMS: dict[str, dict[str, str]] = {
+    "ja": {"chain_gap": "記録の一部が欠けています。欠けた所から先は取り込んでいません。",
+           "chain_broken": "以前の記録が書き換えられています。その記録は取り込んでいません。",
+           "bad_signature": "署名が正しくない記録がありました。偽物の可能性があるので取り込んでいません。",
+           "wrong_audience": "別の会社が署名した記録がありました。取り込んでいません。",
+           "other": "記録を取り寄せられませんでした。"},
+    "en": {"chain_gap": "some records are missing; nothing after the gap was taken in.",
+           "chain_broken": "an earlier record was rewritten; it was not taken in.",
+           "bad_signature": "a record's signature is not valid (it may be forged); it was not taken in.",
+           "wrong_audience": "a record was signed by another company; it was not taken in.",
+           "other": "the records could not be fetched."},
+}
+
+
+def _pick(lang: str) -> str:
+    return lang if lang in LANGS else LANGS[0]
+
+
+def words(lang: str) -> Mapping[str, str]:
+    """All words in ``lang`` (``ja`` or ``en``; anything else gets Japanese)."""
+    return _WORDS[_pick(lang)]
+
+
+def state(status: str, lang: str) -> str:
+    """A consent state (``active``, ``suspended``, ``revoked``, ``expired``) in plain words."""
+    return STATES[_pick(lang)].get(status, status)
+
+
+def reason(code: str, lang: str) -> str:
+    """What reason ``code`` means, in ``lang``; a generic sentence for a code not known here."""
+    chosen = _pick(lang)
+    return REASONS[chosen].get(code) or _WORDS[chosen]["reason_unknown"]
+
+
+def refusal(code: str | None, lang: str) -> str:
+    """A refused attempt's reason in plain words (unknown codes: a plain "refused")."""
+    table = REFUSALS[_pick(lang)]
+    return table.get(code or "", table["refused_other"])
+
+
+def pull_problem(code: str, lang: str) -> str:
+    """Why a pull of receipts stopped, in plain words."""
+    table = PULL_PROBLEMS[_pick(lang)]
+    return table.get(code, table["other"])
