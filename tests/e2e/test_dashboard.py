@@ -159,9 +159,9 @@ def test_pending_when_the_registry_is_down_then_sync(demo: Demo, signed_in: http
     path = _accept(demo, signed_in, "dash-pending", ["transactions"])
     page = signed_in.get(path, params={"lang": "en"})
     assert "Balance" not in page.text.split('data-testid="granted"')[0]
-    assert "<dt>Request</dt>" in page.text and "<dt>Status list</dt>" in page.text
+    assert "<dt>Request id</dt>" in page.text and "<dt>Status list and index</dt>" in page.text
     ja = signed_in.get(path, params={"lang": "ja"}).text
-    assert "<dt>依頼のID</dt>" in ja and "<dt>状態リスト</dt>" in ja and "<dt>status list</dt>" not in ja
+    assert "<dt>依頼のID</dt>" in ja and "<dt>状態リストと番号</dt>" in ja and "<dt>Status list" not in ja
     signed_in.get(path, params={"lang": "en"})  # the cookie remembers the language; the rest reads English
     demo.service("registry").stop()
     try:
