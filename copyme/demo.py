@@ -51,6 +51,8 @@ PASSPHRASE = "copyme-demo"
 CUSTOMER = "C-1001"
 #: Seconds between the demo wallet's background pulls of the bank's usage receipts.
 PULL_EVERY = 3
+#: Who vouches for the demo's companies (the registry's trust list); the wallet's pages name it.
+COUNCIL_NAME = {"ja": "CopyMe デモ協議会", "en": "CopyMe demo council"}
 BANK_NAME = {"ja": "さくら銀行", "en": "Sakura Bank"}
 BUDGET_NAME = {"ja": "かけいぼ", "en": "Kakeibo"}
 INSURER_NAME = {"ja": "ほけん", "en": "Hoken Insurance"}
@@ -162,7 +164,8 @@ class Demo:
                     self.ports.insurer)
         reg.wait_up()
         if code is not None:
-            wallet = Wallet.init(self.wallet_home, PASSPHRASE, registry=self.registry_url, kdf="interactive")
+            wallet = Wallet.init(self.wallet_home, PASSPHRASE, registry=self.registry_url, kdf="interactive",
+                                 council_name=COUNCIL_NAME)
             fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(PASSPHRASE)

@@ -120,11 +120,13 @@ class ConsentCredential(SignedModel):
         lang: str = "ja",
         now: int | None = None,
         credential_id: bytes | None = None,
+        validity_days: int | None = None,
     ) -> ConsentCredential:
         """The credential a user gives in answer to a signed ``request``.
 
         ``items`` defaults to every requested item; all required items must be in it and
         nothing outside the request may be, or :class:`InvalidArgument` is raised.
+        ``validity_days`` lets the user shorten the requested validity (1 up to the request's).
         """
         if not request.raw:
             raise InvalidArgument("the request must be a decoded, signed request", field="request")
@@ -134,6 +136,10 @@ class ConsentCredential(SignedModel):
             raise InvalidArgument(f"not requested: {', '.join(extra)}", field="items")
         if missing := [i for i in request.required_items if i not in chosen]:
             raise InvalidArgument(f"required items left out: {', '.join(missing)}", field="items")
+        days = request.validity_days if validity_days is None else validity_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= request.validity_days:
+            raise InvalidArgument(f"validity_days must be 1 to {request.validity_days} (the request's)",
+                                  field="validity_days")
         issued = clock.now(now)
         credential = cls(
             issuer=user,
@@ -148,7 +154,7 @@ class ConsentCredential(SignedModel):
             status=status,
             issued_at=issued,
             not_before=issued,
-            expires_at=issued + request.validity_days * 86400,
+            expires_at=issued + days * 86400,
             credential_id=credential_id if credential_id is not None else secrets.token_bytes(16),
         )
         credential.check_answers(request)

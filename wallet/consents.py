@@ -138,11 +138,12 @@ class Review:
     terms_sha256: str
     callback: str
     decision: str = "pending"
+    council_name: str = ""
 
     @classmethod
     def build(cls, request: ConsentRequest, *, source: str, lang: str, requester: TrustCheck,
               holder: TrustCheck, vocabulary: Vocabulary = DEFAULT_VOCABULARY,
-              decision: str = "pending") -> Review:
+              decision: str = "pending", council_name: str = "") -> Review:
         """The review of a verified ``request`` in ``lang``."""
         check_lang(lang)
         claimed = request.requester_name.get(lang) or request.requester_name["ja"]
@@ -161,6 +162,7 @@ class Review:
             validity_days=request.validity_days, expires_at=request.expires_at, title=text.title,
             key_points=text.points, terms_url=request.notice.terms_url,
             terms_sha256=request.notice.terms_sha256.hex(), callback=request.callback, decision=decision,
+            council_name=council_name,
         )
 
     @property

@@ -9,9 +9,10 @@ after the transaction, and their failure never loses what was stored.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +55,13 @@ from .store import Store, dumps, translate_db_errors
 from .trust import TrustCheck, TrustLists
 
 __all__ = ["ChangeResult", "ConsentDetail", "Wallet"]
+
+
+def _council_name(names: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(names, Mapping) or not names or not all(
+            k in ("ja", "en") and isinstance(v, str) and 0 < len(v) <= 100 for k, v in names.items()):
+        raise InvalidArgument("council_name must map ja/en to names of 1-100 characters", field="council_name")
+    return dict(names)
 
 _STATUS_OF = {"active": Status.VALID, "suspended": Status.SUSPENDED, "revoked": Status.REVOKED}
 
@@ -130,12 +138,14 @@ class Wallet:
     @classmethod
     def init(cls, home: Home | str | os.PathLike[str] | None, passphrase: str, *, registry: str,
              council: str | None = None, kdf: str | None = None, now: int | None = None,
-             seed: Seed | None = None, transport: httpx.AsyncBaseTransport | None = None) -> Wallet:
+             seed: Seed | None = None, transport: httpx.AsyncBaseTransport | None = None,
+             council_name: Mapping[str, str] | None = None) -> Wallet:
         """Create a new wallet: keys derived from ``seed`` (fresh entropy by default; its recovery
         phrase is ``wallet.keys.phrase_seed.phrase(lang)``) sealed by ``passphrase``, an empty database.
 
         Refuses (``wallet_exists``) if the home already holds a wallet.  The trust list's council
-        DID is pinned from ``council``, else from the registry's list on first use.
+        DID is pinned from ``council``, else from the registry's list on first use;
+        ``council_name`` (``{"ja": …, "en": …}``) is who the pages say vouches for a verified name.
         """
         home = home if isinstance(home, Home) else Home.at(home)
         check_url(registry, "registry")
@@ -155,6 +165,8 @@ class Wallet:
             store.set_meta("created_at", str(clock.now(now)))
             if council:
                 store.set_meta("council", council)
+            if council_name:
+                store.set_meta("council_name", dumps(_council_name(council_name)))
         wallet = cls(home, store, keys, transport=transport)
         if council is None:
             wallet.trust.load(now)  # trust on first use; a registry that is down pins later
@@ -274,7 +286,14 @@ class Wallet:
         requester, holder = checks or (self.trust.check(request.requester, now, refresh=False),
                                        self.trust.check(request.holder, now, refresh=False))
         return Review.build(request, source=source, lang=lang, requester=requester, holder=holder,
-                            vocabulary=self.vocabulary, decision=decision)
+                            vocabulary=self.vocabulary, decision=decision,
+                            council_name=self.council_name(lang) if requester.verified else "")
+
+    def council_name(self, lang: str) -> str:
+        """The name of the council whose trust list vouches for verified names ("" if not set)."""
+        raw = self.store.get_meta("council_name")
+        names: dict[str, str] = json.loads(raw) if raw else {}
+        return names.get(lang) or next(iter(names.values()), "")
 
     def _request(self, review: Review | str) -> tuple[ConsentRequest, dict[str, Any]]:
         cid = review.request_cid if isinstance(review, Review) else review
@@ -286,8 +305,11 @@ class Wallet:
     # -- decide -----------------------------------------------------------------------------
 
     def accept(self, review: Review | str, *, items: list[str] | tuple[str, ...] | None = None,
-               lang: str | None = None, now: int | None = None, deliver: bool = True) -> ConsentView:
+               lang: str | None = None, now: int | None = None, deliver: bool = True,
+               validity_days: int | None = None) -> ConsentView:
         """Consent to a received request (all items, or ``items``): sign, store, publish, deliver.
+
+        ``validity_days`` shortens the requested validity (``invalid`` outside 1..requested).
 
         The consent is stored even if publishing or delivery fails (it is then pending and/or
         undelivered; see :meth:`sync` and :meth:`deliver`).
@@ -295,7 +317,7 @@ class Wallet:
         self._identity()
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard:
-            consent_id, holder = self._accept(review, items, lang, now)
+            consent_id, holder = self._accept(review, items, lang, now, validity_days)
         self.lists.sync(now)
         # before delivery, so the holder knows the DID by the time the data user presents it
         self.link_relationships(holder, now=now)
@@ -308,7 +330,7 @@ class Wallet:
             return self.consent(consent_id, now=now)
 
     def _accept(self, review: Review | str, items: list[str] | tuple[str, ...] | None,
-                lang: str | None, now: int | None) -> tuple[str, str]:
+                lang: str | None, now: int | None, validity_days: int | None) -> tuple[str, str]:
         request, row = self._request(review)
         if row["decision"] != "pending":
             raise Conflict(f"this request was already {row['decision']}")
@@ -326,7 +348,8 @@ class Wallet:
             list_id, ref = self.lists.allocate(current, relationship=relationship.id)
             credential = ConsentCredential.grant(request, user=signer.did,
                                                  items=tuple(items) if items is not None else None,
-                                                 status=ref, lang=lang, now=current)
+                                                 status=ref, lang=lang, now=current,
+                                                 validity_days=validity_days)
             raw = credential.sign(signer)
             consent_id = ConsentCredential.decode(raw).cid
             org = requester.organisation
