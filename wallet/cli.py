@@ -1,8 +1,8 @@
 """`copyme wallet ...`: thin commands over the wallet library (parse, one call, render).
 
 The passphrase comes from ``--passphrase-file``, else ``COPYME_PASSPHRASE``, else a prompt.
-Errors are the reason in plain words (from :mod:`wallet.glossary`, in ``--lang``), then one line
-``error: <code>: <detail>`` and a non-zero exit status (see
+Errors are one line ``error: <code>: <detail>``, then the reason in plain words (from
+:mod:`wallet.glossary`, in ``--lang``), and a non-zero exit status (see
 ``protocol.cli_exit``); ``--json`` prints JSON for scripts (errors as JSON on stderr).
 """
 
@@ -23,10 +23,10 @@ from common import PeerClient, is_loopback_host, is_loopback_url, run_server
 from protocol import CopyMeError, InvalidArgument, NotFound, Unavailable, cli_exit
 
 from . import backup as _backup
-from . import glossary, render
+from . import glossary, overview, render
 from .consents import ConsentView
 from .derive import Seed
-from .errors import WalletExists
+from .errors import UnverifiedRequester, WalletExists
 from .home import Home
 from .listing import write_json
 from .pull import DEFAULT_PULL_INTERVAL
@@ -54,10 +54,13 @@ def _command(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CopyMeError as err:
-            if not kwargs.get("as_json"):  # the reason in plain words first, then the code line
-                typer.echo(glossary.reason(err.code, kwargs.get("lang") or os.environ.get("COPYME_LANG") or "ja"),
-                           err=True)
-            cli_exit(err, as_json=bool(kwargs.get("as_json")))
+            if kwargs.get("as_json"):
+                cli_exit(err, as_json=True)
+            # the code line first (scripts read it), then the reason in the user's words
+            typer.echo(f"error: {err.code}: {err.detail}", err=True)
+            typer.echo(glossary.reason(err.code, kwargs.get("lang") or os.environ.get("COPYME_LANG") or "ja"),
+                       err=True)
+            raise SystemExit(err.exit_status) from None
         except OSError as err:  # e.g. an unwritable --out file or home folder
             cli_exit(InvalidArgument(f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}"),
                      as_json=bool(kwargs.get("as_json")))
@@ -105,6 +108,8 @@ def init(
     council: str | None = typer.Option(None, "--council", help="Pin this council DID for the trust list (default: trust the registry's on first use)."),
     seed_file: Path | None = typer.Option(None, "--seed-file", help="Take the wallet's 32-byte seed (64 hex digits) from this file instead of fresh randomness: for interop tests only."),
     lang: str | None = LangOpt,
+    council_name_ja: str | None = typer.Option(None, "--council-name-ja", help="The council's name in Japanese, shown on ✔ badges."),
+    council_name_en: str | None = typer.Option(None, "--council-name-en", help="The council's name in English, shown on ✔ badges."),
     home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Create a wallet: keys sealed by your passphrase, and the recovery phrase that restores them. Never overwrites one."""
@@ -113,8 +118,9 @@ def init(
         raise WalletExists(f"there is already a wallet in {target.path}; it is never overwritten")
     chosen = _lang(lang)
     seed = Seed.from_hex(_read_secret_file(seed_file, "seed file")) if seed_file is not None else None
+    names = {k: v for k, v in (("ja", council_name_ja), ("en", council_name_en)) if v}
     with Wallet.init(target, _passphrase(passphrase_file, confirm=True), registry=registry, council=council,
-                     seed=seed) as w:
+                     seed=seed, council_name=names or None) as w:
         info = w.info()
         assert w.keys is not None and w.keys.phrase_seed is not None
         phrase = w.keys.phrase_seed.phrase(chosen)
@@ -179,16 +185,24 @@ def did(home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
 @_command
 def receive(
     source: str = typer.Argument(..., help="The request: an https URL, a copyme:// link, or a file."),
-    accept: bool = typer.Option(False, "--accept", help="Accept all requested items without asking."),
-    items: str | None = typer.Option(None, "--items", help="Accept only these items (comma-separated ids; required ones must be in)."),
+    accept: bool = typer.Option(False, "--accept", help="Accept the required items only (name optional ones with --items)."),
+    items: str | None = typer.Option(None, "--items", help="Accept these items (comma-separated ids; the required ones are always in)."),
     decline: bool = typer.Option(False, "--decline", help="Decline without asking."),
+    days: int | None = typer.Option(None, "--days", help="Shorten the consent's validity to this many days."),
+    accept_unverified: bool = typer.Option(False, "--accept-unverified",
+                                           help="Needed to accept a request whose requester is UNVERIFIED."),
     lang: str | None = LangOpt, home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Check a consent request, show what it asks in plain words, and answer it."""
+    """Check a consent request, show what it asks in plain words, and answer it.
+
+    Privacy by default: accepting grants the required items only, unless optional ones are
+    named with --items; a requester not on the trust list also needs --accept-unverified.
+    """
     if sum([accept, items is not None, decline]) > 1:
         raise InvalidArgument("choose one of --accept, --items, --decline", field="answer")
     chosen_lang = _lang(lang)
+    words = glossary.words(chosen_lang)
     with _open(home, passphrase_file) as w:
         review = w.review(source, lang=chosen_lang)
         console = render.console()
@@ -196,9 +210,10 @@ def receive(
             console.print(render.review_panel(review))
         answer: list[str] | str | None = None
         if accept:
-            answer = "all"
+            answer = list(review.required_items)
         elif items is not None:
-            answer = [i.strip() for i in items.split(",") if i.strip()]
+            named = [i.strip() for i in items.split(",") if i.strip()]
+            answer = list(review.required_items) + [i for i in named if i not in review.required_items]
         elif decline:
             answer = "decline"
         elif review.decision != "pending":
@@ -207,12 +222,17 @@ def receive(
             answer = _ask(review)
         else:
             raise InvalidArgument("no answer given: use --accept, --items or --decline", field="answer")
+        if isinstance(answer, list) and not review.verified and review.decision == "pending":
+            if not accept_unverified:
+                raise UnverifiedRequester(f"{review.claimed_name!r} is not on the trust list ({review.trust_note}); "
+                                          "add --accept-unverified to consent anyway")
+            typer.echo(f"⚠ {words['unverified_needs_flag']} ({review.claimed_name})", err=True)
         if answer == "none":
             result: dict[str, Any] = {"review": review.to_json(), "decision": review.decision, "already": True}
         elif answer == "decline":
             result = {"review": w.decline(review).to_json(), "decision": "declined"}
         else:
-            consent = w.accept(review, items=None if answer == "all" else list(answer), lang=chosen_lang)
+            consent = w.accept(review, items=list(answer), lang=chosen_lang, validity_days=days)
             result = {"review": review.to_json(), "decision": "accepted", "consent": consent.to_json()}
     if as_json:
         _print_json(result)
@@ -236,9 +256,9 @@ def receive(
 
 
 def _ask(review: Any) -> list[str] | str:
-    choice = typer.prompt("[a]ccept all / [c]hoose items / [d]ecline", default="d").strip().lower()
-    if choice.startswith("a"):
-        return "all"
+    choice = typer.prompt("[r]equired items only / [c]hoose items / [d]ecline", default="d").strip().lower()
+    if choice.startswith("r"):
+        return list(review.required_items)
     if choice.startswith("c"):
         chosen = list(review.required_items)
         for item in review.items:
@@ -246,6 +266,23 @@ def _ask(review: Any) -> list[str] | str:
                 chosen.append(item.id)
         return chosen
     return "decline"
+
+
+@app.command()
+@_command
+def news(lang: str | None = LangOpt, home: Path | None = HomeOpt, as_json: bool = JsonOpt) -> None:
+    """What is new since your last visit (here or on the dashboard): uses, refusals, consents ending soon."""
+    chosen_lang = _lang(lang)
+    with _open(home, unlock=False) as w:
+        consents = w.consents()
+        found = overview.news(w.store, consents)
+        overview.mark_visit(w.store)
+    if as_json:
+        _print_json({"since": found.since, "uses": [r.to_json() for r in found.uses],
+                     "refusals": [r.to_json() for r in found.refusals],
+                     "ending": [c.to_json() for c in found.ending]})
+    else:
+        typer.echo(render.news_text(found, chosen_lang))
 
 
 @app.command("list")
@@ -504,7 +541,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
     serve_file = target.path / SERVE_FILE
 
     def announce(bound: int) -> None:
-        base = f"http://{'[::1]' if host == '::1' else host}:{bound}"
+        # one canonical origin: the button, the printed link and serve.json all say localhost, and
+        # the dashboard sends 127.0.0.1 visitors there (a cookie set on one name is not sent to the other)
+        base = f"http://{'[::1]' if host == '::1' else 'localhost'}:{bound}"
+        if host != "::1":
+            app_.state.canonical_host = f"localhost:{bound}"
         serve_file.write_text(json.dumps({"url": base, "pid": os.getpid()}), encoding="utf-8")
         issued = app_.state.signin.issue() if login_link_ else None
         fresh = f"copyme wallet login-link --home {target.path}"

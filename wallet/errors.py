@@ -10,7 +10,8 @@ The tree (all under :class:`protocol.CopyMeError`)::
     ├── CorruptStore             corrupt_store      the database or key file is damaged (nothing is reset)
     ├── Undelivered              undelivered        the consent is stored, but its callback did not take it
     ├── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
-    └── BadPhrase                bad_phrase         a recovery phrase with a word off the list or a bad checksum
+    ├── BadPhrase                bad_phrase         a recovery phrase with a word off the list or a bad checksum
+    └── UnverifiedRequester      unverified_requester  accepting an UNVERIFIED request without saying so
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "CorruptStore",
     "NotInitialised",
     "Undelivered",
+    "UnverifiedRequester",
     "WalletExists",
     "WalletLocked",
     "WrongPassphrase",
@@ -94,3 +96,15 @@ class BadPhrase(CopyMeError):
     code = "bad_phrase"
     http_status = 422
     exit_status = 2
+
+
+class UnverifiedRequester(CopyMeError):
+    """The requester is not on the trust list, and the answer did not say it accepts that.
+
+    The CLI needs ``--accept-unverified`` for such a request (privacy by default): its name is
+    the requester's own claim, nobody vouches for it.
+    """
+
+    code = "unverified_requester"
+    http_status = 409
+    exit_status = 5

@@ -166,6 +166,7 @@ STATES: dict[str, dict[str, str]] = {
 REASONS: dict[str, dict[str, str]] = {
     "ja": {
         "bad_backup": "CopyMe ウォレットのバックアップとして読めません。",
+        "bad_phrase": "復元フレーズが正しくありません。表示された番号の語を確かめてください。",
         "bad_signature": "署名が正しくありません。偽物の可能性があります。",
         "conflict": "今の状態ではできません。",
         "corrupt_store": "ウォレットのデータが壊れています。何も消さずにそのままにしてあります。",
@@ -205,6 +206,7 @@ REASONS: dict[str, dict[str, str]] = {
     },
     "en": {
         "bad_backup": "It cannot be read as a CopyMe wallet backup.",
+        "bad_phrase": "The recovery phrase is not right. Check the word it names.",
         "bad_signature": "The signature is not valid; this may be forged.",
         "conflict": "Not possible in the current state.",
         "corrupt_store": "The wallet's data is damaged. Nothing was deleted; it is left as it is.",

@@ -20,13 +20,15 @@ from rich.text import Text
 
 from . import glossary
 from .consents import ConsentView, Review
+from .overview import News
 from .pull import PullResult
 from .receipts import HeldReceipt
 from .status import PublishResult
 from .wallet import ChangeResult, ConsentDetail
 
-__all__ = ["change_text", "consent_table", "console", "detail_view", "phrase_notice", "review_panel", "short_id",
-           "sync_text", "write_consent_table"]
+__all__ = ["change_text", "consent_table", "console", "detail_view", "news_text", "phrase_notice", "review_panel",
+           "short_id", "sync_text", "write_consent_table"]
+
 
 def _w(lang: str) -> Mapping[str, str]:
     return glossary.words(lang)
@@ -189,6 +191,25 @@ def detail_view(detail: ConsentDetail, *, with_credential: bool = True, lang: st
         parts.append(Text(w["credential"] + ":", style="bold"))
         parts.append(Text(base64.urlsafe_b64encode(detail.credential).rstrip(b"=").decode(), overflow="fold"))
     return Group(*parts)
+
+
+def news_text(news: News, lang: str) -> str:
+    """``news``: what is new since the last visit, one line each (the dashboard's home shows the same)."""
+    w = _w(lang)
+    if news.empty:
+        return w["news_first"] if news.since is None else w["news_nothing"]
+
+    def items(ids: tuple[str, ...]) -> str:
+        return w["sep"].join(ids)
+
+    lines = [w["news_title"]]
+    lines += [f"- {_date(r.at)}  " + w["news_refused"].format(company=news.company(r.consent_id, lang))
+              for r in news.refusals]
+    lines += [f"- {_date(r.at)}  " + w["news_used"].format(company=news.company(r.consent_id, lang),
+                                                          items=items(r.items)) for r in news.uses]
+    lines += ["- " + w["news_ending"].format(company=c.name(lang), date=_date(c.expires_at)[:10])
+              + f"  ({short_id(c.id)})" for c in news.ending]
+    return "\n".join(lines)
 
 
 def change_text(result: ChangeResult) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from common.registry_client import RegistryClient
 from protocol import ConsentCredential, Status, StatusListToken
@@ -30,9 +31,9 @@ def test_init_did_and_second_init_refused(env: Env) -> None:
     assert env.json("did")["did"] == info["did"]
 
 
-def test_receive_accept_all_signs_stores_publishes_and_delivers(env: Env) -> None:
+def test_receive_accept_signs_stores_publishes_and_delivers(env: Env) -> None:
     env.init()
-    shown = env.wallet("receive", str(env.request_file()), "--accept")
+    shown = env.wallet("receive", str(env.request_file()), "--items", "balance,name")
     assert "Kakeibo Inc." in shown.stdout and "verified" in shown.stdout
     assert "Transaction history" in shown.stdout and "Providing the service" in shown.stdout
     assert "Revoke at any time" in shown.stdout
@@ -55,12 +56,15 @@ def test_receive_partial_and_decline(env: Env) -> None:
     env.init()
     out = env.json("receive", str(env.request_file("a")), "--items", "transactions")
     assert out["consent"]["items"] == ["transactions"]
-    missing_required = env.wallet("receive", str(env.request_file("b")), "--items", "balance", ok=False)
-    assert "error: invalid:" in missing_required.stderr and "required" in missing_required.stderr
+    # the required items are always in; named optional ones join them
+    assert env.json("receive", str(env.request_file("b")), "--items", "balance")["consent"]["items"] == [
+        "transactions", "balance"]
+    unknown = env.wallet("receive", str(env.request_file("d")), "--items", "blood_type", ok=False)
+    assert "error: unknown_item:" in unknown.stderr
     declined = env.json("receive", str(env.request_file("c")), "--decline")
     assert declined["decision"] == "declined"
-    assert len(env.json("list")) == 1
-    assert len(env.callback.received) == 1
+    assert len(env.json("list")) == 2
+    assert len(env.callback.received) == 2
 
 
 def test_receive_by_url_and_deep_link(env: Env) -> None:
@@ -301,3 +305,51 @@ def test_answer_flags_are_exclusive_and_needed(env: Env) -> None:
     env.json("receive", path, "--accept")
     assert "error: conflict:" not in env.wallet("receive", path).stderr  # shows the earlier decision
     assert "already accepted" in env.wallet("receive", path).stdout
+
+
+def test_accept_grants_the_required_items_only(env: Env) -> None:
+    """Privacy by default: --accept without naming items shares only what is required."""
+    env.init()
+    out = env.json("receive", str(env.request_file()), "--accept")
+    assert out["consent"]["items"] == ["transactions"]
+
+
+def test_an_unverified_requester_needs_an_explicit_flag_and_gets_a_warning(env: Env) -> None:
+    env.init()
+    path = str(env.request_file(key=samples.KEYS.stranger))
+    refused = env.wallet("receive", path, "--accept", "--lang", "en", ok=False)
+    assert "error: unverified_requester:" in refused.stderr and "--accept-unverified" in refused.stderr
+    assert "Nobody vouches for this requester" in refused.stderr  # the glossary's sentence first
+    assert env.json("list") == []
+    taken = env.wallet("receive", path, "--accept", "--accept-unverified", "--lang", "ja")
+    assert "未確認の依頼者" in taken.stderr and "accepted: consent" in taken.stdout
+    assert env.json("receive", str(env.request_file(key=samples.KEYS.stranger, name="x")), "--decline")[
+        "decision"] == "declined"  # declining never needs the flag
+
+
+def test_days_shortens_the_validity(env: Env) -> None:
+    env.init()
+    consent = env.json("receive", str(env.request_file()), "--accept", "--days", "7")["consent"]
+    assert consent["expires_at"] - consent["issued_at"] == 7 * 86400
+    too_long = env.wallet("receive", str(env.request_file("b")), "--accept", "--days", "9999", ok=False)
+    assert "error: invalid:" in too_long.stderr and "validity_days" in too_long.stderr
+
+
+def test_news_lists_uses_and_ending_consents_once(env: Env) -> None:
+    env.init()
+    first = env.json("news")
+    assert first["since"] is None
+    cid = env.json("receive", str(env.request_file()), "--accept", "--days", "3")["consent"]["id"]
+    env.wallet("receipts", "--import", str(_receipt_file(env, cid)))
+    news = env.json("news")
+    assert [r["consent_id"] for r in news["uses"]] == [cid] and [c["id"] for c in news["ending"]] == [cid]
+    again = env.json("news")
+    assert again["uses"] == [] and [c["id"] for c in again["ending"]] == [cid]  # ending stays until it ends
+    text = env.wallet("news", "--lang", "ja").stdout
+    assert "終わります" in text
+
+
+def _receipt_file(env: Env, consent_id: str) -> Path:
+    path = env.tmp / "receipt.json"
+    path.write_text(json.dumps({"consent_id": consent_id, "items": ["transactions"], "recipient": "Kakeibo"}))
+    return path

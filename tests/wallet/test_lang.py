@@ -60,7 +60,7 @@ def test_registry_down_note_is_translated(env: Env) -> None:
 def test_show_of_an_unverified_consent_in_japanese(env: Env) -> None:
     env.init()
     path = env.request_file(key=samples.KEYS.stranger)
-    consent = env.json("receive", str(path), "--accept", "--lang", "ja")["consent"]
+    consent = env.json("receive", str(path), "--accept", "--accept-unverified", "--lang", "ja")["consent"]
     shown = env.json("show", consent["id"])["shown"]
     assert shown["lang"] == "ja" and shown["trust_note"] == "同意したときに確認できていませんでした"
 
