@@ -39,9 +39,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from common import host_header_is_loopback, read_capped
-from protocol import CopyMeError, InvalidArgument
+from protocol import CopyMeError, InvalidArgument, clock
 
-from . import glossary
+from . import glossary, overview
 from .api import Unauthorised
 from .consents import ConsentView
 from .receipts import PullState
@@ -94,6 +94,19 @@ def _fmt_short(ts: int | None) -> str:
 
 def _fmt_date(ts: int) -> str:
     return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d")
+
+
+def _day_choices(requested: int) -> list[int]:
+    """The validity the user may pick: as requested, or shorter (a week, a month, a quarter...)."""
+    return [requested] + [d for d in (180, 90, 30, 7, 1) if d < requested]
+
+
+def _fmt_day(ts: int | None, lang: str) -> str:
+    """A date in plain words: 2026年11月29日 / 29 Nov 2026."""
+    if not ts:
+        return "—"
+    day = datetime.fromtimestamp(ts).astimezone()
+    return f"{day.year}年{day.month}月{day.day}日" if lang == "ja" else day.strftime("%-d %b %Y")
 
 
 def _safe_back(url: str | None) -> str | None:
@@ -169,8 +182,11 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
         ctx = {"lang": lang, "w": w, "sep": w["sep"], "states": glossary.STATES[lang], "csrf": csrf,
                "switch_url": switch, "reason": lambda code, lg=lang: glossary.reason(code, lg),
                "fmt_time": _fmt_time, "fmt_date": _fmt_date, "fmt_short": _fmt_short,
+               "fmt_day": lambda ts, lg=lang: _fmt_day(ts, lg),
                "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
-               "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path, **context}
+               "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path,
+               "is_refusal": overview.is_refusal,
+               "items_text": lambda items, lg=lang: w["sep"].join(_item(i, lg) for i in items), **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
         if request.query_params.get("lang") in ("ja", "en"):
             response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
@@ -220,11 +236,26 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("sec-fetch-site") == "cross-site":
             return _same_site_bounce(request, target)
-        return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
+        lang = request.query_params.get("lang")
+        return RedirectResponse("/login?next=" + quote(target, safe="")
+                                + (f"&lang={lang}" if lang in glossary.LANGS else ""), status_code=303)
+
+    def canonical(request: Request) -> Response | None:
+        """A redirect to the wallet's one origin (``app.state.canonical_host``, set by ``serve``)
+        when a page is asked for under another loopback name, e.g. 127.0.0.1 instead of localhost:
+        the session cookie belongs to one host name, so every link must land on that one."""
+        want = getattr(app.state, "canonical_host", None)
+        if not want or request.method != "GET" or request.headers.get("host") == want:
+            return None
+        target = f"http://{want}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(target, status_code=307, headers={"Cache-Control": "no-store",
+                                                                  "Referrer-Policy": "no-referrer"})
 
     def guarded(request: Request, fn: Callable[[], Response]) -> Response:
         try:
             check_host(request)
+            if (moved := canonical(request)) is not None:
+                return moved
             if not signed_in(request):
                 return login_redirect(request)
             return fn()
@@ -261,6 +292,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     def login(request: Request, key: str | None = None, next: str | None = None) -> Response:  # noqa: A002
         try:
             check_host(request)
+            if (moved := canonical(request)) is not None:
+                return moved
             if key is not None:
                 return exchange(key, _next(next))
         except CopyMeError as err:
@@ -279,20 +312,32 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     # -- see --------------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request) -> Response:
+    def index(request: Request, state: str = "all", q: str = "") -> Response:
         def render() -> Response:
-            consents, pending, problems = locked(lambda: (opened.consents(), opened.pending(),
-                                                          opened.receipt_warnings()))
-            groups: dict[str, dict[str, Any]] = {}
+            def read() -> tuple[list[overview.Listed], overview.News, list[str], int, list[str]]:
+                consents = opened.consents()
+                shown = overview.listing(opened.store, consents, state=state, query=q, vocabulary=vocab)
+                news = overview.news(opened.store, consents)
+                overview.mark_visit(opened.store)
+                return shown, news, opened.pending(), len(consents), warnings_of(
+                    opened.receipt_warnings(), consents, lang)
+
             lang = lang_of(request)
-            for c in consents:
-                group = groups.setdefault(c.holder, {"label": c.holder_label(lang), "url": c.holder_url,
-                                                     "consents": []})
-                group["consents"].append(c)
-            return page(request, "index.html", {"groups": list(groups.values()), "pending_lists": pending,
-                                                "synced": request.query_params.get("synced"),
-                                                "warnings": warnings_of(problems, consents, lang),
-                                                "pulled": request.query_params.get("pulled")})
+            shown, news, pending, total, warnings = locked(read)
+            closed_open = state in ("revoked", "expired")
+            return page(request, "index.html", {
+                "open": [x for x in shown if closed_open or not x.closed],
+                "closed": [] if closed_open else [x for x in shown if x.closed],
+                "news": news, "pending_lists": pending, "total": total, "state": state, "q": q,
+                "filters": overview.STATE_FILTERS, "synced": request.query_params.get("synced"),
+                "warnings": warnings, "pulled": request.query_params.get("pulled")})
+        return guarded(request, render)
+
+    @app.get("/who", response_class=HTMLResponse, include_in_schema=False)
+    def who(request: Request) -> Response:
+        def render() -> Response:
+            found = locked(lambda: overview.companies(opened.consents(), opened.receipts()))
+            return page(request, "who.html", {"companies": found})
         return guarded(request, render)
 
     @app.get("/consents/{consent_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -336,7 +381,9 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             back = (_back_to_requester(request.query_params.get("back"), shown.callback)
                     or _back_to_requester(request.headers.get("referer"), shown.callback))
             return page(request, "review.html", {"r": shown, "consent": consent, "u": u,
-                                                 "back": back or _origin(shown.callback)})
+                                                 "back": back or _origin(shown.callback),
+                                                 "day_choices": _day_choices(shown.validity_days),
+                                                 "valid_until": clock.now() + shown.validity_days * 86400})
         return guarded(request, render)
 
     @app.post("/review/{request_cid}", include_in_schema=False)
@@ -353,7 +400,12 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                     raise InvalidArgument("the request at this address changed since it was shown", field="u")
             if decision == "accept":
                 items = [i for i in form.get("items", []) if i]
-                consent: ConsentView = await _threaded(lambda: opened.accept(request_cid, items=items, lang=lang))
+                days_text = (form.get("days") or [""])[0]
+                if days_text and not days_text.isdigit():
+                    raise InvalidArgument("days must be a whole number of days", field="days")
+                days = int(days_text) if days_text else None
+                consent: ConsentView = await _threaded(lambda: opened.accept(
+                    request_cid, items=items, lang=lang, validity_days=days))
                 target = f"/consents/{quote(consent.id, safe='')}?accepted=1"
                 if back:
                     target += "&back=" + quote(back, safe="")

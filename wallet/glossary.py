@@ -88,6 +88,35 @@ _JA: dict[str, str] = {
     "phrase": "復元フレーズです。この24語を順番どおり紙に書き写し、安全な場所に保管してください。"
               "この語（とバックアップファイル）があれば、別のパソコンで「copyme wallet recover」により"
               "このウォレットを復元できます。知った人は誰でもあなたになりすませます。表示は今回だけです。",
+    # time in plain words, shortening, the trust badge
+    "validity_plain": "同意した日から{days}日間（{date}まで）、{company}は{holder}からあなたのデータを受け取れます。",
+    "retention_plain": "{company}は、受け取ったデータを受け取ってから{days}日以内に削除します。",
+    "revoke_plain": "撤回すると、それから先の受け取りはすべて断られます。すでに渡したデータは自動では消えません。"
+                    "消してほしいときは、{company}に削除を求めてください。",
+    "onward_plain_yes": "{company}は、受け取ったデータをほかの会社にも渡します。",
+    "onward_plain_no": "{company}は、受け取ったデータをほかの会社に渡しません。",
+    "when_title": "いつまで、どうなるか", "shorten": "同意の有効期間", "days_option": "{days}日間",
+    "days_option_max": "{days}日間（依頼どおり）", "shorten_help": "短くすると、その日が来た時点で受け取れなくなります。",
+    "verified_by": "{council}が確認済み", "about_mark": "この ✔ について",
+    "about_mark_text": "{council}は、会社の名前と署名の鍵を確かめて、トラストリストに載せています。"
+                       "この依頼が本当に{company}からのものであることを、{council}が保証しています。",
+    "how_listed": "会社は{council}に申請し、名前と鍵の審査を受けるとリストに載ります。"
+                  "載っていない会社の依頼には、赤い「未確認」の警告が出ます。",
+    "council_default": "トラストリストの発行者",
+    # the list, who has my data, what is new
+    "nav_who": "データを持つ会社", "who_title": "あなたのデータを持っている会社",
+    "who_lead": "会社ごとに、受け取ったデータとその日時、今も受け取れるかどうかを示します。",
+    "who_may_fetch": "今もデータを受け取れます", "who_may_not_fetch": "もう受け取れません",
+    "who_received": "受け取ったデータ", "who_nothing_yet": "まだ何も受け取っていません",
+    "last_use": "最後に使われた日", "never_used": "まだ使われていません", "given": "同意した日",
+    "outcome": "結果", "outcome_refused": "断りました", "outcome_released": "渡しました",
+    "ended_revoked": "撤回した日", "ended_expired": "終わった日",
+    "filter_state": "状態", "filter_all": "すべて", "search": "会社名やデータで探す", "filter": "絞り込む",
+    "closed_title": "撤回・期限切れの同意（{n}件）", "no_match": "条件に合う同意はありません。",
+    "news_title": "前回から新しいこと", "news_used": "{company}が{items}を受け取りました",
+    "news_refused": "{company}の求めを断りました", "news_ending": "{company}への同意は{date}に終わります",
+    "news_nothing": "前回から新しいことはありません。", "news_first": "ようこそ。ここに、データが使われたことや、もうすぐ終わる同意が表示されます。",
+    "unverified_needs_flag": "未確認の依頼者です。この名前は誰も保証していません。",
 }
 
 _EN: dict[str, str] = {
@@ -150,6 +179,34 @@ _EN: dict[str, str] = {
     "phrase": "Your recovery phrase. Write these 24 words down on paper, in order, and keep them safe: "
               "with them (and a backup file) 'copyme wallet recover' rebuilds this wallet on another "
               "computer. Anyone who has them can act as you. This is the only time they are shown.",
+    "validity_plain": "For {days} days after you consent (until {date}), {company} may fetch your data from {holder}.",
+    "retention_plain": "{company} deletes the data it received within {days} days of receiving it.",
+    "revoke_plain": "Revoking refuses every later fetch. Data already handed over is not deleted by itself; "
+                    "to have it deleted, ask {company} to erase it.",
+    "onward_plain_yes": "{company} passes the data it receives on to other companies.",
+    "onward_plain_no": "{company} does not pass the data it receives on to other companies.",
+    "when_title": "How long, and what happens", "shorten": "Consent valid for", "days_option": "{days} days",
+    "days_option_max": "{days} days (as asked)", "shorten_help": "A shorter time: no fetch works after its last day.",
+    "verified_by": "checked by {council}", "about_mark": "About this ✔",
+    "about_mark_text": "{council} checks a company's name and signing key and lists it on its trust list. "
+                       "{council} vouches that this request really comes from {company}.",
+    "how_listed": "A company applies to {council} and is listed once its name and key are checked. "
+                  "A request from a company that is not listed gets a red UNVERIFIED warning.",
+    "council_default": "the trust list's publisher",
+    "nav_who": "Who has my data", "who_title": "Who has your data",
+    "who_lead": "Per company: what it received and when, and whether it may still fetch.",
+    "who_may_fetch": "May still fetch your data", "who_may_not_fetch": "Can no longer fetch your data",
+    "who_received": "Received", "who_nothing_yet": "Nothing yet",
+    "last_use": "Last used", "never_used": "Not used yet", "given": "Given on",
+    "outcome": "Outcome", "outcome_refused": "Refused", "outcome_released": "Handed over",
+    "ended_revoked": "Revoked on", "ended_expired": "Ended on",
+    "filter_state": "State", "filter_all": "all", "search": "Search by company or data", "filter": "Filter",
+    "closed_title": "Revoked and expired consents ({n})", "no_match": "No consent matches.",
+    "news_title": "New since your last visit", "news_used": "{company} received {items}",
+    "news_refused": "A request from {company} was refused", "news_ending": "Your consent to {company} ends on {date}",
+    "news_nothing": "Nothing new since your last visit.",
+    "news_first": "Welcome. Uses of your data and consents about to end will show here.",
+    "unverified_needs_flag": "UNVERIFIED requester: nobody vouches for this name.",
 }
 
 _WORDS: dict[str, dict[str, str]] = {"ja": _JA, "en": _EN}
@@ -199,6 +256,7 @@ REASONS: dict[str, dict[str, str]] = {
         "unknown_key": "知らない鍵で署名されています。",
         "unknown_purpose": "ウォレットが説明できない利用目的が含まれています。",
         "unsupported_alg": "対応していない署名方式です。",
+        "unverified_requester": "誰も保証していない依頼者です。それでも同意するときは、そのことをはっきり指定してください。",
         "wallet_exists": "ウォレットはすでにあります。上書きはしません。",
         "wrong_audience": "別の相手に宛てたものです。",
         "wrong_passphrase": "パスフレーズが違います。",
@@ -239,6 +297,7 @@ REASONS: dict[str, dict[str, str]] = {
         "unknown_key": "It is signed with a key nobody knows.",
         "unknown_purpose": "It names a purpose the wallet cannot explain.",
         "unsupported_alg": "The signature method is not supported.",
+        "unverified_requester": "Nobody vouches for this requester. To consent anyway, say so explicitly.",
         "wallet_exists": "There is already a wallet; it is never overwritten.",
         "wrong_audience": "It was meant for someone else.",
         "wrong_passphrase": "The passphrase is wrong.",

@@ -86,8 +86,10 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     expect(page.get_by_test_id("accept")).to_have_text("選んだ項目で同意する")
     _shot(page, screenshots, "03-review-ja")
 
-    # accept only some optional items: keep the balance, leave the name out
-    page.get_by_test_id("opt-name").uncheck()
+    # optional items start unticked (privacy by default): tick the balance, leave the name out
+    expect(page.get_by_test_id("opt-name")).not_to_be_checked()
+    expect(page.get_by_test_id("opt-balance")).not_to_be_checked()
+    page.get_by_test_id("opt-balance").check()
     page.get_by_test_id("accept").click()
     expect(page.get_by_test_id("accepted")).to_be_visible()
     expect(page.get_by_test_id("granted")).to_contain_text("氏名")
@@ -105,7 +107,7 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
 
     # See: the wallet's list, grouped by data holder, then the detail page (back to English)
     page.goto(demo.wallet_url + "/?lang=en")
-    expect(page.get_by_role("heading", name=re.compile("Sakura Bank"))).to_be_visible()
+    expect(page.get_by_test_id("consent")).to_contain_text("Sakura Bank")
     expect(page.get_by_test_id("consent").get_by_test_id("state")).to_have_text("active")
     _shot(page, screenshots, "06-wallet-list-en")
     page.get_by_test_id("consent").get_by_role("link").first.click()

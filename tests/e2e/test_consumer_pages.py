@@ -1,13 +1,17 @@
 """Issue 14's consumer points, page by page in a real browser, ja and en, phone and desktop.
 
-Each page is checked for developer material outside the collapsed 技術情報 / Technical details
+Every page is checked for developer material outside the collapsed 技術情報 / Technical details
 section (DIDs, content ids, hashes, list indexes), English phrases on a Japanese page, and
-horizontal scrolling at 390 px; every page is saved as a screenshot per language and width.
+horizontal scrolling (at 390 px too), and saved as a screenshot per language and width.  Then
+one test per point: optional items unticked, the validity shortened, time in plain words, the
+badge that explains itself, one canonical origin and a plain signed-out page, the list's
+filters / search / collapsed revoked consents, "who has my data", and what is new.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,22 +38,15 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def consent(demo: Demo, chromium: Any) -> str:
-    """One consent given through the pages (the review page, in Japanese); its detail path."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(demo.login_url())
-    button = httpx.get(f"{demo.budget_url}/api/button", params={"account": "acct-001"}, timeout=10).json()
-    page.goto(f"{demo.wallet_url}/review?lang=ja&u={quote(button['request_url'], safe='')}")
-    page.get_by_test_id("accept").click()
-    page.get_by_test_id("accepted").wait_for()
-    path = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
-    context.close()
-    return path
+def _request_url(demo: Demo, account: str) -> str:
+    return str(httpx.get(f"{demo.budget_url}/api/button", params={"account": account}, timeout=10).json()["request_url"])
 
 
-def _signed_in(demo: Demo, chromium: Any, width: int, lang: str) -> Any:
+def _review(demo: Demo, account: str, lang: str) -> str:
+    return f"{demo.wallet_url}/review?lang={lang}&u={quote(_request_url(demo, account), safe='')}"
+
+
+def _signed_in(demo: Demo, chromium: Any, width: int, lang: str) -> tuple[Any, Any]:
     context = chromium.new_context(viewport={"width": width, "height": 900},
                                    locale="ja-JP" if lang == "ja" else "en-US")
     context.set_default_timeout(15_000)
@@ -58,18 +55,49 @@ def _signed_in(demo: Demo, chromium: Any, width: int, lang: str) -> Any:
     return context, page
 
 
+def _api(demo: Demo, path: str) -> Any:
+    response = httpx.get(demo.wallet_url + path, headers={"Authorization": f"Bearer {demo.token}"}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def consents(demo: Demo, chromium: Any) -> dict[str, str]:
+    """Consents given through the pages: one active (used once), one revoked; their detail paths."""
+    context, page = _signed_in(demo, chromium, 390, "ja")
+    paths = {}
+    for name, account in (("active", "acct-001"), ("revoked", "acct-003")):
+        page.goto(_review(demo, account, "ja"))
+        page.get_by_test_id("opt-balance").check()
+        page.get_by_test_id("accept").click()
+        page.get_by_test_id("accepted").wait_for()
+        paths[name] = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
+    page.goto(demo.wallet_url + paths["revoked"])
+    page.get_by_test_id("revoke-sure").check()
+    page.get_by_test_id("revoke").click()
+    page.get_by_test_id("change-result").wait_for()
+    consent_id = paths["active"].rsplit("/", 1)[1]
+    added = httpx.post(f"{demo.wallet_url}/api/receipts", headers={"Authorization": f"Bearer {demo.token}"},
+                       json={"consent_id": consent_id, "items": ["transactions", "balance"],
+                             "recipient": "かけいぼ", "purpose": "dpv:ServiceProvision"}, timeout=10)
+    assert added.status_code in (200, 201), added.text
+    context.close()
+    return paths
+
+
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_pages_keep_the_consumer_rules(demo: Demo, chromium: Any, consent: str, screenshots: Path,
-                                           lang: str, width: int) -> None:
+def test_every_page_keeps_the_consumer_rules(demo: Demo, chromium: Any, consents: dict[str, str],
+                                             screenshots: Path, lang: str, width: int) -> None:
     from playwright.sync_api import expect
 
     context, page = _signed_in(demo, chromium, width, lang)
-    button = httpx.get(f"{demo.budget_url}/api/button", params={"account": "acct-002"}, timeout=10).json()
     pages = {
         "list": f"/?lang={lang}",
-        "detail": f"{consent}?lang={lang}",
-        "review": f"/review?lang={lang}&u={quote(button['request_url'], safe='')}",
+        "detail": f"{consents['active']}?lang={lang}",
+        "detail-revoked": f"{consents['revoked']}?lang={lang}",
+        "who": f"/who?lang={lang}",
+        "review": _review(demo, "acct-002", lang).removeprefix(demo.wallet_url),
         "error": f"/consents/no-such-consent?lang={lang}",
     }
     for name, path in pages.items():
@@ -78,24 +106,157 @@ def test_the_pages_keep_the_consumer_rules(demo: Demo, chromium: Any, consent: s
         check_consumer_page(page, lang)
         shoot(page, screenshots, f"consumer-{name}-{lang}-{width}")
     context.close()
+    signed_out = chromium.new_context(viewport={"width": width, "height": 900},
+                                      locale="ja-JP" if lang == "ja" else "en-US")
+    anonymous = signed_out.new_page()
+    anonymous.goto(f"{demo.wallet_url}/?lang={lang}")
+    expect(anonymous.get_by_test_id("signed-out")).to_be_visible()
+    check_consumer_page(anonymous, lang)
+    shoot(anonymous, screenshots, f"consumer-signed-out-{lang}-{width}")
+    signed_out.close()
 
 
-def test_developer_material_is_inside_the_collapsed_details(demo: Demo, chromium: Any, consent: str) -> None:
+def test_developer_material_is_inside_the_collapsed_details(demo: Demo, chromium: Any,
+                                                            consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
     context, page = _signed_in(demo, chromium, 390, "ja")
-    page.goto(f"{demo.wallet_url}{consent}?lang=ja")
+    page.goto(f"{demo.wallet_url}{consents['active']}?lang=ja")
     details = page.get_by_test_id("ids")
     expect(details).not_to_have_attribute("open", "")
     expect(details.locator("summary")).to_have_text("技術情報")
     assert not developer_material(page)
     details.locator("summary").click()
     expect(page.get_by_test_id("consent-id")).to_be_visible()
-    assert any(m.startswith("did:key:") for m in developer_material(page))  # it is there, behind the click
-    # an error: the reason in plain Japanese first, the code and the English detail behind the click
+    assert any(m.startswith("did:") for m in developer_material(page))  # it is there, behind the click
+    # an error: the reason in plain Japanese, the code and the English detail behind the click
     page.goto(f"{demo.wallet_url}/consents/no-such-consent?lang=ja")
     expect(page.get_by_test_id("error-reason")).to_have_text("見つかりませんでした。")
     expect(page.get_by_test_id("error-code")).not_to_be_visible()
     page.get_by_test_id("error-tech").locator("summary").click()
     expect(page.get_by_test_id("error-code")).to_have_text("not_found")
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: Demo, chromium: Any,
+                                                                         lang: str) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _signed_in(demo, chromium, 390, lang)
+    page.goto(_review(demo, f"acct-short-{lang}", lang))
+    for item in ("balance", "name"):
+        expect(page.get_by_test_id(f"opt-{item}")).not_to_be_checked()
+    # time in plain words: how long, when the copy is deleted, what revoking does and does not do
+    expect(page.get_by_test_id("plain-validity")).to_contain_text("180日間" if lang == "ja" else "180 days")
+    expect(page.get_by_test_id("plain-retention")).to_contain_text("365日以内に削除" if lang == "ja" else "within 365 days")
+    expect(page.get_by_test_id("plain-revoke")).to_contain_text("自動では消えません" if lang == "ja" else "not deleted by itself")
+    # the items and the decision come before the fine print (on a phone too)
+    decide = page.locator("form.decide").bounding_box()
+    fine = page.get_by_test_id("when").bounding_box()
+    assert decide and fine and decide["y"] < fine["y"]
+    page.get_by_test_id("days").select_option("30")
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    consent_id = page.url.split("/consents/")[1].split("?")[0]
+    consent = _api(demo, f"/api/consents/{consent_id}")
+    consent = consent.get("consent", consent)
+    assert consent["items"] == ["transactions"]  # only the required one
+    assert consent["expires_at"] - consent["issued_at"] == 30 * 86400
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_badge_names_who_vouches_and_how_to_get_listed(demo: Demo, chromium: Any, lang: str) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _signed_in(demo, chromium, 390, lang)
+    page.goto(_review(demo, "acct-badge", lang))
+    council = "CopyMe デモ協議会" if lang == "ja" else "CopyMe demo council"
+    expect(page.get_by_test_id("badge")).to_contain_text(council)
+    about = page.get_by_test_id("about-badge")
+    about.locator("summary").click()
+    expect(about).to_contain_text("申請" if lang == "ja" else "applies to")
+    context.close()
+
+
+def test_one_canonical_origin_and_a_plain_signed_out_page(demo: Demo, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    assert demo.wallet_url.startswith("http://localhost:")
+    other = demo.wallet_url.replace("localhost", "127.0.0.1")
+    context = chromium.new_context(viewport={"width": 390, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    page.goto(other + "/?lang=ja")  # a link under the other loopback name lands on the one origin
+    assert page.url.startswith(demo.wallet_url + "/login")
+    expect(page.get_by_test_id("signed-out")).to_contain_text("パソコンの中だけで")
+    assert "copyme wallet" not in page.evaluate("() => document.body.innerText")  # no terminal talk
+    link = demo.login_url().replace("localhost", "127.0.0.1")
+    page.goto(link)  # a sign-in link under 127.0.0.1 still signs in, on localhost
+    assert page.url.startswith(demo.wallet_url)
+    expect(page.get_by_test_id("news")).to_be_visible()
+    page.goto(_review(demo, "acct-origin", "ja").replace("localhost", "127.0.0.1"))
+    assert page.url.startswith(demo.wallet_url + "/review")
+    expect(page.get_by_test_id("accept")).to_be_visible()  # signed in there: the button's link works
+    context.close()
+
+
+def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, chromium: Any,
+                                                             consents: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _signed_in(demo, chromium, 390, "ja")
+    page.goto(demo.wallet_url + "/?lang=ja")
+    closed = page.get_by_test_id("closed")
+    expect(closed).to_be_visible()
+    expect(closed).not_to_have_attribute("open", "")
+    revoked_card = closed.get_by_test_id("consent").first
+    expect(revoked_card).to_be_hidden()
+    closed.locator("summary").click()
+    expect(revoked_card.get_by_test_id("ended")).to_contain_text("撤回した日")
+    expect(revoked_card.get_by_test_id("until")).to_have_count(0)  # never a future "valid until"
+    active = page.locator("ul.consents > [data-testid=consent]").filter(has=page.locator(f"a[href='{consents['active']}']"))
+    expect(active.get_by_test_id("last-use")).not_to_contain_text("まだ使われていません")
+    page.get_by_test_id("filter-state").select_option("revoked")
+    page.get_by_test_id("search").fill("口座残高")
+    page.get_by_role("button", name="絞り込む").click()
+    expect(page).to_have_url(re.compile(r"state=revoked"))
+    cards = page.get_by_test_id("consent")
+    expect(cards).to_have_count(1)
+    expect(cards.get_by_test_id("ended")).to_be_visible()
+    page.get_by_test_id("search").fill("誰も持っていない項目")
+    page.get_by_role("button", name="絞り込む").click()
+    expect(page.get_by_test_id("no-match")).to_be_visible()
+    page.goto(f"{demo.wallet_url}{consents['revoked']}?lang=ja")
+    expect(page.get_by_test_id("validity-line")).to_contain_text("撤回した日")
+    context.close()
+
+
+def test_who_has_my_data_per_company(demo: Demo, chromium: Any, consents: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _signed_in(demo, chromium, 390, "en")
+    page.goto(demo.wallet_url + "/who?lang=en")
+    company = page.get_by_test_id("company").filter(has_text="Kakeibo")
+    expect(company).to_have_count(1)
+    expect(company.get_by_test_id("received")).to_contain_text("Account balance")
+    expect(company.get_by_test_id("uses")).to_contain_text("Handed over")
+    expect(company).to_contain_text("May still fetch your data")
+    context.close()
+
+
+def test_what_is_new_since_the_last_visit(demo: Demo, chromium: Any, consents: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _signed_in(demo, chromium, 390, "en")
+    page.goto(demo.wallet_url + "/?lang=en")  # this visit marks the time
+    time.sleep(1.1)
+    consent_id = consents["active"].rsplit("/", 1)[1]
+    httpx.post(f"{demo.wallet_url}/api/receipts", headers={"Authorization": f"Bearer {demo.token}"},
+               json={"consent_id": consent_id, "items": ["balance"], "recipient": "Kakeibo"}, timeout=10)
+    page.goto(demo.wallet_url + "/?lang=en")
+    expect(page.get_by_test_id("news-used")).to_have_count(1)
+    expect(page.get_by_test_id("news-used")).to_contain_text("received Account balance")
+    page.reload()
+    expect(page.get_by_test_id("news-used")).to_have_count(0)  # seen
     context.close()
