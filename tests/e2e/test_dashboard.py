@@ -50,7 +50,7 @@ def _accept(demo: Demo, client: httpx.Client, account: str, items: list[str]) ->
     """Review and accept Kakeibo's request for ``account`` through the pages; the consent's path."""
     button = httpx.get(f"{demo.budget_url}/api/button", params={"account": account}).json()
     page = client.get("/review", params={"u": button["request_url"], "lang": "en"})
-    assert page.status_code == 200 and "Kakeibo" in page.text and "UNVERIFIED" not in page.text
+    assert page.status_code == 200 and "Kakeibo" in page.text and 'data-testid="unverified"' not in page.text
     action = re.search(r'action="(/review/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     done = client.post(action, data={"csrf": _csrf(page.text), "decision": "accept", "items": items,
                                      "back": demo.budget_url + "/", "u": _source(page.text)})
