@@ -185,7 +185,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                "fmt_day": lambda ts, lg=lang: _fmt_day(ts, lg),
                "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
                "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path,
-               "is_refusal": overview.is_refusal,
+               "is_refusal": overview.is_refusal, "words_of": words,
                "items_text": lambda items, lg=lang: w["sep"].join(_item(i, lg) for i in items), **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
         if request.query_params.get("lang") in ("ja", "en"):
