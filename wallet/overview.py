@@ -33,6 +33,7 @@ STATE_FILTERS = ("all", "active", "suspended", "revoked", "expired")
 #: A consent "ends soon" within this many days.
 SOON_DAYS = 14
 _VISIT = "last_visit"
+_SEEN = "last_seen_receipt"
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,10 @@ def news(store: Store, consents: Iterable[ConsentView], *, now: int | None = Non
                           key=lambda c: c.expires_at))
     if since is None:
         return News(None, ending=ending, names={c.id: c.requester_name for c in views})
-    rows = store.rows("SELECT * FROM receipts WHERE recorded_at > ? ORDER BY at DESC, seq DESC LIMIT 200", (since,))
+    # by sequence number, not by time: a receipt recorded in the same second as the visit is still new
+    seen = store.get_meta(_SEEN) or "0"
+    rows = store.rows("SELECT * FROM receipts WHERE seq > ? ORDER BY at DESC, seq DESC LIMIT 200",
+                      (int(seen) if seen.isdigit() else 0,))
     fresh = [Receipt.from_row(r) for r in rows]
     return News(since, tuple(r for r in fresh if not is_refusal(r)), tuple(r for r in fresh if is_refusal(r)),
                 ending, {c.id: c.requester_name for c in views})
@@ -186,5 +190,7 @@ def news(store: Store, consents: Iterable[ConsentView], *, now: int | None = Non
 
 def mark_visit(store: Store, *, now: int | None = None) -> None:
     """Remember this visit: the next :func:`news` reports what happens after it."""
+    last = store.row("SELECT MAX(seq) AS seq FROM receipts")
     with store.transaction():
         store.set_meta(_VISIT, str(clock.now(now)))
+        store.set_meta(_SEEN, str((last or {}).get("seq") or 0))
