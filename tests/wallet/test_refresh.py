@@ -107,6 +107,8 @@ def test_serve_prints_the_sign_in_link_and_refreshes_in_the_background(env: Env)
         assert proc.stdout is not None
         printed = [proc.stdout.readline() for _ in range(5)]
         token = Home.at(env.home).api_token.read_text()
+        # one canonical origin: the printed address and link say localhost, whatever --host bound
+        canonical, url = url.replace("127.0.0.1", "localhost"), url.replace("127.0.0.1", "localhost")
         assert printed[0].strip() == f"wallet dashboard: {url}/"
         assert printed[1].strip().startswith("sign in with this one-time link (works once, for 10 minutes): ")
         assert printed[2].strip() == f"a fresh sign-in link: copyme wallet login-link --home {env.home}"
@@ -114,6 +116,8 @@ def test_serve_prints_the_sign_in_link_and_refreshes_in_the_background(env: Env)
         assert token not in "".join(printed)  # the bearer token is never printed
         link = printed[1].split("minutes): ", 1)[1].strip().removeprefix(url)
         assert link.startswith("/login?key=")
+        elsewhere = httpx.get(url.replace("localhost", "127.0.0.1") + "/?lang=ja")
+        assert elsewhere.status_code == 307 and elsewhere.headers["location"] == f"{canonical}/?lang=ja"
         with httpx.Client(base_url=url) as browser:
             assert browser.get("/").headers["location"].startswith("/login")
             signed_in = browser.get(link)
@@ -155,6 +159,7 @@ def test_login_link_asks_the_running_serve_for_a_fresh_one_time_link(env: Env) -
         assert proc.stdout is not None
         printed = [proc.stdout.readline() for _ in range(4)]
         assert "login?key=" not in "".join(printed) and "copyme wallet login-link" in printed[1]
+        url = url.replace("127.0.0.1", "localhost")  # the one origin, recorded for login-link
         assert json.loads((env.home / "serve.json").read_text())["url"] == url
         first, second = env.json("login-link"), env.json("login-link", "--url", url + "/")
         assert first["url"].startswith(f"{url}/login?key=") and first["url"] != second["url"]
