@@ -9,9 +9,8 @@ Read-only views over the store for the dashboard's home page and the CLI's ``new
   and under which consents.
 * :func:`news` — since the last visit: new uses, refused attempts, consents ending soon.
 
-A use is a receipt.  A receipt counts as a *refusal* when the data holder reported that it
-refused the request (:func:`is_refusal`), so signed usage receipts that carry their outcome
-slot in without another code path.
+A use is a signed usage receipt the wallet pulled from a data holder (:mod:`wallet.pull`):
+released, or refused (:func:`is_refusal`).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from protocol import DEFAULT_VOCABULARY, CopyMeError, InvalidArgument, Vocabulary, clock
 
 from .consents import ConsentView
-from .receipts import Receipt
+from .receipts import HeldReceipt
 from .store import Store
 
 __all__ = ["Company", "Listed", "News", "STATE_FILTERS", "SOON_DAYS", "companies", "ended_at", "is_refusal",
@@ -59,7 +58,7 @@ class Company:
     verified: bool
     consents: tuple[ConsentView, ...]
     received: tuple[str, ...]
-    uses: tuple[Receipt, ...]
+    uses: tuple[HeldReceipt, ...]
     last_use: int | None
 
     def name(self, lang: str) -> str:
@@ -77,8 +76,8 @@ class News:
     """What happened since the last visit (``since`` None: the first visit, nothing is "new")."""
 
     since: int | None
-    uses: tuple[Receipt, ...] = ()
-    refusals: tuple[Receipt, ...] = ()
+    uses: tuple[HeldReceipt, ...] = ()
+    refusals: tuple[HeldReceipt, ...] = ()
     ending: tuple[ConsentView, ...] = ()
     names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -93,11 +92,9 @@ class News:
         return names.get(lang) or next(iter(names.values()), "?")
 
 
-def is_refusal(receipt: Receipt) -> bool:
-    """Whether the data holder refused this attempt (an outcome ``refused`` or a reason code)."""
-    detail = receipt.detail or {}
-    outcome = getattr(receipt, "outcome", None) or detail.get("outcome") or detail.get("kind")
-    return outcome in ("refused", "refusal") or bool(getattr(receipt, "code", None) or detail.get("code"))
+def is_refusal(receipt: HeldReceipt) -> bool:
+    """Whether the data holder refused this attempt."""
+    return receipt.refused
 
 
 def ended_at(store: Store) -> dict[str, int]:
@@ -107,7 +104,8 @@ def ended_at(store: Store) -> dict[str, int]:
 
 
 def _last_uses(store: Store) -> dict[str, int]:
-    rows = store.rows("SELECT consent_id, MAX(at) AS at FROM receipts GROUP BY consent_id")
+    rows = store.rows("SELECT consent_id, MAX(at) AS at FROM usage_receipts WHERE outcome = 'released' "
+                      "GROUP BY consent_id")
     return {r["consent_id"]: r["at"] for r in rows}
 
 
@@ -145,13 +143,13 @@ def listing(store: Store, consents: Iterable[ConsentView], *, state: str = "all"
     return out
 
 
-def companies(consents: Iterable[ConsentView], receipts: Iterable[Receipt]) -> list[Company]:
+def companies(consents: Iterable[ConsentView], receipts: Iterable[HeldReceipt]) -> list[Company]:
     """One :class:`Company` per requester, the most recently used first."""
     by_requester: dict[str, list[ConsentView]] = {}
     for c in consents:
         by_requester.setdefault(c.requester, []).append(c)
     owner = {c.id: req for req, group in by_requester.items() for c in group}
-    used: dict[str, list[Receipt]] = {}
+    used: dict[str, list[HeldReceipt]] = {}
     for r in receipts:
         if r.consent_id in owner:
             used.setdefault(owner[r.consent_id], []).append(r)
@@ -179,18 +177,18 @@ def news(store: Store, consents: Iterable[ConsentView], *, now: int | None = Non
                           key=lambda c: c.expires_at))
     if since is None:
         return News(None, ending=ending, names={c.id: c.requester_name for c in views})
-    # by sequence number, not by time: a receipt recorded in the same second as the visit is still new
+    # by row order, not by time: a receipt taken in during the visit's second is still new
     seen = store.get_meta(_SEEN) or "0"
-    rows = store.rows("SELECT * FROM receipts WHERE seq > ? ORDER BY at DESC, seq DESC LIMIT 200",
+    rows = store.rows("SELECT * FROM usage_receipts WHERE rowid > ? ORDER BY at DESC, seq DESC LIMIT 200",
                       (int(seen) if seen.isdigit() else 0,))
-    fresh = [Receipt.from_row(r) for r in rows]
+    fresh = [HeldReceipt.from_row(r) for r in rows]
     return News(since, tuple(r for r in fresh if not is_refusal(r)), tuple(r for r in fresh if is_refusal(r)),
                 ending, {c.id: c.requester_name for c in views})
 
 
 def mark_visit(store: Store, *, now: int | None = None) -> None:
     """Remember this visit: the next :func:`news` reports what happens after it."""
-    last = store.row("SELECT MAX(seq) AS seq FROM receipts")
+    last = store.row("SELECT MAX(rowid) AS seq FROM usage_receipts")
     with store.transaction():
         store.set_meta(_VISIT, str(clock.now(now)))
         store.set_meta(_SEEN, str((last or {}).get("seq") or 0))

@@ -11,7 +11,6 @@ filters / search / collapsed revoked consents, "who has my data", and what is ne
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,13 +75,18 @@ def consents(demo: Demo, chromium: Any) -> dict[str, str]:
     page.get_by_test_id("revoke-sure").check()
     page.get_by_test_id("revoke").click()
     page.get_by_test_id("change-result").wait_for()
-    consent_id = paths["active"].rsplit("/", 1)[1]
-    added = httpx.post(f"{demo.wallet_url}/api/receipts", headers={"Authorization": f"Bearer {demo.token}"},
-                       json={"consent_id": consent_id, "items": ["transactions", "balance"],
-                             "recipient": "かけいぼ", "purpose": "dpv:ServiceProvision"}, timeout=10)
-    assert added.status_code in (200, 201), added.text
+    _use(demo, "acct-001")  # the bank releases data: a signed receipt the wallet pulls
     context.close()
     return paths
+
+
+def _use(demo: Demo, account: str) -> int:
+    """The budget app fetches the account's data (released or refused); the wallet pulls the receipts."""
+    status = httpx.post(f"{demo.budget_url}/api/fetch", json={"account": account}, timeout=30).status_code
+    pulled = httpx.post(f"{demo.wallet_url}/api/receipts/pull", headers={"Authorization": f"Bearer {demo.token}"},
+                        timeout=30)
+    assert pulled.status_code == 200, pulled.text
+    return status
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -250,13 +254,12 @@ def test_what_is_new_since_the_last_visit(demo: Demo, chromium: Any, consents: d
 
     context, page = _signed_in(demo, chromium, 390, "en")
     page.goto(demo.wallet_url + "/?lang=en")  # this visit marks the time
-    time.sleep(1.1)
-    consent_id = consents["active"].rsplit("/", 1)[1]
-    httpx.post(f"{demo.wallet_url}/api/receipts", headers={"Authorization": f"Bearer {demo.token}"},
-               json={"consent_id": consent_id, "items": ["balance"], "recipient": "Kakeibo"}, timeout=10)
+    assert _use(demo, "acct-001") == 200  # a use ...
+    assert _use(demo, "acct-003") == 403  # ... and a refused attempt (that consent is revoked)
     page.goto(demo.wallet_url + "/?lang=en")
     expect(page.get_by_test_id("news-used")).to_have_count(1)
-    expect(page.get_by_test_id("news-used")).to_contain_text("received Account balance")
-    page.reload()
+    expect(page.get_by_test_id("news-used")).to_contain_text("received Transaction history")
+    expect(page.get_by_test_id("news-refused")).to_have_count(1)
+    page.goto(demo.wallet_url + "/?lang=ja")
     expect(page.get_by_test_id("news-used")).to_have_count(0)  # seen
     context.close()

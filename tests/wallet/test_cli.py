@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from common.registry_client import RegistryClient
 from protocol import ConsentCredential, Status, StatusListToken
@@ -336,20 +335,18 @@ def test_days_shortens_the_validity(env: Env) -> None:
 
 
 def test_news_lists_uses_and_ending_consents_once(env: Env) -> None:
+    from tests.wallet.test_overview import add_receipt
+    from wallet import Wallet
+
     env.init()
     first = env.json("news")
     assert first["since"] is None
     cid = env.json("receive", str(env.request_file()), "--accept", "--days", "3")["consent"]["id"]
-    env.wallet("receipts", "--import", str(_receipt_file(env, cid)))
+    with Wallet.open(env.home) as wallet:
+        add_receipt(wallet, cid, ["transactions"])
     news = env.json("news")
     assert [r["consent_id"] for r in news["uses"]] == [cid] and [c["id"] for c in news["ending"]] == [cid]
     again = env.json("news")
     assert again["uses"] == [] and [c["id"] for c in again["ending"]] == [cid]  # ending stays until it ends
     text = env.wallet("news", "--lang", "ja").stdout
     assert "終わります" in text
-
-
-def _receipt_file(env: Env, consent_id: str) -> Path:
-    path = env.tmp / "receipt.json"
-    path.write_text(json.dumps({"consent_id": consent_id, "items": ["transactions"], "recipient": "Kakeibo"}))
-    return path
