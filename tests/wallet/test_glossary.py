@@ -6,13 +6,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 
 from protocol import CopyMeError
 from wallet import glossary
 
-PACKAGES = ("protocol", "wallet", "verifier", "issuer", "registry")
+PACKAGES = ("protocol", "common", "storage", "wallet", "verifier", "issuer", "registry")
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "protocol.md"
 #: Two Latin words in a row: an English phrase (single names such as CopyMe, DID, ID pass).
 ENGLISH = re.compile(r"[A-Za-z]{2,}[\s,.;:]+[A-Za-z]{2,}")
 
@@ -49,6 +51,26 @@ def test_every_reason_code_of_every_party_has_a_text() -> None:
     assert {"revoked", "bad_signature", "not_linked", "unauthorised", "wrong_passphrase"} <= codes
     missing = sorted(codes - set(glossary.REASONS["ja"]))
     assert not missing, f"add these reason codes to wallet/glossary.py REASONS (ja and en): {missing}"
+
+
+def _spec_codes() -> set[str]:
+    """The reason codes specs/protocol.md section 6 lists: each table row's first cell, and the
+    codes its paragraphs name (``internal``, ``method_not_allowed``)."""
+    text = SPEC.read_text(encoding="utf-8")
+    section = text[text.index("## Reason codes"):text.index("## 7.")]
+    rows = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+    prose = set(re.findall(r"`([a-z][a-z_]*)`", " ".join(p for p in section.split("\n\n") if not p.startswith("|"))))
+    return rows | prose
+
+
+def test_every_reason_code_in_the_spec_has_a_plain_sentence_in_both_languages() -> None:
+    codes = _spec_codes()
+    assert {"clock_skew", "internal", "method_not_allowed", "key_replaced", "unauthorised"} <= codes
+    for lang in glossary.LANGS:
+        missing = sorted(codes - set(glossary.REASONS[lang]))
+        assert not missing, f"add these reason codes to wallet/glossary.py REASONS[{lang!r}]: {missing}"
+    assert glossary.reason("clock_skew", "ja") != glossary.words("ja")["reason_unknown"]
+    assert "時計" in glossary.reason("clock_skew", "ja") and "clock" in glossary.reason("clock_skew", "en")
 
 
 def test_an_unknown_code_still_gets_a_sentence_in_the_language() -> None:
