@@ -31,6 +31,7 @@ from .callback import MAX_CREDENTIAL_SIZE, MAX_REPLACES_SIZE
 from .demo import kakeibo_config
 from .i18n import LANGS, TEXTS, reason, t
 from .records import export_csv, list_records
+from .rights import MAX_RIGHTS_SIZE
 from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_create_key, resolve_holder
 from .status_watch import StatusWatcher
 from .store import open_store
@@ -121,7 +122,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         account, _ = account_of(request)
         held = issuer.consents(account)
         button = None if held else issuer.button(account, base_url(request), wallet_url=wallet)
-        return page(request, "index.html", {"button": button, "held": held, "config": issuer.config,
+        update = issuer.open_replacement(account, base_url(request), wallet_url=wallet) if held else None
+        return page(request, "index.html", {"button": button, "update": update, "held": held, "config": issuer.config,
                                             "holder_name": issuer.holder_name(lang_of(request))})
 
     @app.get("/consents", response_class=HTMLResponse)
@@ -129,8 +131,17 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         account, _ = account_of(request)
         show_all = request.query_params.get("all") == "1"
         held = issuer.consents(None if show_all else account)
+        who = None if show_all else account
         return page(request, "consents.html", {"held": held, "show_all": show_all,
-                                               "records": list_records(issuer.store, None if show_all else account)})
+                                               "records": list_records(issuer.store, who),
+                                               "copied": issuer.copied(who), "rights": issuer.rights(account=who),
+                                               "declined": issuer.declined(who),
+                                               "now": issuer.now()})
+
+    @app.post("/rights/{rights_id}/complete")
+    def complete_page(request: Request, rights_id: str) -> RedirectResponse:
+        issuer.complete_rights(rights_id)
+        return RedirectResponse("/consents", status_code=303)
 
     @app.post("/consents/refresh")
     def refresh(request: Request) -> RedirectResponse:
@@ -177,8 +188,22 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     @app.post("/callback")
     async def callback(request: Request) -> JSONResponse:
         body = await read_capped(request.stream(), MAX_CREDENTIAL_SIZE, request.headers.get("content-length"))
+        if request.headers.get("content-type", "").split(";")[0].strip() == Typ.DECLINE.value:
+            declined = issuer.receive_decline(body)
+            return JSONResponse({"declined": declined.cid})
         consent = issuer.receive(body, replaces=replaces_header(request.headers.get("copyme-replaces")))
         return JSONResponse({"consent_id": consent.id})
+
+    @app.post("/rights")
+    async def rights_endpoint(request: Request) -> Response:
+        body = await read_capped(request.stream(), MAX_RIGHTS_SIZE, request.headers.get("content-length"))
+        stored = issuer.receive_rights(body)
+        return Response(stored.ack, media_type=Typ.RIGHTS_ACK.value)
+
+    @app.get("/rights/{rights_id}")
+    def rights_answers(rights_id: str) -> dict[str, Any]:
+        stored = issuer.rights_answers(rights_id)
+        return {"rights_request": stored.id, "ack": stored.ack.hex(), "done": stored.done.hex() or None}
 
     # ------------------------------------------------------------------ JSON for scripts
 
@@ -213,6 +238,38 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
             check_account(account)
         return {"records": [r.to_json() for r in list_records(issuer.store, account)]}
 
+    @app.post("/api/consents/{consent_id}/replace")
+    async def api_replace(request: Request, consent_id: str) -> dict[str, Any]:
+        body = await read_capped(request.stream(), MAX_JSON, request.headers.get("content-length"))
+        changes = _changes(body)
+        button = issuer.replacement(consent_id, base_url(request), changes=changes, wallet_url=wallet)
+        return {"request_url": button.request_url, "deep_link": button.deep_link,
+                "review_url": button.review_url, "renewal": not changes}
+
+    @app.get("/api/declines")
+    def api_declines(account: str | None = None) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        return {"declines": [{"request_id": r.id, "request_cid": r.cid, "account": r.account,
+                              "declined_at": r.declined_at} for r in issuer.declined(account)]}
+
+    @app.get("/api/copied")
+    def api_copied(account: str | None = None) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        return {"copied": [c.to_json() for c in issuer.copied(account)]}
+
+    @app.get("/api/rights")
+    def api_rights(account: str | None = None, open_only: bool = False) -> dict[str, Any]:
+        if account is not None:
+            check_account(account)
+        now = issuer.now()
+        return {"rights": [r.to_json(now) for r in issuer.rights(account=account, open_only=open_only)]}
+
+    @app.post("/api/rights/{rights_id}/complete")
+    def api_complete(rights_id: str) -> dict[str, Any]:
+        return issuer.complete_rights(rights_id).to_json(issuer.now())
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok", "did": issuer.did}
@@ -234,6 +291,28 @@ def _fetch_args(data: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidArgument(f"{name} has the wrong type", field=name)
             out[name] = data[name]
     return out
+
+
+def _changes(body: bytes) -> dict[str, Any]:
+    """``{"changes": {...}}`` (or an empty body: a renewal of the same terms)."""
+    import json
+
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidArgument("the body must be JSON", field="body") from None
+    changes = data.get("changes", {}) if isinstance(data, dict) else None
+    if not isinstance(changes, dict):
+        raise InvalidArgument("changes must be an object", field="changes")
+    for name in ("required", "optional", "purposes"):
+        if name in changes:
+            value = changes[name]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidArgument(f"{name} must be a list of text", field=name)
+            changes[name] = tuple(value)
+    return changes
 
 
 def _money(value: int | float) -> str:

@@ -10,12 +10,12 @@ over-granting credential can never be presented to the data holder later.
 
 from __future__ import annotations
 
-from protocol import Conflict, ConsentCredential, DidLink, Expired, RequestMismatch, clock
+from protocol import Conflict, ConsentCredential, Decline, DidLink, Expired, RequestMismatch, WrongAudience, clock
 from protocol.credential import LEEWAY
 
-from .store import IssuerStorage, StoredConsent
+from .store import IssuerStorage, StoredConsent, StoredRequest
 
-__all__ = ["MAX_CREDENTIAL_SIZE", "MAX_REPLACES_SIZE", "check_replacement", "receive_consent"]
+__all__ = ["MAX_CREDENTIAL_SIZE", "MAX_REPLACES_SIZE", "check_replacement", "receive_consent", "receive_decline"]
 
 #: Largest credential body the callback reads (a credential is well under 2 KiB).
 MAX_CREDENTIAL_SIZE = 16 * 1024
@@ -74,3 +74,24 @@ def check_replacement(proof: bytes, credential: ConsentCredential, held: list[St
         if existing.user == link.linked:
             return existing
     raise RequestMismatch("the replaced key signed no consent held for this request")
+
+
+def receive_decline(store: IssuerStorage, body: bytes, *, requester: str, now: int | None = None) -> StoredRequest:
+    """Verify ``body`` (Decline COSE bytes) and mark the request it names as declined.
+
+    Raises, in this order: the decode and signature codes; ``wrong_audience`` (a decline of
+    another data user's request); ``not_yet_valid`` / ``expired``; ``request_mismatch`` (it
+    names no request we published); ``conflict`` (that request was answered with a consent).
+    Delivering a decline again (a wallet's retry) answers the same; nothing else changes.
+    """
+    current = clock.now(now)
+    decline = Decline.decode(body)
+    if decline.requester != requester:
+        raise WrongAudience("the decline is about another data user's request")
+    decline.check_validity(current)
+    stored = store.request_by_cid(decline.request_cid)
+    if stored is None:
+        raise RequestMismatch("the decline names no request this service published")
+    if stored.answered:
+        raise Conflict("this request was answered with a consent")
+    return store.set_declined(stored.id, current)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -56,6 +58,23 @@ def serve(
     run_server(web, host=host, port=port, log_level="warning")
 
 
+def _store(home: Path, db: str | None) -> Any:
+    """The issuer's database named by ``--db`` (else ``issuer.db`` in ``home``); ``not_found`` if
+    there is no SQLite file yet (reading must not create one)."""
+    from storage import is_postgres
+
+    from .service import DB_FILE
+    from .store import open_store
+
+    location = db if db is not None else str(home / DB_FILE)
+    if not is_postgres(location) and not Path(location).exists():
+        cli_exit(NotFound(f"no issuer database in {home}"))
+    try:
+        return open_store(location)
+    except CopyMeError as err:
+        cli_exit(err)
+
+
 @app.command("records")
 def records_cmd(
     account: str | None = typer.Option(None, "--account", help="Only this account's records."),
@@ -63,21 +82,61 @@ def records_cmd(
     db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
 ) -> None:
     """Print the recipient records (APPI) as CSV."""
-    from storage import is_postgres
-
     from .records import export_csv, list_records
-    from .service import DB_FILE
-    from .store import open_store
 
-    home = _home(home)
-    location = db if db is not None else str(home / DB_FILE)
-    if not is_postgres(location) and not Path(location).exists():
-        cli_exit(NotFound(f"no issuer database in {home}"))
-    try:
-        store = open_store(location)
-    except CopyMeError as err:
-        cli_exit(err)
+    store = _store(_home(home), db)
     try:
         sys.stdout.write(export_csv(list_records(store, account)))
     finally:
         store.close()
+
+
+rights_app = typer.Typer(help="Rights requests (stop use / erase) from users: list them, carry them out.",
+                         no_args_is_help=True)
+app.add_typer(rights_app, name="rights")
+
+
+def _issuer(home: Path | None, db: str | None) -> Any:
+    """The demo issuer on its home folder (its key) and database, with the demo app's deletion
+    hook (erase what was copied under the consent)."""
+    from .demo import kakeibo_config
+    from .service import KEY_FILE, Issuer, load_or_create_key
+
+    folder = _home(home)
+    if not (folder / KEY_FILE).exists():
+        cli_exit(NotFound(f"no issuer in {folder}"))
+    holder = "http://127.0.0.1/"  # never contacted: listing and completing need no data holder
+    return Issuer(load_or_create_key(folder), _store(folder, db), kakeibo_config(holder), holder=holder)
+
+
+@rights_app.command("list")
+def rights_list(
+    open_only: bool = typer.Option(False, "--open", help="Only requests not yet done (pending or overdue)."),
+    account: str | None = typer.Option(None, "--account", help="Only this account's requests."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
+) -> None:
+    """Print the rights requests received, as JSON lines (state pending / overdue / done)."""
+    issuer = _issuer(home, db)
+    try:
+        now = issuer.now()
+        for stored in issuer.rights(account=account, open_only=open_only):
+            typer.echo(json.dumps(stored.to_json(now), ensure_ascii=False))
+    finally:
+        issuer.store.close()
+
+
+@rights_app.command("complete")
+def rights_complete(
+    rights_id: str = typer.Argument(..., help="The rights request's id (its CID, from `rights list`)."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP),
+) -> None:
+    """Run the deletion hook for one request and sign the completion the wallet will fetch."""
+    issuer = _issuer(home, db)
+    try:
+        typer.echo(json.dumps(issuer.complete_rights(rights_id).to_json(issuer.now()), ensure_ascii=False))
+    except CopyMeError as err:
+        cli_exit(err)
+    finally:
+        issuer.store.close()

@@ -64,6 +64,8 @@ def build_request(
     terms: bytes | None = None,
     terms_sha256: bytes | None = None,
     callback: str,
+    rights: str | None = None,
+    replaces: bytes | None = None,
     retention_days: int = 365,
     onward_sharing: bool = False,
     validity_days: int = 180,
@@ -76,7 +78,9 @@ def build_request(
 
     Give either the full ``terms`` document (it is hashed here) or its ``terms_sha256``.
     Items and purposes must be known to ``vocabulary`` so that the wallet can show them in
-    plain words; deployments with their own items pass an extended vocabulary.
+    plain words; deployments with their own items pass an extended vocabulary.  ``rights`` is
+    the endpoint that takes rights requests (stop use / erase) about the consents given;
+    ``replaces`` is the binary CID of a consent this request replaces (changed terms, renewal).
     """
     items = _items(required, optional, vocabulary)
     checked_purposes = _purposes(purposes, vocabulary)
@@ -108,6 +112,8 @@ def build_request(
         issued_at=issued,
         expires_at=issued + expires_in,
         request_id=request_id if request_id is not None else secrets.token_bytes(16),
+        rights=rights,
+        replaces=replaces,
     )
     return ConsentRequest.decode(request.sign(requester))
 

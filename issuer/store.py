@@ -1,49 +1,39 @@
-"""The issuer's storage: published requests, consents received, recipient records.
+"""The issuer's storage: published requests, consents received, recipient records, rights requests.
 
-:class:`IssuerStorage` is the interface; :class:`IssuerStore` keeps it in one SQLite file (the
-default), :class:`issuer.pg_store.PostgresIssuerStore` in PostgreSQL for several instances of
-one issuer; :func:`open_store` picks one from a ``--db`` value.  The same tests run on both.
+:class:`IssuerStorage` is the interface; :class:`SqlIssuerStore` keeps it in SQL written once for
+both engines of :mod:`issuer.engines`: :class:`IssuerStore` is one SQLite file (the default),
+:class:`PostgresIssuerStore` a PostgreSQL database shared by several instances of one issuer;
+:func:`open_store` picks one from a ``--db`` value.  The schema is the recorded steps of
+:mod:`issuer.migrations`, the same on both; the same tests run on both.
 
-A company must be able to show, per customer account, which consent it holds and what it
-received under it, so every row carries the company's own ``account`` id for that user.  The
-file lives in the service's home folder, in WAL mode so the status watcher can write while
-pages read.
-
-Opening an older file adds the columns a newer version introduced (empty for old rows), so a
-company's existing records stay readable: the recipient records gained the provider's address,
-its representative and how it acquired the data (APPI Art. 30(1)).
+A company must be able to show, per customer account, which consent it holds, what it received
+under it, and what the user asked it to stop or erase, so every row carries the company's own
+``account`` id for that user.  Rows cross this boundary as frozen dataclasses.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import sqlite_utils
+from protocol import ConsentCredential, ConsentRequest, NotFound, Replayed
 
-from common import private_file
-from protocol import ConsentCredential, ConsentRequest, NotFound
+from .engines import Engine, PostgresEngine, SqliteEngine
 
-__all__ = ["IssuerStorage", "IssuerStore", "StoredConsent", "StoredRequest", "open_store"]
-
-SCHEMA: dict[str, tuple[dict[str, Any], str]] = {
-    "requests": ({"id": str, "account": str, "cid": str, "raw": bytes, "issued_at": int,
-                  "expires_at": int, "answered": int}, "id"),
-    "consents": ({"id": str, "account": str, "request_id": str, "user": str, "items": str,
-                  "purposes": str, "raw": bytes, "received_at": int, "expires_at": int,
-                  "status_uri": str, "status_index": int, "status_key": str, "state": str,
-                  "state_detail": str, "state_checked_at": int}, "id"),
-    "records": ({"id": int, "received_at": int, "provider": str, "provider_name": str,
-                 "provider_address": str, "provider_representative": str, "acquisition": str,
-                 "person": str, "account": str, "items": str, "purpose": str,
-                 "obtained_by": str, "consent_id": str}, "id"),
-    "meta": ({"key": str, "value": str}, "key"),
-}
+__all__ = [
+    "CopiedItem",
+    "IssuerStorage",
+    "IssuerStore",
+    "PostgresIssuerStore",
+    "SqlIssuerStore",
+    "StoredConsent",
+    "StoredRequest",
+    "StoredRights",
+    "open_store",
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +47,8 @@ class StoredRequest:
     issued_at: int
     expires_at: int
     answered: bool
+    #: When a wallet told us the user declined this request (0: not declined).
+    declined_at: int = 0
 
     @property
     def request(self) -> ConsentRequest:
@@ -83,6 +75,8 @@ class StoredConsent:
     state: str
     state_detail: str
     state_checked_at: int
+    #: The id of the consent this one replaced (a re-consent or renewal), or "".
+    replaces: str = ""
 
     @property
     def credential(self) -> ConsentCredential:
@@ -97,8 +91,57 @@ class StoredConsent:
             "received_at": self.received_at, "expires_at": self.expires_at,
             "status": {"uri": self.status_uri, "index": self.status_index},
             "state": self.state, "state_detail": self.state_detail,
-            "state_checked_at": self.state_checked_at,
+            "state_checked_at": self.state_checked_at, "replaces": self.replaces or None,
         }
+
+
+@dataclass(frozen=True)
+class StoredRights:
+    """A rights request received, our signed acknowledgement and (once done) our completion."""
+
+    id: str
+    consent_id: str
+    account: str
+    user: str
+    cti: str
+    kind: str
+    raw: bytes
+    received_at: int
+    due_at: int
+    ack: bytes
+    done: bytes = b""
+    done_at: int = 0
+    erased_items: tuple[str, ...] = ()
+    erased_records: int = 0
+
+    def state(self, now: int) -> str:
+        """``done``, ``overdue`` (past its due date and not done) or ``pending``."""
+        if self.done:
+            return "done"
+        return "overdue" if now >= self.due_at else "pending"
+
+    def to_json(self, now: int) -> dict[str, Any]:
+        """The JSON view for the company's API and CLI (no signed bytes)."""
+        return {"rights_id": self.id, "consent_id": self.consent_id, "account": self.account,
+                "user": self.user, "kind": self.kind, "state": self.state(now),
+                "received_at": self.received_at, "due_at": self.due_at, "done_at": self.done_at or None,
+                "erased_items": list(self.erased_items), "erased_records": self.erased_records}
+
+
+@dataclass(frozen=True)
+class CopiedItem:
+    """One data item copied from the holder under a consent, as the company keeps it."""
+
+    consent_id: str
+    account: str
+    item: str
+    value: Any
+    copied_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON view."""
+        return {"consent_id": self.consent_id, "account": self.account, "item": self.item,
+                "value": self.value, "copied_at": self.copied_at}
 
 
 class IssuerStorage(Protocol):
@@ -117,7 +160,13 @@ class IssuerStorage(Protocol):
         """The request whose signed bytes have this CID."""
 
     def open_request(self, account: str, now: int, margin: int = 120) -> StoredRequest | None:
-        """An unanswered request for ``account`` still good for ``margin`` seconds, if any."""
+        """An unanswered, undeclined request for ``account`` still good for ``margin`` seconds, if any."""
+
+    def set_declined(self, request_id: str, now: int) -> StoredRequest:
+        """Record that the user declined this request (the first time only)."""
+
+    def declined(self, account: str | None = None) -> list[StoredRequest]:
+        """Requests the users declined (of ``account``), newest first."""
 
     def add_consent(self, credential: ConsentCredential, request: StoredRequest, now: int,
                     state: str = "unknown") -> StoredConsent:
@@ -157,184 +206,299 @@ class IssuerStorage(Protocol):
     def set_meta(self, key: str, value: str) -> None:
         """Set a small persistent setting."""
 
+    def add_rights(self, rights: StoredRights) -> StoredRights:
+        """Keep a rights request and our acknowledgement; ``replayed`` if its id or (user, cti) is known."""
+
+    def rights_seen(self, user: str, cti: str) -> bool:
+        """Whether a rights request with this id was already received from ``user``."""
+
+    def rights(self, rights_id: str) -> StoredRights:
+        """The rights request with this id (its CID), or ``not_found``."""
+
+    def rights_list(self, *, account: str | None = None, consent_id: str | None = None,
+                    open_only: bool = False) -> list[StoredRights]:
+        """Rights requests received, oldest first; only unfinished ones with ``open_only``."""
+
+    def finish_rights(self, rights_id: str, done: bytes, done_at: int, erased_items: tuple[str, ...],
+                      erased_records: int) -> StoredRights:
+        """Record our signed completion of a rights request (once: a second call changes nothing)."""
+
+    def keep_copied(self, consent_id: str, account: str, items: dict[str, Any], now: int) -> None:
+        """Keep the items just copied under a consent (each item's latest copy)."""
+
+    def copied(self, *, account: str | None = None, consent_id: str | None = None) -> list[CopiedItem]:
+        """The data we keep, copied from the holder (for an account or a consent)."""
+
+    def erase_copied(self, consent_id: str) -> tuple[tuple[str, ...], int]:
+        """Delete everything copied under a consent; returns the items and how many rows went."""
+
 
 def open_store(location: str | Path) -> IssuerStorage:
     """A PostgreSQL store for a ``postgresql://`` URL, else the SQLite file at ``location``."""
     from storage import is_postgres
 
     if is_postgres(location):
-        from .pg_store import PostgresIssuerStore
-
         return PostgresIssuerStore(str(location))
     return IssuerStore(location)
 
 
-class IssuerStore:
-    """:class:`IssuerStorage` in ``issuer.db`` (one connection, one lock: one instance's file)."""
+_REQUEST = "id, account, cid, raw, issued_at, expires_at, answered, declined_at"
+_CONSENT = ('id, account, request_id, "user", items, purposes, raw, received_at, expires_at, status_uri, '
+            "status_index, status_key, state, state_detail, state_checked_at, replaces")
+_RIGHTS = ('id, consent_id, account, "user", cti, kind, raw, received_at, due_at, ack, done, done_at, '
+           "erased_items, erased_records")
+_RECORD = ("id, received_at, provider, provider_name, provider_address, provider_representative, "
+           "acquisition, person, account, items, purpose, obtained_by, consent_id")
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        private_file(self.path)  # missing folders 0700, the database 0600
-        conn = sqlite3.connect(str(self.path), check_same_thread=False)  # guarded by self._lock
-        self._db = sqlite_utils.Database(conn)
-        self._db.enable_wal()
-        self._lock = threading.RLock()
-        with self._lock:
-            for name, (columns, pk) in SCHEMA.items():
-                self._db[name].create(columns, pk=pk, if_not_exists=True)  # type: ignore[union-attr]
-                _add_missing_columns(self._db[name], columns)  # type: ignore[arg-type]
-            self._db["consents"].create_index(["account"], if_not_exists=True)  # type: ignore[union-attr]
-            self._db["consents"].create_index(["status_uri"], if_not_exists=True)  # type: ignore[union-attr]
-            self._db["requests"].create_index(["cid"], unique=True, if_not_exists=True)  # type: ignore[union-attr]
+
+def _marks(columns: str) -> str:
+    return ", ".join("?" for _ in columns.split(","))
+
+
+def _where(**equal: str | None) -> tuple[str, list[Any]]:
+    """``column = ?`` for each value given (``None``: any), joined with AND, and the values."""
+    given = {column: value for column, value in equal.items() if value is not None}
+    return " AND ".join(["1 = 1", *(f"{column} = ?" for column in given)]), list(given.values())
+
+
+class SqlIssuerStore:
+    """:class:`IssuerStorage` in SQL that both engines run (see :mod:`issuer.engines`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
+        """Release the database."""
+        self.engine.close()
 
     # ------------------------------------------------------------ requests
 
     def add_request(self, request: ConsentRequest, account: str) -> StoredRequest:
         """Keep a signed request, published for ``account``."""
-        row = {"id": request.request_id.hex(), "account": account, "cid": request.cid,
-               "raw": request.raw, "issued_at": request.issued_at,
-               "expires_at": request.expires_at, "answered": 0}
-        with self._lock:
-            self._db["requests"].insert(row)  # type: ignore[union-attr]
-        return _request(row)
+        stored = StoredRequest(request.request_id.hex(), account, request.cid, request.raw,
+                               request.issued_at, request.expires_at, False, 0)
+        self.engine.run(f"INSERT INTO requests ({_REQUEST}) VALUES ({_marks(_REQUEST)})",
+                        [stored.id, account, stored.cid, stored.raw, stored.issued_at, stored.expires_at, 0, 0])
+        return stored
 
     def request(self, request_id: str) -> StoredRequest:
         """The request with this hex id, or ``not_found``."""
-        with self._lock:
-            rows = list(self._db["requests"].rows_where("id = ?", [request_id], limit=1))
-        if not rows:
+        found = self._requests("id = ?", [request_id])
+        if not found:
             raise NotFound(f"no request {request_id[:40]!r}")
-        return _request(rows[0])
+        return found[0]
 
     def request_by_cid(self, cid: str) -> StoredRequest | None:
         """The request whose signed bytes have this CID."""
-        with self._lock:
-            rows = list(self._db["requests"].rows_where("cid = ?", [cid], limit=1))
-        return _request(rows[0]) if rows else None
+        found = self._requests("cid = ?", [cid])
+        return found[0] if found else None
 
     def open_request(self, account: str, now: int, margin: int = 120) -> StoredRequest | None:
-        """An unanswered request for ``account`` still good for ``margin`` seconds, if any."""
-        with self._lock:
-            rows = list(self._db["requests"].rows_where(
-                "account = ? and answered = 0 and expires_at > ?", [account, now + margin],
-                order_by="issued_at desc", limit=1))
-        return _request(rows[0]) if rows else None
+        """An unanswered, undeclined request for ``account`` still good for ``margin`` seconds, if any."""
+        found = self._requests("account = ? AND answered = 0 AND declined_at = 0 AND expires_at > ? "
+                               "ORDER BY issued_at DESC LIMIT 1", [account, now + margin])
+        return found[0] if found else None
+
+    def set_declined(self, request_id: str, now: int) -> StoredRequest:
+        """Record that the user declined this request (the first time only)."""
+        self.engine.run("UPDATE requests SET declined_at = ? WHERE id = ? AND declined_at = 0", [now, request_id])
+        return self.request(request_id)
+
+    def declined(self, account: str | None = None) -> list[StoredRequest]:
+        """Requests the users declined (of ``account``), newest first."""
+        if account is None:
+            return self._requests("declined_at > 0 ORDER BY declined_at DESC", [])
+        return self._requests("declined_at > 0 AND account = ? ORDER BY declined_at DESC", [account])
+
+    def _requests(self, where: str, params: Sequence[Any]) -> list[StoredRequest]:
+        rows = self.engine.rows(f"SELECT {_REQUEST} FROM requests WHERE {where}", params)
+        return [StoredRequest(r["id"], r["account"], r["cid"], r["raw"], r["issued_at"], r["expires_at"],
+                              bool(r["answered"]), r["declined_at"] or 0) for r in rows]
 
     # ------------------------------------------------------------ consents
 
     def add_consent(self, credential: ConsentCredential, request: StoredRequest, now: int,
                     state: str = "unknown") -> StoredConsent:
         """Keep a verified credential for the request's account and mark the request answered."""
-        row = {
-            "id": credential.cid, "account": request.account, "request_id": request.id,
-            "user": credential.issuer, "items": json.dumps(list(credential.items)),
-            "purposes": json.dumps(list(credential.purposes)), "raw": credential.raw,
-            "received_at": now, "expires_at": credential.expires_at,
-            "status_uri": credential.status.uri, "status_index": credential.status.index,
-            "status_key": credential.status.key, "state": state, "state_detail": "",
-            "state_checked_at": 0,
-        }
-        with self._lock, self._db.conn:
-            self._db["consents"].insert(row)  # type: ignore[union-attr]
-            self._db["requests"].update(request.id, {"answered": 1})  # type: ignore[union-attr]
-        return _consent(row)
+        stored = StoredConsent(
+            id=credential.cid, account=request.account, request_id=request.id, user=credential.issuer,
+            items=tuple(credential.items), purposes=tuple(credential.purposes), raw=credential.raw,
+            received_at=now, expires_at=credential.expires_at, status_uri=credential.status.uri,
+            status_index=credential.status.index, status_key=credential.status.key, state=state,
+            state_detail="", state_checked_at=0, replaces=request.request.replaces_cid or "",
+        )
+        values = [stored.id, stored.account, stored.request_id, stored.user, json.dumps(list(stored.items)),
+                  json.dumps(list(stored.purposes)), stored.raw, now, stored.expires_at, stored.status_uri,
+                  stored.status_index, stored.status_key, state, "", 0, stored.replaces]
+        with self.engine.transaction() as tx:
+            tx.run(f"INSERT INTO consents ({_CONSENT}) VALUES ({_marks(_CONSENT)})", values)
+            tx.run("UPDATE requests SET answered = 1 WHERE id = ?", [request.id])
+        return stored
 
     def consent(self, consent_id: str) -> StoredConsent:
         """The consent with this id (CID), or ``not_found``."""
-        with self._lock:
-            rows = list(self._db["consents"].rows_where("id = ?", [consent_id], limit=1))
-        if not rows:
+        found = self._consents("id = ?", [consent_id])
+        if not found:
             raise NotFound(f"no consent {consent_id[:80]!r}")
-        return _consent(rows[0])
+        return found[0]
 
     def consent_for_request(self, request_id: str) -> StoredConsent | None:
         """The consent that answered this request, if one did."""
-        with self._lock:
-            rows = list(self._db["consents"].rows_where("request_id = ?", [request_id], limit=1))
-        return _consent(rows[0]) if rows else None
+        found = self._consents("request_id = ? LIMIT 1", [request_id])
+        return found[0] if found else None
 
     def consents_for_request(self, request_id: str) -> list[StoredConsent]:
         """Every consent that answered this request: the first, and any re-signed after a key replacement."""
-        with self._lock:
-            rows = list(self._db["consents"].rows_where("request_id = ?", [request_id], order_by="received_at, id"))
-        return [_consent(r) for r in rows]
+        return self._consents("request_id = ? ORDER BY received_at, id", [request_id])
 
     def consents(self, account: str | None = None) -> list[StoredConsent]:
-        """Every consent held (newest first), or only those of ``account``."""
-        where, args = ("account = ?", [account]) if account is not None else (None, [])
-        with self._lock:
-            rows = list(self._db["consents"].rows_where(where, args, order_by="received_at desc, rowid desc"))
-        return [_consent(r) for r in rows]
+        """Every consent held (newest first; of two received in one second, the later stored first),
+        or only those of ``account``."""
+        order = f"ORDER BY received_at DESC, {self.engine.insertion_order} DESC"
+        if account is None:
+            return self._consents(f"1 = 1 {order}", [])
+        return self._consents(f"account = ? {order}", [account])
 
     def consents_on_list(self, uri: str) -> list[StoredConsent]:
         """The consents whose status lives in the list at ``uri``."""
-        with self._lock:
-            rows = list(self._db["consents"].rows_where("status_uri = ?", [uri]))
-        return [_consent(r) for r in rows]
+        return self._consents("status_uri = ?", [uri])
 
     def status_uris(self) -> list[str]:
         """Every distinct status list URI our consents point to."""
-        with self._lock:
-            return [r[0] for r in self._db.execute("select distinct status_uri from consents").fetchall()]
+        return [str(r["status_uri"]) for r in self.engine.rows("SELECT DISTINCT status_uri FROM consents")]
 
     def set_state(self, consent_id: str, state: str, detail: str, now: int) -> None:
         """Record the last known status of a consent (``valid``, ``revoked``, ...)."""
-        with self._lock:
-            self._db["consents"].update(  # type: ignore[union-attr]
-                consent_id, {"state": state, "state_detail": detail, "state_checked_at": now})
+        self.engine.run("UPDATE consents SET state = ?, state_detail = ?, state_checked_at = ? WHERE id = ?",
+                        [state, detail, now, consent_id])
+
+    def _consents(self, where: str, params: Sequence[Any]) -> list[StoredConsent]:
+        rows = self.engine.rows(f"SELECT {_CONSENT} FROM consents WHERE {where}", params)
+        return [StoredConsent(
+            id=r["id"], account=r["account"], request_id=r["request_id"], user=r["user"],
+            items=tuple(json.loads(r["items"])), purposes=tuple(json.loads(r["purposes"])), raw=r["raw"],
+            received_at=r["received_at"], expires_at=r["expires_at"], status_uri=r["status_uri"],
+            status_index=r["status_index"], status_key=r["status_key"], state=r["state"],
+            state_detail=r["state_detail"], state_checked_at=r["state_checked_at"], replaces=r["replaces"] or "",
+        ) for r in rows]
 
     # ------------------------------------------------------------ records and metadata
 
     def add_record(self, row: dict[str, Any]) -> int:
         """Append one recipient record; returns its id."""
-        with self._lock:
-            table = self._db["records"]
-            table.insert(row)  # type: ignore[union-attr]
-            return int(table.last_pk)  # type: ignore[union-attr,arg-type]
+        names = [k for k in row if k != "id"]
+        found = self.engine.rows(f"INSERT INTO records ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)}) "
+                                 "RETURNING id", [row[k] for k in names])
+        return int(found[0]["id"])
 
     def records(self, account: str | None = None) -> Iterator[dict[str, Any]]:
         """Recipient records in the order they were written."""
-        where, args = ("account = ?", [account]) if account is not None else (None, [])
-        with self._lock:
-            rows = list(self._db["records"].rows_where(where, args, order_by="id"))
-        yield from rows
+        if account is None:
+            yield from self.engine.rows(f"SELECT {_RECORD} FROM records ORDER BY id")
+        else:
+            yield from self.engine.rows(f"SELECT {_RECORD} FROM records WHERE account = ? ORDER BY id", [account])
 
     def get_meta(self, key: str) -> str | None:
         """A small persistent setting (e.g. the last registry event id seen)."""
-        with self._lock:
-            rows = list(self._db["meta"].rows_where("key = ?", [key], limit=1))
+        rows = self.engine.rows("SELECT value FROM meta WHERE key = ?", [key])
         return str(rows[0]["value"]) if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a small persistent setting."""
-        with self._lock:
-            self._db["meta"].upsert({"key": key, "value": value}, pk="key")  # type: ignore[union-attr]
+        self.engine.run("INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+
+    # ------------------------------------------------------------ rights requests
+
+    def add_rights(self, rights: StoredRights) -> StoredRights:
+        """Keep a rights request and our acknowledgement; ``replayed`` if its id or (user, cti) is known."""
+        changed = self.engine.run(
+            f"INSERT INTO rights ({_RIGHTS}) VALUES ({_marks(_RIGHTS)}) ON CONFLICT DO NOTHING",
+            [rights.id, rights.consent_id, rights.account, rights.user, rights.cti, rights.kind, rights.raw,
+             rights.received_at, rights.due_at, rights.ack, rights.done, rights.done_at,
+             json.dumps(list(rights.erased_items)), rights.erased_records])
+        if changed != 1:
+            raise Replayed("this rights request was already received")
+        return rights
+
+    def rights_seen(self, user: str, cti: str) -> bool:
+        """Whether a rights request with this id was already received from ``user``."""
+        return bool(self.engine.rows('SELECT id FROM rights WHERE "user" = ? AND cti = ?', [user, cti]))
+
+    def rights(self, rights_id: str) -> StoredRights:
+        """The rights request with this id (its CID), or ``not_found``."""
+        found = self._rights("id = ?", [rights_id])
+        if not found:
+            raise NotFound(f"no rights request {rights_id[:80]!r}")
+        return found[0]
+
+    def rights_list(self, *, account: str | None = None, consent_id: str | None = None,
+                    open_only: bool = False) -> list[StoredRights]:
+        """Rights requests received, oldest first; only unfinished ones with ``open_only``."""
+        where, params = _where(account=account, consent_id=consent_id)
+        return self._rights(where + (" AND done_at = 0" if open_only else "") + " ORDER BY received_at, id", params)
+
+    def finish_rights(self, rights_id: str, done: bytes, done_at: int, erased_items: tuple[str, ...],
+                      erased_records: int) -> StoredRights:
+        """Record our signed completion of a rights request (once: a second call changes nothing)."""
+        self.engine.run("UPDATE rights SET done = ?, done_at = ?, erased_items = ?, erased_records = ? "
+                        "WHERE id = ? AND done_at = 0",
+                        [done, done_at, json.dumps(list(erased_items)), erased_records, rights_id])
+        return self.rights(rights_id)
+
+    def _rights(self, where: str, params: Sequence[Any]) -> list[StoredRights]:
+        rows = self.engine.rows(f"SELECT {_RIGHTS} FROM rights WHERE {where}", params)
+        return [StoredRights(
+            id=r["id"], consent_id=r["consent_id"], account=r["account"], user=r["user"], cti=r["cti"],
+            kind=r["kind"], raw=r["raw"], received_at=r["received_at"], due_at=r["due_at"], ack=r["ack"],
+            done=r["done"] or b"", done_at=r["done_at"] or 0, erased_items=tuple(json.loads(r["erased_items"])),
+            erased_records=r["erased_records"] or 0,
+        ) for r in rows]
+
+    # ------------------------------------------------------------ copied data
+
+    def keep_copied(self, consent_id: str, account: str, items: dict[str, Any], now: int) -> None:
+        """Keep the items just copied under a consent (each item's latest copy)."""
+        with self.engine.transaction() as tx:
+            for item, value in items.items():
+                tx.run("INSERT INTO copied (consent_id, account, item, value, copied_at) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (consent_id, item) DO UPDATE SET account = excluded.account, "
+                       "value = excluded.value, copied_at = excluded.copied_at",
+                       [consent_id, account, item, json.dumps(value, ensure_ascii=False), now])
+
+    def copied(self, *, account: str | None = None, consent_id: str | None = None) -> list[CopiedItem]:
+        """The data we keep, copied from the holder (for an account or a consent)."""
+        where, params = _where(account=account, consent_id=consent_id)
+        rows = self.engine.rows(f"SELECT consent_id, account, item, value, copied_at FROM copied WHERE {where} "
+                                "ORDER BY id", params)
+        return [CopiedItem(r["consent_id"], r["account"], r["item"], json.loads(r["value"]), r["copied_at"])
+                for r in rows]
+
+    def erase_copied(self, consent_id: str) -> tuple[tuple[str, ...], int]:
+        """Delete everything copied under a consent; returns the items and how many rows went."""
+        with self.engine.transaction() as tx:
+            items = tuple(str(r["item"]) for r in tx.rows(
+                "SELECT DISTINCT item FROM copied WHERE consent_id = ? ORDER BY item", [consent_id]))
+            count = tx.run("DELETE FROM copied WHERE consent_id = ?", [consent_id])
+        return items, count
 
 
-def _add_missing_columns(table: sqlite_utils.db.Table, columns: dict[str, Any]) -> None:
-    """Migrate a table made by an older version: new columns get an empty default."""
-    present = set(table.columns_dict)
-    for column, kind in columns.items():
-        if column not in present:
-            table.add_column(column, kind, not_null_default="" if kind is str else 0)
+class IssuerStore(SqlIssuerStore):
+    """:class:`IssuerStorage` in one SQLite file, ``issuer.db`` in the home folder (WAL mode, so the
+    status watcher can write while pages read).  A file made by an older version is brought
+    forward by the recorded steps; its old rows stay readable."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(SqliteEngine(self.path))
 
 
-def _request(row: dict[str, Any]) -> StoredRequest:
-    return StoredRequest(row["id"], row["account"], row["cid"], row["raw"], row["issued_at"],
-                         row["expires_at"], bool(row["answered"]))
+class PostgresIssuerStore(SqlIssuerStore):
+    """:class:`IssuerStorage` in a PostgreSQL database named by a DSN, for a company running its
+    issuer on several instances; the status watchers of every instance write the same consent
+    states, which is harmless (each write is the state of one verified list)."""
 
-
-def _consent(row: dict[str, Any]) -> StoredConsent:
-    return StoredConsent(
-        id=row["id"], account=row["account"], request_id=row["request_id"], user=row["user"],
-        items=tuple(json.loads(row["items"])), purposes=tuple(json.loads(row["purposes"])),
-        raw=row["raw"], received_at=row["received_at"], expires_at=row["expires_at"],
-        status_uri=row["status_uri"], status_index=row["status_index"],
-        status_key=row["status_key"], state=row["state"], state_detail=row["state_detail"],
-        state_checked_at=row["state_checked_at"],
-    )
+    def __init__(self, dsn: str, *, max_size: int = 6) -> None:
+        engine = PostgresEngine(dsn, max_size=max_size)
+        self.where = engine.where
+        super().__init__(engine)
