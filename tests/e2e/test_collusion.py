@@ -170,7 +170,8 @@ def _looks_like_an_id(text: str) -> bool:
 
 
 def stored_bytes(home: Path) -> list[bytes]:
-    """Every file under ``home``, and every cell of every table of its SQLite databases.
+    """Every file under ``home``, and every cell of every table of its SQLite databases (but the
+    record of applied schema steps).
 
     A database's pages (and its WAL) are read cell by cell through SQLite rather than scanned raw,
     where values of neighbouring cells run into each other.
@@ -184,7 +185,9 @@ def stored_bytes(home: Path) -> list[bytes]:
         if path.suffix in (".db", ".sqlite", ".sqlite3"):
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                # schema_migrations names the schema steps, the same in every installation: not data
+                for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                             "AND name != 'schema_migrations'").fetchall():
                     for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
                         blobs.extend(v if isinstance(v, bytes) else str(v).encode() for v in row if v is not None)
             finally:
