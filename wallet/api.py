@@ -25,8 +25,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from common import install_error_contract, read_json_object
-from protocol import CopyMeError, InvalidArgument, Typ, __version__
+from protocol import InvalidArgument, Typ, __version__
 
+from .dashboard import install as install_dashboard
+from .errors import Unauthorised
 from .home import Home
 from .pull import DEFAULT_PULL_INTERVAL, ReceiptPuller
 from .refresh import DEFAULT_INTERVAL, ListRefresher
@@ -39,13 +41,6 @@ log = logging.getLogger("copyme.wallet")
 
 API_BODY_LIMIT = 64 * 1024
 T = TypeVar("T")
-
-
-class Unauthorised(CopyMeError):
-    """No or a wrong bearer token for the local API."""
-
-    code = "unauthorised"
-    http_status = 401
 
 
 def load_token(home: Home) -> str:
@@ -225,8 +220,6 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         # not through call(): the pull takes the lock itself, only around database work
         results = await run_in_threadpool(lambda: opened.pull_receipts(lock=lambda: lock))
         return [r.to_json() for r in results]
-
-    from .dashboard import install as install_dashboard  # the web pages, on the same wallet and lock
 
     install_dashboard(app, opened, signin=signin, lock=lock)
     return app

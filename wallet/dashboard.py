@@ -42,8 +42,8 @@ from common import host_header_is_loopback, read_capped
 from protocol import CopyMeError, InvalidArgument, clock
 
 from . import glossary, overview
-from .api import Unauthorised
 from .consents import ConsentView
+from .errors import Unauthorised
 from .receipts import PullState
 from .signin import SignIn
 from .wallet import Wallet

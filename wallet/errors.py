@@ -11,7 +11,9 @@ The tree (all under :class:`protocol.CopyMeError`)::
     ├── Undelivered              undelivered        the consent is stored, but its callback did not take it
     ├── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
     ├── BadPhrase                bad_phrase         a recovery phrase with a word off the list or a bad checksum
-    └── UnverifiedRequester      unverified_requester  accepting an UNVERIFIED request without saying so
+    ├── UnverifiedRequester      unverified_requester  accepting an UNVERIFIED request without saying so
+    └── Unauthorised             unauthorised       a local API call without the bearer token (the dashboard's
+                                                    refusals subclass it with 403)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "BadPhrase",
     "CorruptStore",
     "NotInitialised",
+    "Unauthorised",
     "Undelivered",
     "UnverifiedRequester",
     "WalletExists",
@@ -108,3 +111,11 @@ class UnverifiedRequester(CopyMeError):
     code = "unverified_requester"
     http_status = 409
     exit_status = 5
+
+
+class Unauthorised(CopyMeError):
+    """No or a wrong bearer token for the local API (the web pages answer a missing session with
+    their own subclass, 403)."""
+
+    code = "unauthorised"
+    http_status = 401
