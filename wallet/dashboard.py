@@ -352,7 +352,9 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                      "text": (words(lang)["receipt_refused"].format(who=who_of(r.presenter, c, lang),
                                                                    why=refusal_text(r.reason, lang))
                               if r.refused else words(lang)["receipt_released"].format(who=who_of(r.presenter, c, lang))),
-                     "no": words(lang)["receipt_no"].format(holder=holder, seq=r.seq)} for r in found.receipts]
+                     # numbered within this consent: the holder's own sequence runs across all the
+                     # customer's consents (another company's uses in between), so it would skip
+                     "no": words(lang)["receipt_no"].format(n=n)} for n, r in enumerate(found.receipts, 1)]
             done = request.query_params.get("done")
             last = events[-1] if events else None
             return page(request, "detail.html", {

@@ -54,7 +54,7 @@ _JA: dict[str, str] = {
     # signed usage receipts
     "receipts_lead": "{holder}が署名した記録です。データを渡したときも、断ったときも残ります。",
     "receipt_released": "{who}にデータが渡されました", "receipt_refused": "{who}が試みました — {why}",
-    "receipt_no": "{holder}の記録 {seq}番",
+    "receipt_no": "この同意で{n}件目",
     "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
     "pull_failed": "記録を取り寄せられませんでした。",
     "receipt_warning": "{holder}からの記録に問題があります：{why}",
@@ -149,7 +149,7 @@ _EN: dict[str, str] = {
     "delivered": "Delivered to the requester", "delivered_yes": "yes",
     "receipts_lead": "Records signed by {holder}: every time it handed your data over, and every time it refused.",
     "receipt_released": "{who} received your data", "receipt_refused": "{who} {why}",
-    "receipt_no": "{holder} record no. {seq}",
+    "receipt_no": "no. {n} under this consent",
     "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
     "pull_failed": "The records could not be fetched.",
     "receipt_warning": "A problem with the records from {holder}: {why}",

@@ -263,3 +263,25 @@ def test_what_is_new_since_the_last_visit(demo: Demo, chromium: Any, consents: d
     page.goto(demo.wallet_url + "/?lang=ja")
     expect(page.get_by_test_id("news-used")).to_have_count(0)  # seen
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_consent_page_numbers_its_own_receipts_without_gaps(demo: Demo, chromium: Any, consents: dict[str, str],
+                                                              lang: str) -> None:
+    """The bank numbers one chain per customer, across all that customer's consents; the page
+    counts this consent's receipts 1, 2, 3 ... even when another consent's receipts fall between."""
+    from playwright.sync_api import expect
+
+    assert _use(demo, "acct-003") == 403  # the revoked consent's refused attempt: next in the customer's chain
+    assert _use(demo, "acct-001") == 200
+    consent_id = consents["active"].rsplit("/", 1)[-1]
+    held = _api(demo, f"/api/receipts?consent_id={quote(consent_id, safe='')}")["receipts"]
+    seqs = [r["seq"] for r in held]
+    assert len(seqs) >= 2 and seqs != list(range(seqs[0], seqs[0] + len(seqs)))  # the chain numbers skip here
+    context, page = _signed_in(demo, chromium, 390, lang)
+    page.goto(f"{demo.wallet_url}{consents['active']}?lang={lang}")
+    numbers = page.get_by_test_id("receipt-no")
+    expect(numbers).to_have_count(len(held))
+    shown = [int(re.sub(r"\D", "", text)) for text in numbers.all_inner_texts()]
+    assert shown == list(range(1, len(held) + 1))
+    context.close()
