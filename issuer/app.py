@@ -1,6 +1,7 @@
-"""The Kakeibo demo web app: the CopyMe button, the callback, consents, fetching bank data.
+"""A demo data user's web app (Kakeibo, or Hoken with ``--app hoken``): the CopyMe button, the
+callback, consents, fetching bank data.
 
-Server-rendered (Jinja2), Japanese and English, no CDN.  Each visitor gets a demo Kakeibo
+Server-rendered (Jinja2), Japanese and English, no CDN.  Each visitor gets a demo
 account id in a cookie (or ``?account=`` for scripts and for trying several users in one
 browser); a request is published *for that account*, so the consent that comes back to the
 callback is stored for that account and nobody else's.  Routes are thin over
@@ -77,7 +78,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
             watcher.stop()
         store.close()
 
-    app = FastAPI(title="Kakeibo (CopyMe issuer demo)", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title=f"{issuer.config.name.get('en', 'Issuer')} (CopyMe issuer)", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.issuer = issuer
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -105,7 +106,10 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         lang = lang_of(request)
         account, new = account_of(request)
         other = "en" if lang == "ja" else "ja"
-        ctx = {"lang": lang, "other_lang": other, "t": lambda k: t(k, lang), "account": account,
+        app_name = issuer.config.name.get(lang) or next(iter(issuer.config.name.values()), "")
+        tagline = issuer.config.tagline.get(lang) or issuer.config.notice.get(lang, {}).get("title", "")
+        ctx = {"lang": lang, "other_lang": other, "t": lambda k: t(k, lang, app_name), "account": account,
+               "tagline": tagline,
                "vocab": DEFAULT_VOCABULARY, "fmt_time": _fmt_time, "money": _money,
                "col_label": lambda c: t("col_" + c, lang) if "col_" + c in TEXTS else c, "path": request.url.path, **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
@@ -156,7 +160,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         try:
             data, record = issuer.fetch(account)
         except CopyMeError as err:
-            return page(request, "fetch.html", {"data": None, "code": err.code, "reason": reason(err.code, lang),
+            why = reason(err.code, lang, issuer.config.name.get(lang, ""))
+            return page(request, "fetch.html", {"data": None, "code": err.code, "reason": why,
                                                 "detail": err.detail}, status_code=200)
         return page(request, "fetch.html", {"data": data, "record": record, "code": None})
 

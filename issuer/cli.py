@@ -41,7 +41,8 @@ def serve(
                                                                "watcher may fetch (repeatable); lists elsewhere stay "
                                                                "unknown (status_untrusted)."),
 ) -> None:
-    """Run the Kakeibo demo: the CopyMe button, the callback, consents and 'fetch my bank data'."""
+    """Run a demo data user (Kakeibo, or Hoken with --app hoken): the CopyMe button, the callback,
+    consents and 'fetch my bank data'."""
     from .app import create_app
     from .demo import DEMO_APPS
 

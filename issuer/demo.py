@@ -60,6 +60,8 @@ def kakeibo_config(holder_base: str, *, terms_url: str = "https://kakeibo.exampl
         retention_days=365,
         onward_sharing=False,
         validity_days=180,
+        tagline={"ja": "銀行の明細から、家計簿を自動でつくります。",
+                 "en": "Your household budget, built from your bank transactions."},
     )
 
 
@@ -95,6 +97,8 @@ def hoken_config(holder_base: str, *, terms_url: str = "https://hoken.example/te
         retention_days=90,
         onward_sharing=False,
         validity_days=90,
+        tagline={"ja": "銀行に届けている情報で、保険の本人確認をすませます。",
+                 "en": "Your insurance identity check, done with the details your bank already holds."},
     )
 
 

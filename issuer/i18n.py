@@ -1,7 +1,9 @@
 """The demo's words in Japanese and English, and each refusal reason in plain words.
 
 A user who is refused data must be told why in words they understand, not a code; the code
-stays visible next to it for support and scripts.
+stays visible next to it for support and scripts.  Words that name the company say ``{app}``:
+:func:`t` and :func:`reason` fill in the name of the app being served (Kakeibo, Hoken ...), and
+its one-line description comes from its :class:`issuer.IssuerConfig` (``tagline``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ __all__ = ["LANGS", "REASONS", "TEXTS", "reason", "t"]
 LANGS = ("ja", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
-    "app_name": {"ja": "かけいぼ", "en": "Kakeibo"},
-    "tagline": {"ja": "銀行の明細から、家計簿を自動でつくります。",
-                "en": "Your household budget, built from your bank transactions."},
+    "app_name": {"ja": "{app}", "en": "{app}"},
     "nav_home": {"ja": "ホーム", "en": "Home"},
     "nav_consents": {"ja": "同意と受領記録", "en": "Consents and records"},
     "lang_switch": {"ja": "English", "en": "日本語"},
-    "account": {"ja": "あなたのかけいぼアカウント", "en": "Your Kakeibo account"},
+    "account": {"ja": "あなたの{app}アカウント", "en": "Your {app} account"},
     "connect_title": {"ja": "銀行の明細を取り込む", "en": "Import your bank transactions"},
     "connect_lead": {"ja": "CopyMe ボタンを押すか、QRコードをウォレットで読み取ってください。何を渡すかは、ウォレットで項目ごとに選べます。",
                      "en": "Press the CopyMe button or scan the QR code with your wallet. You choose item by item what to share."},
@@ -29,7 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "optional": {"ja": "任意", "en": "optional"},
     "purpose": {"ja": "利用目的", "en": "Purpose"},
     "from_holder": {"ja": "提供元", "en": "From"},
-    "consents_title": {"ja": "かけいぼが持っている同意", "en": "Consents Kakeibo holds"},
+    "consents_title": {"ja": "{app}が持っている同意", "en": "Consents {app} holds"},
     "no_consents": {"ja": "まだ同意はありません。", "en": "No consent yet."},
     "consent_id": {"ja": "同意ID", "en": "Consent id"},
     "items": {"ja": "項目", "en": "Items"},
@@ -112,22 +112,22 @@ REASONS: dict[str, dict[str, str]] = {
     "replayed": {"ja": "同じ要求が二度使われたため拒否されました。もう一度お試しください。",
                  "en": "The request was refused as a repeat. Please try again."},
     "wrong_audience": {"ja": "この同意は別の銀行宛てです。", "en": "This consent is addressed to another bank."},
-    "not_subject": {"ja": "この同意はかけいぼ宛てではありません。", "en": "This consent was not given to Kakeibo."},
+    "not_subject": {"ja": "この同意は{app}宛てではありません。", "en": "This consent was not given to {app}."},
     "bad_signature": {"ja": "署名が正しくありません。", "en": "A signature did not verify."},
 }
 
 
-def t(key: str, lang: str) -> str:
-    """The text ``key`` in ``lang`` (Japanese if unknown)."""
+def t(key: str, lang: str, app: str = "") -> str:
+    """The text ``key`` in ``lang`` (Japanese if unknown), naming the company ``app``."""
     entry = TEXTS.get(key)
     if entry is None:
         return key
-    return entry.get(lang) or entry["ja"]
+    return (entry.get(lang) or entry["ja"]).replace("{app}", app)
 
 
-def reason(code: str, lang: str) -> str:
-    """A refusal reason in plain words."""
+def reason(code: str, lang: str, app: str = "") -> str:
+    """A refusal reason in plain words, naming the company ``app``."""
     entry = REASONS.get(code)
     if entry is None:
         return {"ja": "データを受け取れませんでした。", "en": "The data could not be fetched."}.get(lang, "")
-    return entry.get(lang) or entry["ja"]
+    return (entry.get(lang) or entry["ja"]).replace("{app}", app)

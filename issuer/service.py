@@ -59,6 +59,8 @@ class IssuerConfig:
     onward_sharing: bool = False
     validity_days: int = 180
     expires_in: int = 900
+    #: One line under the company's name on its pages, per language (default: the notice's title).
+    tagline: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_or_create_key(home: Path) -> KeyPair:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 import issuer
+from issuer.demo import hoken_config
 from tests.support.samples import KEYS
 from tests.support.servers import serve, serve_cli
 
@@ -49,6 +50,21 @@ def test_wallet_dashboard_link(tmp_path: Path) -> None:
         assert 'href="http://127.0.0.1:8800/review?u=http%3A%2F%2F127.0.0.1%3A' in html
         assert http.get(url + "/api/button", params={"account": "alice"}).json()["review_url"].startswith(
             "http://127.0.0.1:8800/review?u=")
+
+
+def test_the_second_data_user_s_pages_name_it_never_kakeibo(tmp_path: Path) -> None:
+    """``issuer serve --app hoken``: every page and refusal says Hoken (ほけん), none says Kakeibo."""
+    config = hoken_config("http://127.0.0.1:9")
+    app = issuer.app.create_app(tmp_path, "http://127.0.0.1:9", holder_did=KEYS.holder.did, watch_status=False,
+                                config=config)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as browser:
+        for lang, name, tagline in (("ja", "ほけん", "本人確認"), ("en", "Hoken Insurance", "identity check")):
+            pages = [browser.get(path, params={"account": "alice", "lang": lang}).text for path in ("/", "/consents")]
+            pages.append(browser.post("/fetch", params={"account": "alice", "lang": lang}).text)  # refused: no consent
+            for html in pages:
+                assert name in html
+                assert "Kakeibo" not in html and "かけいぼ" not in html and "家計簿" not in html
+            assert tagline in pages[0]
 
 
 def test_consents_page_and_fetch_page_after_a_consent(issuer_url: str) -> None:
