@@ -11,17 +11,19 @@ httpx.  ``wallet``, ``issuer``, ``verifier`` and ``registry`` import it (never e
   clients, on top of it.
 - :mod:`common.home`: the home-folder convention and private (0700/0600) state.
 - :mod:`common.hosts`: loopback and ``Host`` header checks.
-- :mod:`common.process`: serving an app, and child services.
+- :mod:`common.process`: serving an app (in one process or several workers), and child services.
+- :mod:`common.periodic`: a piece of work run now and every so often in a background thread.
 """
 
 from __future__ import annotations
 
 from .errors import Internal, MethodNotAllowed
-from .holder_client import MAX_HOLDER_ANSWER, HolderClient
+from .holder_client import MAX_HOLDER_ANSWER, MAX_RECEIPTS_ANSWER, HolderClient
 from .home import home_folder, make_private, private_file, private_folder
 from .hosts import LOOPBACK_NAMES, host_header_is_loopback, is_loopback_host, is_loopback_url
 from .peer import DEFAULT_DEADLINE, PeerClient, PeerResponse
-from .process import Child, run_server
+from .periodic import Periodic
+from .process import Child, run_server, serve_workers, worker_config
 from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient, check_trusted_list_uri
 from .web import DEFAULT_BODY_LIMIT, BodyCap, LastResort, install_error_contract, read_capped, read_json_object
 
@@ -38,9 +40,11 @@ __all__ = [
     "LastResort",
     "ListEvent",
     "MAX_HOLDER_ANSWER",
+    "MAX_RECEIPTS_ANSWER",
     "MethodNotAllowed",
     "PeerClient",
     "PeerResponse",
+    "Periodic",
     "RegistryClient",
     "check_trusted_list_uri",
     "home_folder",
@@ -54,4 +58,6 @@ __all__ = [
     "read_capped",
     "read_json_object",
     "run_server",
+    "serve_workers",
+    "worker_config",
 ]

@@ -1,7 +1,7 @@
 """The client for a data holder's HTTP API (section 8.2 of the spec), for data users and wallets.
 
-A data user asks it for a nonce and presents; a wallet asks who the holder is and links to it
-(its code-based link proof, and a DidLink for each relationship DID).
+A data user asks it for a nonce and presents; a wallet asks who the holder is, links to it
+(its code-based link proof, and a DidLink for each relationship DID) and pulls its usage receipts.
 Every call goes through :class:`~common.peer.PeerClient` (one overall deadline, a size cap) and
 every refusal comes back as the holder's own error class.
 """
@@ -17,10 +17,12 @@ from protocol import Typ, Unavailable
 
 from .peer import DEFAULT_DEADLINE, PeerClient
 
-__all__ = ["MAX_HOLDER_ANSWER", "HolderClient"]
+__all__ = ["MAX_HOLDER_ANSWER", "MAX_RECEIPTS_ANSWER", "HolderClient"]
 
 #: The largest answer taken from a data holder (released items are small).
 MAX_HOLDER_ANSWER = 256 * 1024
+#: The largest answer to a receipt query: 100 receipts of at most ~2 KiB, base64url, with room to spare.
+MAX_RECEIPTS_ANSWER = 1024 * 1024
 
 
 class HolderClient:
@@ -82,3 +84,13 @@ class HolderClient:
     def link_did(self, proof: bytes) -> dict[str, Any]:
         """``POST /v1/links/dids`` with a signed DidLink for a relationship DID."""
         return self._object("POST", "/v1/links/dids", content=proof, headers={"Content-Type": str(Typ.DID_LINK)})
+
+    def receipts(self, query: bytes, *, deadline: float | None = None) -> bytes:
+        """``POST /v1/receipts`` with a signed ReceiptQuery: the answer's body, unparsed (at most
+        :data:`MAX_RECEIPTS_ANSWER` bytes, within ``deadline`` seconds; default: the client's)."""
+        response = self._http.request("POST", self.base_url + "/v1/receipts", content=query,
+                                      headers={"Content-Type": str(Typ.RECEIPT_QUERY)}, deadline=deadline,
+                                      max_bytes=MAX_RECEIPTS_ANSWER).raise_for_error()
+        if response.status_code != 200:
+            raise Unavailable(f"the data holder answered a receipt query with HTTP {response.status_code}")
+        return response.content

@@ -1,25 +1,28 @@
 """Running a service and its child processes: one way to serve, wait, and stop.
 
 :func:`run_server` runs an ASGI app under uvicorn in the foreground and can say where it listens
-(the real port, also for ``--port 0``) and tidy up before shutdown.  :class:`Child` is a service
+(the real port, also for ``--port 0``) and tidy up before shutdown.  :func:`serve_workers` runs
+several worker processes sharing one port, each building its app from the configuration its
+parent hands down (:func:`worker_config`).  :class:`Child` is a service
 started as a child process with its own log file: wait until its ``/health`` answers, stop it
 politely, then firmly.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["Child", "run_server"]
+__all__ = ["Child", "run_server", "serve_workers", "worker_config"]
 
 
 def run_server(app: Any, *, host: str, port: int, log_level: str = "warning", access_log: bool = True,
@@ -47,6 +50,29 @@ def run_server(app: Any, *, host: str, port: int, log_level: str = "warning", ac
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log,
                             timeout_graceful_shutdown=graceful)
     Server(config).run()
+
+
+def serve_workers(factory: str, config: Mapping[str, Any], *, env: str, workers: int, host: str, port: int,
+                  log_level: str = "warning", graceful: int | None = 3) -> None:
+    """Serve ``workers`` processes sharing ``host:port``, until SIGINT/SIGTERM.
+
+    Each worker imports ``factory`` (``"package.module:function"``) and calls it to build its app;
+    the function reads ``config`` (JSON-able) back with :func:`worker_config` and ``env``, the
+    environment variable that carries it to the workers.
+    """
+    import uvicorn
+
+    os.environ[env] = json.dumps(dict(config))
+    uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level=log_level,
+                timeout_graceful_shutdown=graceful)
+
+
+def worker_config(env: str) -> dict[str, Any]:
+    """The configuration :func:`serve_workers` handed a worker process in ``env``."""
+    config = json.loads(os.environ[env])
+    if not isinstance(config, dict):
+        raise ValueError(f"{env} does not hold a worker configuration")
+    return config
 
 
 @dataclass

@@ -11,12 +11,12 @@ home folder.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from common import home_folder, run_server, serve_workers, worker_config
 from protocol import DEFAULT_LIST_SIZE, CopyMeError, InvalidArgument, TrustList, cli_exit
 from storage import describe, is_postgres
 
@@ -44,10 +44,7 @@ _JSON_HELP = "Print JSON instead of text (errors too, on stderr)."
 def _location(home: Path | None, db: str | None) -> Path:
     if db is not None and not is_postgres(db):
         return Path(db)
-    if home is not None:
-        return home
-    base = os.environ.get("COPYME_HOME")
-    return (Path(base) if base else Path.home() / ".copyme") / "registry"
+    return home_folder(home, "registry")
 
 
 def _open(home: Path | None, db: str | None, admission: Admission | None = None) -> Registry:
@@ -104,8 +101,6 @@ def serve(
 
     OpenAPI docs are served at /docs. The database and council key are created on first start.
     """
-    import uvicorn
-
     from .app import create_app
 
     try:
@@ -117,35 +112,26 @@ def serve(
     where = describe(db) if db is not None and is_postgres(db) else str(resolve_paths(location)[0])
     typer.echo(f"registry on http://{host}:{port}  db={where}  workers={workers}  council={registry.council_key.did}")
     if workers == 1:
-        application = create_app(registry, heartbeat=heartbeat)
-        uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
+        run_server(create_app(registry, heartbeat=heartbeat), host=host, port=port, log_level=log_level)
         return
     registry.close()
-    os.environ.update({_HOME_ENV: str(location), _HEARTBEAT_ENV: str(heartbeat), _MAX_LIST_SIZE_ENV: str(max_list_size),
-                       _NEW_LISTS_ENV: str(new_lists_per_minute), _WORKERS_ENV: str(workers)})
-    if db is not None:
-        os.environ[_DB_ENV] = db
-    uvicorn.run("registry.cli:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, timeout_graceful_shutdown=3)
+    config = {"home": str(location), "db": db, "heartbeat": heartbeat, "max_list_size": max_list_size,
+              "new_lists_per_minute": new_lists_per_minute, "workers": workers}
+    serve_workers("registry.cli:app_from_env", config, env=_WORKER_ENV, workers=workers, host=host, port=port,
+                  log_level=log_level)
 
 
-_HOME_ENV = "COPYME_REGISTRY_HOME"
-_HEARTBEAT_ENV = "COPYME_REGISTRY_HEARTBEAT"
-_MAX_LIST_SIZE_ENV = "COPYME_REGISTRY_MAX_LIST_SIZE"
-_NEW_LISTS_ENV = "COPYME_REGISTRY_NEW_LISTS_PER_MINUTE"
-_WORKERS_ENV = "COPYME_REGISTRY_WORKERS"
+_WORKER_ENV = "COPYME_REGISTRY_SERVE"
 
 
 def app_from_env() -> Any:
-    """The app of one ``serve --workers N`` worker process, configured by its parent's environment."""
+    """The app of one ``serve --workers N`` worker process, configured by its parent (see ``serve``)."""
     from .app import create_app
 
-    db = os.environ.get(_DB_ENV)
-    admission = _admission(int(os.environ.get(_MAX_LIST_SIZE_ENV, str(DEFAULT_LIST_SIZE))),
-                           float(os.environ.get(_NEW_LISTS_ENV, str(DEFAULT_NEW_LISTS_PER_MINUTE))),
-                           int(os.environ.get(_WORKERS_ENV, "1")))
-    registry = _open(Path(os.environ[_HOME_ENV]), db, admission)
-    return create_app(registry, heartbeat=float(os.environ.get(_HEARTBEAT_ENV, "15")))
+    config = worker_config(_WORKER_ENV)
+    admission = _admission(config["max_list_size"], config["new_lists_per_minute"], config["workers"])
+    registry = _open(Path(config["home"]), config["db"], admission)
+    return create_app(registry, heartbeat=config["heartbeat"])
 
 
 @trust_app.command("add")

@@ -9,12 +9,12 @@ Each command opens the holder kept in ``--home`` (else ``$COPYME_HOME/verifier``
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from common import home_folder, run_server, serve_workers, worker_config
 from protocol import cli_exit
 from protocol.errors import CopyMeError, InvalidArgument
 from storage import is_postgres
@@ -36,10 +36,7 @@ _ENV = "COPYME_VERIFIER_SERVE"
 
 
 def _home(home: Path | None) -> Path:
-    if home is not None:
-        return home
-    env = os.environ.get("COPYME_HOME")
-    return (Path(env) if env else Path.home() / ".copyme") / "verifier"
+    return home_folder(home, "verifier")
 
 
 @app.command()
@@ -62,8 +59,6 @@ def serve(
                                      "(replay entries, nonces, links and records must be shared)."),
 ) -> None:
     """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder)."""
-    import uvicorn
-
     from .app import create_app
 
     if synchronous not in ("normal", "full"):
@@ -80,18 +75,16 @@ def serve(
     except CopyMeError as err:
         cli_exit(err)
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        run_server(application, host=host, port=port)
         return
-    os.environ[_ENV] = json.dumps(config)
-    uvicorn.run("verifier.cli:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level="warning")
+    serve_workers("verifier.cli:app_from_env", config, env=_ENV, workers=workers, host=host, port=port)
 
 
 def app_from_env() -> Any:
-    """The app of one ``serve --workers N`` worker process, configured by its parent's environment."""
+    """The app of one ``serve --workers N`` worker process, configured by its parent (see ``serve``)."""
     from .app import create_app
 
-    return create_app(**json.loads(os.environ[_ENV]))
+    return create_app(**worker_config(_ENV))
 
 
 @app.command("link-code")

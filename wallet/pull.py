@@ -11,7 +11,8 @@ as a warning for the user (:meth:`wallet.receipts.ReceiptBook.failed`).
 Network work happens outside the wallet's lock: ``lock`` is taken only around the short database
 reads and writes, so a revoke or suspend never waits for a slow holder.  Every pull is bounded:
 at most :data:`MAX_PAGES` answers per holder, and one overall ``deadline`` for all holders.
-:class:`ReceiptPuller` runs it in the background while ``copyme wallet serve`` runs.
+Each holder is asked through :class:`common.HolderClient` (a size cap, the holder's own error
+codes).  :class:`ReceiptPuller` runs it in the background while ``copyme wallet serve`` runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import base64
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -29,18 +29,16 @@ from typing import Any
 
 import httpx
 
+from common import MAX_RECEIPTS_ANSWER, HolderClient, Periodic
 from protocol import (
     CopyMeError,
     DecodeError,
     KeyPair,
     ReceiptQuery,
-    TooLarge,
-    Typ,
     Unavailable,
     UsageReceipt,
     WrongAudience,
     clock,
-    error_from_response,
 )
 
 from .receipts import ReceiptBook
@@ -55,7 +53,7 @@ DEFAULT_PULL_INTERVAL = 300.0
 #: Answers read from one holder in one pull (100 receipts each).
 MAX_PAGES = 20
 #: Largest answer body read (bytes): 100 receipts of at most ~2 KiB, base64url, with room to spare.
-MAX_ANSWER = 1024 * 1024
+MAX_ANSWER = MAX_RECEIPTS_ANSWER
 
 log = logging.getLogger("wallet.pull")
 
@@ -96,24 +94,10 @@ class _Deadline:
         return remaining
 
 
-def _fetch(http: httpx.Client, url: str, query: bytes, timeout: float, deadline: _Deadline) -> tuple[list[bytes], bool]:
-    """POST one query; the answer's receipts (raw bytes, in order) and its ``more`` flag."""
-    try:
-        with http.stream("POST", f"{url}/v1/receipts", content=query,
-                         headers={"Content-Type": str(Typ.RECEIPT_QUERY)},
-                         timeout=min(timeout, deadline.left())) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER:
-                    raise TooLarge(f"the holder's answer is above {MAX_ANSWER} bytes")
-                deadline.left()
-            status = response.status_code
-    except httpx.HTTPError as err:
-        raise Unavailable(f"the data holder at {url} did not answer: {type(err).__name__}") from err
-    if status != 200:
-        raise error_from_response(status, bytes(body))
-    return parse_answer(bytes(body))
+def _fetch(client: HolderClient, query: bytes, timeout: float, deadline: _Deadline) -> tuple[list[bytes], bool]:
+    """POST one query, within what is left of the deadline; the answer's receipts (raw bytes, in
+    order) and its ``more`` flag."""
+    return parse_answer(client.receipts(query, deadline=min(timeout, deadline.left())))
 
 
 def parse_answer(body: bytes) -> tuple[list[bytes], bool]:
@@ -133,7 +117,7 @@ def parse_answer(body: bytes) -> tuple[list[bytes], bool]:
     return raws, more
 
 
-def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: httpx.Client, *,
+def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: HolderClient, *,
               lock: Callable[[], AbstractContextManager[Any]], timeout: float, deadline: _Deadline,
               now: int | None) -> PullResult:
     with lock():
@@ -142,7 +126,7 @@ def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: http
     try:
         for _ in range(MAX_PAGES):
             query = ReceiptQuery.create(user=key.did, holder=holder, after=last_seq, now=now).sign(key)
-            raws, more = _fetch(http, url, query, timeout, deadline)
+            raws, more = _fetch(http, query, timeout, deadline)
             accepted: list[UsageReceipt] = []
             problem: CopyMeError | None = None
             for raw in raws:
@@ -174,7 +158,7 @@ def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: http
 
 def pull_all(book: ReceiptBook, key: KeyPair | Callable[[str], KeyPair], *,
              lock: Callable[[], AbstractContextManager[Any]] | None = None,
-             transport: httpx.BaseTransport | None = None, timeout: float = 5.0,
+             transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0,
              deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:
     """Pull new receipts from every linked holder, signing each query with ``key``.
 
@@ -190,28 +174,24 @@ def pull_all(book: ReceiptBook, key: KeyPair | Callable[[str], KeyPair], *,
         signers = {holder: key if isinstance(key, KeyPair) else key(holder) for holder, _ in holders}
     limit = _Deadline(deadline)
     results = []
-    with httpx.Client(transport=transport) as http:
-        for holder, url in holders:
+    for holder, url in holders:
+        with HolderClient(url, deadline=timeout, transport=transport) as http:
             results.append(_pull_one(book, signers[holder], holder, url, http, lock=take, timeout=timeout,
                                      deadline=limit, now=now))
     return results
 
 
-class ReceiptPuller:
+class ReceiptPuller(Periodic[list[PullResult]]):
     """Runs a pull now and every ``interval`` seconds until :meth:`stop` (``copyme wallet serve``)."""
 
-    def __init__(self, pull: Callable[[], list[PullResult]], *, interval: float = DEFAULT_PULL_INTERVAL) -> None:
-        if interval <= 0:
-            raise ValueError("the pull interval must be positive")
-        self._pull = pull
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        #: Results of the last run, and how many runs have finished.
-        self.last: list[PullResult] = []
-        self.runs = 0
+    name = "wallet-receipt-pull"
+    what = "receipt pull"
 
-    def run_once(self) -> list[PullResult]:
+    def __init__(self, pull: Callable[[], list[PullResult]], *, interval: float = DEFAULT_PULL_INTERVAL) -> None:
+        super().__init__(interval=interval, log=log)
+        self._pull = pull
+
+    def work(self) -> list[PullResult]:
         """One pull from every linked holder."""
         results = self._pull()
         for result in results:
@@ -219,34 +199,8 @@ class ReceiptPuller:
                 log.info("receipts from %s: %d new (last %d)", result.holder_url, result.new, result.last_seq)
             else:
                 log.warning("receipts from %s stopped (%s: %s)", result.holder_url, result.error, result.detail)
-        self.last = results
-        self.runs += 1
         return results
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except CopyMeError as err:  # e.g. a damaged wallet: say so, keep serving
-                log.warning("receipt pull failed (%s: %s)", err.code, err.detail)
-                self.runs += 1
-            except Exception:  # never let the thread die silently
-                log.exception("receipt pull failed")
-                self.runs += 1
-            if self._stop.wait(self.interval):
-                return
-
-    def start(self) -> ReceiptPuller:
-        """Start the background thread (a first run happens at once)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="wallet-receipt-pull", daemon=True)
-            self._thread.start()
-        return self
 
     def stop(self, timeout: float = DEFAULT_DEADLINE + 5) -> None:
         """Stop the thread (waits for a pull in progress, which its deadline bounds)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)

@@ -16,10 +16,9 @@ retried at the next run; it never stops the server.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
-from protocol import CopyMeError
+from common import Periodic
 
 from .status import PublishResult
 from .wallet import Wallet
@@ -33,23 +32,19 @@ DEFAULT_INTERVAL = 3600.0
 log = logging.getLogger("wallet.refresh")
 
 
-class ListRefresher:
+class ListRefresher(Periodic[list[PublishResult]]):
     """Runs ``wallet.sync()`` now and every ``interval`` seconds until :meth:`stop`."""
+
+    name = "wallet-list-refresh"
+    what = "status list refresh"
 
     def __init__(self, wallet: Wallet, *,
                  interval: float = DEFAULT_INTERVAL, now: Callable[[], int | None] = lambda: None) -> None:
-        if interval <= 0:
-            raise ValueError("the refresh interval must be positive")
+        super().__init__(interval=interval, log=log)
         self.wallet = wallet
-        self.interval = interval
         self._now = now
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        #: Results of the last run (for tests and the curious), and how many runs have finished.
-        self.last: list[PublishResult] = []
-        self.runs = 0
 
-    def run_once(self) -> list[PublishResult]:
+    def work(self) -> list[PublishResult]:
         """One refresh: re-sign lists past half their lifetime, publish what is pending."""
         results = self.wallet.sync(now=self._now())  # guards itself, not over the network
         for result in results:
@@ -58,34 +53,4 @@ class ListRefresher:
             else:
                 log.warning("status list %s still pending (%s: %s); retrying in %.0f s",
                             result.list_id, result.error, result.detail, self.interval)
-        self.last = results
-        self.runs += 1
         return results
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.run_once()
-            except CopyMeError as err:  # e.g. a locked or damaged wallet: say so, keep serving
-                log.warning("status list refresh failed (%s: %s)", err.code, err.detail)
-                self.runs += 1
-            except Exception:  # never let the thread die silently; the next run may succeed
-                log.exception("status list refresh failed")
-                self.runs += 1
-            if self._stop.wait(self.interval):
-                return
-
-    def start(self) -> ListRefresher:
-        """Start the background thread (a first run happens at once)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="wallet-list-refresh", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread (waits for a run in progress)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None

@@ -498,11 +498,7 @@ class Wallet:
         return ChangeResult(full, new, mine.iat, mine.accepted, mine.error, mine.detail)
 
     def _event(self, consent_id: str, status: str, list_id: str, now: int) -> None:
-        lst = self.lists.list_row(list_id)
-        published = now if lst["published_iat"] >= lst["iat"] else None
-        self.store.db.conn.execute(
-            "INSERT INTO events (consent_id, status, at, list_id, iat, published_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (consent_id, status, now, list_id, lst["iat"], published))
+        self.lists.record_event(consent_id, status, list_id, now)
 
     def sync(self, *, now: int | None = None) -> list[PublishResult]:
         """Publish every pending status list version (and refresh lists about to expire), and link
@@ -537,7 +533,7 @@ class Wallet:
 
     def replace_key(self, ref: str, *, now: int | None = None) -> Replacement:
         """Replace a relationship's key (its DID, or one of its consents' ids): see :mod:`wallet.replacement`."""
-        return replace_key(self, ref, now=now)
+        return replace_key(self, self._identity(), ref, now=now)
 
     def link_relationships(self, holder: str | None = None, *, now: int | None = None) -> list[Relationship]:
         """Link every relationship DID not yet linked at a holder the user linked (or at ``holder``).
@@ -578,8 +574,7 @@ class Wallet:
             link = self.relationships.holder_link(holder)
             return self.relationships.anchor_key(link) if link is not None else keys.identity
 
-        sync_transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
-        return pull_all(self.book, linked_key, lock=lock or (lambda: self.guard), transport=sync_transport,
+        return pull_all(self.book, linked_key, lock=lock or (lambda: self.guard), transport=self.transport,
                         timeout=self.timeout, deadline=deadline, now=now)
 
     def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:
