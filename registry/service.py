@@ -49,8 +49,9 @@ from protocol import (
 )
 
 from .admission import Admission
+from .backend import open_store
 from .council import COUNCIL_KEY_FILE, load_council_key
-from .store import Event, ListRow, RegistryStore, open_store
+from .store import Event, ListRow, RegistryStore
 
 __all__ = [
     "DB_FILE",

@@ -15,7 +15,8 @@ What a registry keeps, whatever the engine:
 
 :class:`~registry.sqlite_store.SQLiteStore` (the default, one file) and
 :class:`~registry.pg_store.PostgresStore` (a DSN; many workers and machines) implement it; the
-same tests run against both.  :func:`open_store` picks one from a ``--db`` value.  Every SQL
+same tests run against both.  :func:`registry.backend.open_store` picks one from a ``--db`` value
+(it imports them; they import this module, never the other way).  Every SQL
 statement lives in those two modules; their engine errors leave as
 :class:`~protocol.errors.Unavailable`.
 """
@@ -24,12 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from protocol import Organisation
 
-__all__ = ["Event", "ListRow", "RegistryStore", "open_store"]
+__all__ = ["Event", "ListRow", "RegistryStore", "Signer"]
 
 
 @dataclass(frozen=True)
@@ -109,16 +109,3 @@ class RegistryStore(Protocol):
         Returns the function that stops listening.  Stores that cannot push (SQLite) never call
         it; the feed's periodic look at :meth:`last_seq` covers writes of other processes there.
         """
-
-
-def open_store(location: str | Path) -> RegistryStore:
-    """A PostgreSQL store for a ``postgresql://`` URL, else the SQLite file at ``location``."""
-    from storage import is_postgres
-
-    if is_postgres(location):
-        from .pg_store import PostgresStore
-
-        return PostgresStore(str(location))
-    from .sqlite_store import SQLiteStore
-
-    return SQLiteStore(location)

@@ -76,3 +76,57 @@ def test_the_ground_imports_nothing_above_it(name: str, below: set[str]) -> None
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
             for target in names:
                 assert target.split(".")[0] not in below, f"{path} imports {target}"
+
+
+#: Import circles between modules of one package that are known and not yet mended; a new one fails.
+KNOWN_CIRCLES = [
+    {"issuer.store", "issuer.pg_store"},       # the SQLite store module also opens the PostgreSQL one
+    {"wallet.api", "wallet.dashboard"},        # the dashboard takes the API's Unauthorised
+]
+
+
+def _module_imports(name: str) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (anywhere in the file, lazily too)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(importlib.import_module(name).__file__).parent  # type: ignore[arg-type]
+    modules = {".".join((name, *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parent, base] if base else parent)
+                candidates = [f"{base}.{a.name}" for a in node.names] + [base]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            found.update(c for c in candidates if c in modules and c != module and c != name)
+        graph[module] = found
+    return graph
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_no_new_import_circles_inside_a_package(name: str) -> None:
+    """A module never needs, through its imports, a module that needs it (the package front door aside)."""
+    graph = _module_imports(name)
+    circles: list[set[str]] = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start and len(path) > 1:
+                    circles.append(set(path))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    new = [c for c in circles if not any(c <= known for known in KNOWN_CIRCLES)]
+    assert not new, f"import circles in {name}: {sorted(sorted(c) for c in new)}"

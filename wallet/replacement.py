@@ -21,17 +21,35 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import httpx
 
 from common import HolderClient
 from protocol import Conflict, ConsentCredential, CopyMeError, DidLink, NotFound, Status, clock
 
-from .relationships import Relationship
-
-if TYPE_CHECKING:
-    from .wallet import Wallet
+from .keystore import KeyStore
+from .relationships import Relationship, Relationships
+from .status import StatusLists
+from .store import Store
 
 __all__ = ["Replacement", "replace_key", "replacement_proof"]
+
+
+class WalletParts(Protocol):
+    """What a key replacement needs of a wallet (:class:`wallet.Wallet` has it all)."""
+
+    store: Store
+    lists: StatusLists
+    relationships: Relationships
+    timeout: float
+    transport: httpx.AsyncBaseTransport | None
+
+    def resolve(self, consent_id: str) -> str: ...
+
+    def deliver(self, consent_id: str) -> Any: ...
+
+    def link_relationships(self, holder: str | None = None, *, now: int | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,7 @@ class Replacement:
         return dataclasses.asdict(self)
 
 
-def _relationship(wallet: Wallet, ref: str) -> Relationship:
+def _relationship(wallet: WalletParts, ref: str) -> Relationship:
     if ref.startswith("did:key:"):
         return wallet.relationships.by_did(ref)
     consent_id = wallet.resolve(ref)
@@ -57,9 +75,9 @@ def _relationship(wallet: Wallet, ref: str) -> Relationship:
     return wallet.relationships.by_did(ConsentCredential.decode(row["raw"]).issuer)
 
 
-def replace_key(wallet: Wallet, ref: str, *, now: int | None = None) -> Replacement:
-    """Replace the key of the relationship of ``ref`` (its DID, or one of its consents' ids)."""
-    keys = wallet._identity()
+def replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | None = None) -> Replacement:
+    """Replace the key of the relationship of ``ref`` (its DID, or one of its consents' ids);
+    ``keys`` is the unlocked wallet's key store."""
     old = _relationship(wallet, ref)
     if old.replaced_at is not None:
         raise Conflict(f"the key {old.did} was already replaced")
@@ -96,10 +114,10 @@ def replace_key(wallet: Wallet, ref: str, *, now: int | None = None) -> Replacem
                                          "issued_at": current, "delivered": 0, "delivery_error": None})
             if row["state"] == "suspended":
                 wallet.lists.set(list_id, ref_.index, Status.SUSPENDED, current)
-            wallet._event(consent_id, row["state"], list_id, current)
+            wallet.lists.record_event(consent_id, row["state"], list_id, current)
             wallet.lists.set(row["list_id"], row["idx"], Status.REVOKED, current)
             db.conn.execute("UPDATE consents SET state = 'revoked' WHERE id = ?", (row["id"],))
-            wallet._event(row["id"], "revoked", row["list_id"], current)
+            wallet.lists.record_event(row["id"], "revoked", row["list_id"], current)
             renewed.append((row["id"], consent_id))
     wallet.lists.sync(current)
     if not told:
@@ -115,7 +133,7 @@ def replace_key(wallet: Wallet, ref: str, *, now: int | None = None) -> Replacem
     return Replacement(old.did, new.did, told, out)
 
 
-def replacement_proof(wallet: Wallet, credential: bytes) -> bytes | None:
+def replacement_proof(wallet: WalletParts, credential: bytes) -> bytes | None:
     """The key replacement proof to send with a consent signed by a replacement key, else ``None``."""
     try:
         relationship = wallet.relationships.by_did(ConsentCredential.decode(credential).issuer)

@@ -91,6 +91,15 @@ class StatusLists:
 
     # -- inside a transaction ---------------------------------------------------------------
 
+    def record_event(self, consent_id: str, status: str, list_id: str, now: int) -> None:
+        """Log a consent's change of ``status`` with the list version that carries it (published
+        at ``now`` if that version is already at the registry)."""
+        lst = self.list_row(list_id)
+        published = now if lst["published_iat"] >= lst["iat"] else None
+        self.store.db.conn.execute(
+            "INSERT INTO events (consent_id, status, at, list_id, iat, published_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (consent_id, status, now, list_id, lst["iat"], published))
+
     def _key(self, row: dict[str, Any]) -> KeyPair:
         if self.data_key is None:
             raise WalletLocked("signing a status list needs the wallet's passphrase")
