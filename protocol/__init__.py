@@ -62,7 +62,7 @@ from .receipt_query import ReceiptQuery
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .rights import RightsAck, RightsDone, RightsKind, RightsRequest
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
-from .trust_list import Organisation, TrustList
+from .trust_list import Organisation, TrustList, check_registry_url
 from .vocab import DEFAULT_VOCABULARY, Label, Vocabulary
 
 __version__ = "0.1.0"
@@ -136,6 +136,7 @@ __all__ = [
     "WrongSigner",
     "WrongType",
     "cbor",
+    "check_registry_url",
     "cid_binary",
     "cid_bytes",
     "cid_of",

@@ -28,7 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 trust_app = typer.Typer(
-    help="The organisations this registry's operator vouches for, signed as a TrustList with the "
+    help="The organisations (and other registries) this registry's operator vouches for, signed as a TrustList with the "
          "council key kept in the home folder (created on first use).",
     no_args_is_help=True,
 )
@@ -69,6 +69,7 @@ def _show(signed: TrustList, as_json: bool) -> None:
             {"did": o.did, "name": {"ja": o.name_ja, "en": o.name_en}, "role": o.role}
             for o in signed.organisations
         ],
+        "registries": list(signed.registries),
     }
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
@@ -78,6 +79,8 @@ def _show(signed: TrustList, as_json: bool) -> None:
         typer.echo("no organisations listed")
     for org in signed.organisations:
         typer.echo(f"{org.did}  {org.role:<11}  {org.name_ja} / {org.name_en}")
+    for url in signed.registries:
+        typer.echo(f"registry: {url}")
 
 
 @app.command()
@@ -161,6 +164,34 @@ def trust_remove(
     """Take an organisation off the trust list and re-sign it."""
     try:
         _show(_open(home, db).trust_remove(did), as_json)
+    except CopyMeError as err:
+        cli_exit(err, as_json=as_json)
+
+
+@trust_app.command("add-registry")
+def trust_add_registry(
+    url: Annotated[str, typer.Argument(help="Another registry's base URL, e.g. https://status.example.org.")],
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+) -> None:
+    """Name another registry on the trust list: holders following this council fetch its status lists too."""
+    try:
+        _show(_open(home, db).trust_add_registry(url), as_json)
+    except CopyMeError as err:
+        cli_exit(err, as_json=as_json)
+
+
+@trust_app.command("remove-registry")
+def trust_remove_registry(
+    url: Annotated[str, typer.Argument(help="A registry's base URL, as it is on the trust list.")],
+    home: Annotated[Path | None, typer.Option("--home", help=_HOME_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar=_DB_ENV, help=_DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+) -> None:
+    """Take a registry off the trust list and re-sign it."""
+    try:
+        _show(_open(home, db).trust_remove_registry(url), as_json)
     except CopyMeError as err:
         cli_exit(err, as_json=as_json)
 

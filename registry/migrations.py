@@ -45,5 +45,12 @@ CREATE TABLE IF NOT EXISTS organisations (
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BYTEA NOT NULL)
 """
 
+# the registries the council's trust list names, besides the organisations
+_SQLITE_2 = "CREATE TABLE IF NOT EXISTS registries (url TEXT PRIMARY KEY, added INTEGER NOT NULL)"
+_POSTGRES_2 = "CREATE TABLE IF NOT EXISTS registries (url TEXT PRIMARY KEY, added BIGINT NOT NULL)"
+
 #: Every schema step of the registry, oldest first.
-MIGRATIONS = (Migration("0001_lists_events_trust", _SQLITE_1, _POSTGRES_1),)
+MIGRATIONS = (
+    Migration("0001_lists_events_trust", _SQLITE_1, _POSTGRES_1),
+    Migration("0002_trusted_registries", _SQLITE_2, _POSTGRES_2),
+)

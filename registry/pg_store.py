@@ -144,10 +144,17 @@ class PostgresStore:
         return bytes(row[0]) if row else None
 
     def change_trust(self, now: int, sign: Signer, *, add: Organisation | None = None,
-                     remove: str | None = None) -> bytes | None:
-        """Change the organisations, re-sign and store the trust list in one transaction."""
+                     remove: str | None = None, add_registry: str | None = None,
+                     remove_registry: str | None = None) -> bytes | None:
+        """Change the organisations or registries, re-sign and store the trust list in one transaction."""
         with pg_errors(_ERR), self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            if add_registry is not None:
+                conn.execute("INSERT INTO registries (url, added) VALUES (%s, %s) ON CONFLICT (url) DO NOTHING",
+                             [add_registry, now])
+            if remove_registry is not None and conn.execute("DELETE FROM registries WHERE url = %s",
+                                                            [remove_registry]).rowcount == 0:
+                return None
             if add is not None:
                 conn.execute(
                     "INSERT INTO organisations (did, name_ja, name_en, role, added) VALUES (%s, %s, %s, %s, %s) "
@@ -158,7 +165,8 @@ class PostgresStore:
                                                    [remove]).rowcount == 0:
                 return None
             rows = conn.execute("SELECT did, name_ja, name_en, role FROM organisations ORDER BY did").fetchall()
-            raw = sign(tuple(Organisation(*r) for r in rows))
+            urls = conn.execute("SELECT url FROM registries ORDER BY url").fetchall()
+            raw = sign(tuple(Organisation(*r) for r in rows), tuple(u[0] for u in urls))
             conn.execute("INSERT INTO settings (name, value) VALUES (%s, %s) "
                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value", ["trust_list", raw])
         return raw

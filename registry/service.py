@@ -44,6 +44,7 @@ from protocol import (
     StatusRollback,
     TooLarge,
     TrustList,
+    check_registry_url,
     cid_of,
     clock,
 )
@@ -51,7 +52,7 @@ from protocol import (
 from .admission import Admission
 from .backend import open_store
 from .council import COUNCIL_KEY_FILE, load_council_key
-from .store import Event, ListRow, RegistryStore
+from .store import Event, ListRow, RegistryStore, Signer
 
 __all__ = [
     "DB_FILE",
@@ -243,6 +244,23 @@ class Registry:
             raise NotFound("this organisation is not on the trust list")
         return TrustList.decode(raw)
 
+    def trust_add_registry(self, url: str, now: int | None = None) -> TrustList:
+        """Name another registry (its base URL) on the trust list, whose status lists the parties
+        following this council may fetch, and re-sign it; naming one twice changes nothing."""
+        check_registry_url(url, "url")
+        current = self.now(now)
+        raw = self.store.change_trust(current, self._signer(current), add_registry=url)
+        assert raw is not None
+        return TrustList.decode(raw)
+
+    def trust_remove_registry(self, url: str, now: int | None = None) -> TrustList:
+        """Take a registry off the trust list and re-sign it; ``not_found`` if it is not on it."""
+        current = self.now(now)
+        raw = self.store.change_trust(current, self._signer(current), remove_registry=url)
+        if raw is None:
+            raise NotFound("this registry is not on the trust list")
+        return TrustList.decode(raw)
+
     def trust_list(self, now: int | None = None) -> TrustList:
         """The current signed trust list, re-signed first when it is missing or half expired."""
         current = self.now(now)
@@ -256,11 +274,12 @@ class Registry:
         assert resigned is not None
         return TrustList.decode(resigned)
 
-    def _signer(self, now: int) -> Callable[[tuple[Organisation, ...]], bytes]:
-        def sign(organisations: tuple[Organisation, ...]) -> bytes:
+    def _signer(self, now: int) -> Signer:
+        def sign(organisations: tuple[Organisation, ...], registries: tuple[str, ...]) -> bytes:
             unsigned = TrustList(issuer=self.council_key.did, organisations=organisations,
-                                 issued_at=now, expires_at=now + TRUST_LIST_VALIDITY)
-            log.info("trust list re-signed with %d organisations", len(organisations))
+                                 issued_at=now, expires_at=now + TRUST_LIST_VALIDITY, registries=registries)
+            log.info("trust list re-signed with %d organisations and %d other registries",
+                     len(organisations), len(registries))
             return unsigned.sign(self.council_key)
 
         return sign

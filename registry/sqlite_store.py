@@ -152,9 +152,16 @@ class SQLiteStore:
         return bytes(row[0]) if row else None
 
     def change_trust(self, now: int, sign: Signer, *, add: Organisation | None = None,
-                     remove: str | None = None) -> bytes | None:
-        """Change the organisations, re-sign and store the trust list in one transaction."""
+                     remove: str | None = None, add_registry: str | None = None,
+                     remove_registry: str | None = None) -> bytes | None:
+        """Change the organisations or registries, re-sign and store the trust list in one transaction."""
         with self._transaction() as conn:
+            if add_registry is not None:
+                conn.execute("INSERT INTO registries (url, added) VALUES (?, ?) ON CONFLICT(url) DO NOTHING",
+                             [add_registry, now])
+            if remove_registry is not None and conn.execute("DELETE FROM registries WHERE url = ?",
+                                                            [remove_registry]).rowcount == 0:
+                return None
             if add is not None:
                 conn.execute(
                     "INSERT INTO organisations (did, name_ja, name_en, role, added) VALUES (?, ?, ?, ?, ?) "
@@ -165,7 +172,8 @@ class SQLiteStore:
             if remove is not None and conn.execute("DELETE FROM organisations WHERE did = ?", [remove]).rowcount == 0:
                 return None
             rows = conn.execute("SELECT did, name_ja, name_en, role FROM organisations ORDER BY did").fetchall()
-            raw = sign(tuple(Organisation(*r) for r in rows))
+            urls = conn.execute("SELECT url FROM registries ORDER BY url").fetchall()
+            raw = sign(tuple(Organisation(*r) for r in rows), tuple(u[0] for u in urls))
             conn.execute("INSERT INTO settings (name, value) VALUES (?, ?) "
                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value", ["trust_list", raw])
         return raw

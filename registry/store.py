@@ -10,8 +10,9 @@ What a registry keeps, whatever the engine:
     hands out as SSE ids; it grows by one per write and a reader never sees ``seq`` N+1 before
     N (writers are serialised), so a cursor never skips an event.  No token bytes: subscribers
     fetch the list itself.
-``organisations`` / ``settings``
-    the operator's trust list entries and the signed TrustList bytes.
+``organisations`` / ``registries`` / ``settings``
+    the operator's trust list entries (organisations, and other registries it vouches for) and
+    the signed TrustList bytes.
 
 :class:`~registry.sqlite_store.SQLiteStore` (the default, one file) and
 :class:`~registry.pg_store.PostgresStore` (a DSN; many workers and machines) implement it; the
@@ -63,8 +64,8 @@ class Event:
         return {"list_id": self.list_id, "iat": self.iat, "etag": self.etag, "uri": self.uri}
 
 
-#: Signs the trust list for the organisations now stored; returns the signed bytes.
-Signer = Callable[[tuple[Organisation, ...]], bytes]
+#: Signs the trust list for the organisations and registries now stored; returns the signed bytes.
+Signer = Callable[[tuple[Organisation, ...], tuple[str, ...]], bytes]
 
 
 class RegistryStore(Protocol):
@@ -96,11 +97,13 @@ class RegistryStore(Protocol):
         """A stored setting (e.g. the signed trust list)."""
 
     def change_trust(self, now: int, sign: Signer, *, add: Organisation | None = None,
-                     remove: str | None = None) -> bytes | None:
-        """Add (or update) / remove an organisation, re-sign and store the trust list; one transaction.
+                     remove: str | None = None, add_registry: str | None = None,
+                     remove_registry: str | None = None) -> bytes | None:
+        """Add (or update) / remove an organisation or a registry's base URL, re-sign and store
+        the trust list; one transaction.
 
-        Returns the signed bytes, or ``None`` (and changes nothing) when ``remove`` names a DID
-        that is not listed.  With neither ``add`` nor ``remove`` it only re-signs.
+        Returns the signed bytes, or ``None`` (and changes nothing) when ``remove`` or
+        ``remove_registry`` names one that is not listed.  With none of them it only re-signs.
         """
 
     def listen(self, on_event: Callable[[int], None]) -> Callable[[], None]:

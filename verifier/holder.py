@@ -90,9 +90,10 @@ class Holder:
         self.links = LinkStore(db)
         self.replay = ReplayCache(db)
         self.nonces = NonceStore(db)
-        # status lists only from ``registry`` (and ``trusted_registries``): see StatusCache
+        # status lists only from ``registry``, ``trusted_registries`` and the registries the council's
+        # trust list names (read when a status is checked, so a refreshed list counts at once)
         self.status = StatusCache(registry or NoRegistry(), db, max_staleness=max_staleness, clock_fn=self._clock,
-                                  trusted_registries=trusted_registries)
+                                  trusted_registries=trusted_registries, named=lambda: self.trust.registries)
         self.records = Records(db)
         self.receipts = ReceiptLog(db, key, self.links.customer_for)
         self.credentials = CredentialCache(credential_cache)

@@ -86,7 +86,8 @@ class StatusCache:
     """Answers "what is the status of this credential right now?" from fresh, verified lists."""
 
     def __init__(self, client: RegistryLike, db: HolderDatabase, *, max_staleness: int = DEFAULT_MAX_STALENESS,
-                 clock_fn: Callable[[], int] | None = None, trusted_registries: Sequence[str] = ()) -> None:
+                 clock_fn: Callable[[], int] | None = None, trusted_registries: Sequence[str] = (),
+                 named: Callable[[], Sequence[str]] | None = None) -> None:
         if max_staleness < 1:
             raise ValueError("max_staleness must be at least one second")
         self._client = client
@@ -104,6 +105,7 @@ class StatusCache:
         self._registry_key = str(getattr(client, "base_url", "") or "")
         #: Base URLs of the registries whose lists may be fetched (fail closed: none without one).
         self.trusted_registries = tuple(r for r in (self._registry_key, *trusted_registries) if r)
+        self._named = named or tuple
         self._saved_position: str | None = None
         self._saved_at = 0.0
         with db.lock:
@@ -130,9 +132,14 @@ class StatusCache:
             raise Suspended("the user paused this consent")
         raise StatusInvalid(f"status value {int(status)} is not one CopyMe writes")
 
+    def allowed_registries(self) -> tuple[str, ...]:
+        """The registries whose lists may be fetched now: the configured ones, then those the
+        pinned council's current trust list names (``named``)."""
+        return self.trusted_registries + tuple(self._named())
+
     def status_of(self, ref: StatusRef, now: int | None = None) -> Status:
         """The entry's status in a fresh list that is signed by ``ref.key`` and is about ``ref.uri``."""
-        check_trusted_list_uri(ref.uri, self.trusted_registries)  # before any fetch: no request to elsewhere
+        check_trusted_list_uri(ref.uri, self.allowed_registries())  # before any fetch: no request to elsewhere
         current = self._clock() if now is None else now
         entry = self._entries.get(ref.uri)
         if entry is None or current >= entry.fresh_until:

@@ -12,6 +12,9 @@ by anyone else is ignored.  A name is only a label for the record - it decides n
 registry that is down, or a recipient that is not listed, just means a record with the DID only.
 The list is refreshed in the background every :data:`TRUST_REFRESH` seconds, never on the
 request path.
+
+The same list may name further **registries** (:attr:`TrustNames.registries`): the status cache
+fetches lists from those too, besides the holder's own registry (see :mod:`verifier.status_cache`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class TrustNames:
         self._clock = clock_fn or clock.now
         self.refresh_every = refresh
         self._names: dict[str, dict[str, str]] = {}
+        #: Base URLs of the registries the pinned council's current list names (besides the holder's own).
+        self.registries: tuple[str, ...] = ()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.loaded = threading.Event()
@@ -91,6 +96,7 @@ class TrustNames:
             self.council = trust.issuer
             self._save("council", trust.issuer)
         self._names = {o.did: {"ja": o.name_ja, "en": o.name_en} for o in trust.organisations}
+        self.registries = trust.registries
 
     def _save(self, key: str, value: str) -> None:
         with self._db.lock:

@@ -62,6 +62,9 @@ def build() -> dict[str, dict[str, Any]]:
             "known_entries": {"7": int(Status.REVOKED), "42": int(Status.SUSPENDED), "1234": int(Status.VALID)},
         },
         "trust_list.json": _object(samples.trust_list(), KEYS.council, "A council vouching for Kakeibo and the bank"),
+        "trust_list_registries.json": _object(
+            samples.trust_list(registries=("https://status.example.org", "https://status2.example.org:8443/r")),
+            KEYS.council, "The same council also naming two other registries whose status lists may be fetched"),
         "link.json": _object(samples.link_proof(), KEYS.user, "The user proves their DID to the bank with a code"),
         "did_link.json": _object(samples.did_link(), KEYS.user, "The user's bank-linked DID vouches for their "
                                  "relationship DID; 'pop' is did_pop.json"),

@@ -115,15 +115,15 @@ def status_list_token(keys: Keys = KEYS, now: int = NOW) -> StatusListToken:
     return StatusListToken.create(uri=LIST_URI, status_list=lst, signer=keys.status.did, ttl=300, now=now)
 
 
-def trust_list(keys: Keys = KEYS, now: int = NOW) -> TrustList:
-    """A council's list vouching for the budget app and the bank."""
+def trust_list(keys: Keys = KEYS, now: int = NOW, registries: tuple[str, ...] = ()) -> TrustList:
+    """A council's list vouching for the budget app and the bank (and naming ``registries``)."""
     return TrustList(
         issuer=keys.council.did,
         organisations=(
             Organisation(keys.requester.did, "かけいぼ株式会社", "Kakeibo Inc.", "data_user"),
             Organisation(keys.holder.did, "さくら銀行", "Sakura Bank", "data_holder"),
         ),
-        issued_at=now, expires_at=now + 30 * 86400,
+        issued_at=now, expires_at=now + 30 * 86400, registries=registries,
     )
 
 

@@ -1,7 +1,8 @@
 """Status lists come only from registries the holder trusts, within a deadline (no SSRF, no hang).
 
-A credential names its status list URI; the holder fetches it only from its own registry (a
-URI anywhere else is ``status_untrusted`` before any request is made), and a registry that
+A credential names its status list URI; the holder fetches it only from its own registry or one
+its council's trust list names (a URI anywhere else is ``status_untrusted`` before any request is
+made), and a registry that
 answers slowly is cut off at the client's overall deadline (``status_unavailable``), so one
 slow or hostile address cannot tie the holder's workers up.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
 
 from common import RegistryClient
-from protocol import ConsentCredential, LinkProof, StatusRef
+from protocol import ConsentCredential, LinkProof, StatusList, StatusListToken, StatusRef, TrustList, UnknownKey
+from registry.app import create_app as registry_app
 from tests.support import samples
 from tests.support.samples import KEYS
 from tests.support.servers import SlowServer, ThreadServer
@@ -98,3 +101,55 @@ def test_a_slow_trusted_registry_is_cut_off_at_the_deadline(world: World, slow: 
     finally:
         server.stop()
         holder.close()
+
+
+class _Counting:
+    """An ASGI app that counts the HTTP requests it passes on to ``app``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+        await self.app(scope, receive, send)
+
+
+def test_a_registry_the_trust_list_names_is_trusted_and_only_while_named(world: World) -> None:
+    world.ready()
+    other = _Counting(registry_app(world.tmp / "other-registry", council_key=KEYS.stranger, clock_fn=world.clock))
+    server = ThreadServer(other).start()
+    try:
+        uri = f"{server.url}/v1/lists/{LIST}"
+        token = StatusListToken.create(uri=uri, status_list=StatusList(), signer=KEYS.status.did, ttl=60,
+                                       now=world.clock()).sign(KEYS.status)
+        RegistryClient(server.url).publish(LIST, token)
+        before = other.requests
+        cred = _credential_at(world, uri)
+        assert_refused(world.post("/v1/data", world.present(cred)), "status_untrusted")
+        assert other.requests == before  # refused on the text alone
+
+        assert world.registry_server is not None and world.holder is not None
+        council = world.registry_server.server.config.app.state.registry
+        council.trust_add_registry(server.url)
+        assert world.holder.trust.refresh()
+        released = world.post("/v1/data", world.present(cred))
+        assert released.status_code == 200, released.text
+        assert other.requests > before and len(world.provisions()) == 1
+
+        council.trust_remove_registry(server.url)
+        assert world.holder.trust.refresh()
+        assert_refused(world.post("/v1/data", world.present(cred)), "status_untrusted")
+    finally:
+        server.stop()
+
+
+def test_a_list_signed_by_another_council_names_nothing(world: World) -> None:
+    world.ready()
+    assert world.holder is not None and world.holder.trust.refresh()  # the council is pinned now
+    forged = TrustList(issuer=KEYS.stranger.did, organisations=(), issued_at=world.clock(),
+                       expires_at=world.clock() + 3600, registries=("http://127.0.0.1:9",)).sign(KEYS.stranger)
+    with pytest.raises(UnknownKey):
+        world.holder.trust._use(forged, world.clock())
+    assert world.holder.status.allowed_registries() == (world.registry_url,)
