@@ -52,7 +52,7 @@ from protocol.errors import (
     Revoked,
     WrongAudience,
 )
-from protocol.keys import public_key_from_did
+from protocol.keys import did_from_public_key, public_key_from_did
 from tests.support import samples
 from tests.support.samples import KEYS
 from verifier import CredentialCache, ReplayCache, StatusCache, open_database, verify_presentation
@@ -203,28 +203,30 @@ def main() -> None:
     # -- pycose peer: our own bytes
     cose_public: dict[bytes, CoseOKPKey] = {}
 
-    def cose_open(data: bytes, typ: str) -> dict[Any, Any]:
+    def cose_open(data: bytes, typ: str) -> tuple[str, dict[Any, Any]]:
+        """(signer DID, claims) of a COSE_Sign1 whose kid is the signer's raw Ed25519 key."""
         message = Sign1Message.decode(data)
         kid = message.phdr.get(4) or message.phdr.get(next(k for k in message.phdr if getattr(k, "identifier", 0) == 4))
         if kid not in cose_public:
-            cose_public[kid] = CoseOKPKey(crv=Ed25519, x=public_key_from_did(kid.decode()))
+            cose_public[kid] = CoseOKPKey(crv=Ed25519, x=kid)
         message.key = cose_public[kid]
         if not message.verify_signature():
             raise ValueError("bad signature")
         typ_value = next(v for k, v in message.phdr.items() if getattr(k, "identifier", k) == 16)
         if typ_value != typ:
             raise ValueError("typ")
-        claims = cbor2.loads(message.payload)
-        if claims[1] != kid.decode():
-            raise ValueError("iss")
-        return claims  # type: ignore[no-any-return]
+        return did_from_public_key(kid), cbor2.loads(message.payload)
 
     def cose_verify(data: bytes) -> str:
-        p = cose_open(data, "application/vnd.copyme.presentation+cwt")
-        c = cose_open(p["vc"], "application/vnd.copyme.consent+cwt")
+        presenter, p = cose_open(data, "application/vnd.copyme.presentation+cwt")
+        if p[1] != presenter:
+            raise ValueError("iss")
+        issuer, c = cose_open(p["vc"], "application/vnd.copyme.consent+cwt")
+        terms = c[-65537]
         pres = {"iss": p[1], "aud": p[3], "iat": p[6], "cti": p[7], "items": p["items"], "purpose": p["purpose"]}
-        cred = {"iss": c[1], "sub": c[2], "aud": c[3], "nbf": c[5], "exp": c[4], "items": c["items"],
-                "purposes": c["purposes"], "idx": c[65535]["status_list"]["idx"]}
+        cred = {"iss": issuer, "sub": did_from_public_key(c[8][1][-2]), "aud": did_from_public_key(terms[1]),
+                "nbf": c[5], "exp": c[4], "items": terms[2], "purposes": terms[3],
+                "idx": c[65535]["status_list"]["idx"]}
         return _common_checks(pres, cred, replay, status_list, links)
 
     cache = CredentialCache()

@@ -79,11 +79,9 @@ def _presentations(credential: bytes, n: int, now: int) -> list[bytes]:
 def _sig_inputs(data: bytes) -> tuple[bytes, bytes, bytes]:
     """(public key, Sig_structure, signature) of a COSE_Sign1, for the raw floor."""
     from protocol.cose import sig_structure
-    from protocol.keys import public_key_from_did
 
     protected, _, payload, signature = cbor.decode(data, tags=(18,), max_size=1 << 20).value
-    kid = cbor.decode(protected)[4].decode()
-    return public_key_from_did(kid), sig_structure(protected, payload), signature
+    return cbor.decode(protected)[4], sig_structure(protected, payload), signature  # kid: the raw public key
 
 
 def _holder(tmp: Path, name: str, token: bytes, now: int, cache: int) -> tuple[Holder, _WarmRegistry]:

@@ -124,7 +124,8 @@ class SignedModel:
     """Mixin for the frozen dataclasses of the wire objects.
 
     Subclasses define ``TYP``, ``to_claims()``, ``from_claims()`` and ``signer_claim`` (the
-    attribute that must equal the signing key's DID).
+    attribute that must equal the signing key's DID); an object whose signer is only in ``kid``
+    also overrides ``from_signed_claims()``.
     """
 
     TYP: ClassVar[Typ]
@@ -148,12 +149,25 @@ class SignedModel:
         return encode(self.to_claims())
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> Self:
-        """Parse an unsigned payload; only for test vectors and tools, never for trust."""
+    def from_payload(cls, payload: bytes, *, signer: str | None = None) -> Self:
+        """Parse an unsigned payload; only for test vectors and tools, never for trust.
+
+        ``signer`` is the DID the ``kid`` would name, for objects whose signer is not a claim
+        (a ConsentCredential's issuer).
+        """
         from .cbor import decode
 
         claims = decode(payload, max_size=cls.MAX_SIZE)
-        return cls._build(claims)
+        return cls._build(claims, signer)
+
+    @classmethod
+    def from_signed_claims(cls, claims: Mapping[Any, Any], signer: str) -> Self:
+        """Build the object from a peer's claims map, signed by ``signer`` (the DID of ``kid``).
+
+        Most objects name their signer in a claim, which :meth:`decode` compares with ``kid``;
+        an object whose signer is only in ``kid`` overrides this to take it from there.
+        """
+        return cls.from_claims(claims)
 
     def sign(self, key: KeyPair) -> bytes:
         """The COSE_Sign1 bytes of this object, signed by ``key`` (which must be its signer)."""
@@ -172,18 +186,18 @@ class SignedModel:
         object for what it is.  Raises only :class:`~protocol.errors.CopyMeError` subclasses.
         """
         signed = cose.verify1(data, cls.TYP, max_size=cls.MAX_SIZE)
-        obj = cls._build(signed.claims)
+        obj = cls._build(signed.claims, signed.signer)
         if getattr(obj, cls.signer_claim) != signed.signer:
             raise BadSignature(f"signed by {signed.signer}, not by its {cls.signer_claim}")
         object.__setattr__(obj, "raw", signed.raw)
         return obj
 
     @classmethod
-    def _build(cls, claims: Any) -> Self:
+    def _build(cls, claims: Any, signer: str | None = None) -> Self:
         if not isinstance(claims, dict):
             raise DecodeError("payload is not a claims map")
         try:
-            return cls.from_claims(claims)
+            return cls.from_claims(claims) if signer is None else cls.from_signed_claims(claims, signer)
         except InvalidArgument as err:
             raise DecodeError(err.detail, field=err.field) from None
 

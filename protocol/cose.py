@@ -1,14 +1,15 @@
 """COSE_Sign1 (RFC 9052 §4.2) with EdDSA only.
 
 Every CopyMe object travels as a tagged COSE_Sign1 whose protected header holds exactly
-``alg`` (-8, EdDSA), ``typ`` (RFC 9596, naming the object) and ``kid`` (the UTF-8 bytes of the
-signer's ``did:key``), and whose unprotected header is empty.  Putting the DID in ``kid`` lets
-anyone verify with no lookup; protecting ``typ`` stops one kind of object being replayed as
-another (a presentation accepted as a consent, say).
+``alg`` (-8, EdDSA), ``typ`` (RFC 9596, naming the object) and ``kid`` (the signer's raw 32-byte
+Ed25519 public key: the key its ``did:key`` encodes, 24 bytes shorter than the DID's text), and
+whose unprotected header is empty.  Putting the key in ``kid`` lets anyone verify with no
+lookup; protecting ``typ`` stops one kind of object being replayed as another (a presentation
+accepted as a consent, say).
 
 Verification refuses, in this order: malformed structure, a missing or unprotected or foreign
 ``alg`` (``unsupported_alg``), a missing or other ``typ`` (``wrong_type``), a ``kid`` that is
-not an Ed25519 ``did:key`` (``unknown_key``), and a signature that does not verify
+not a 32-byte byte string (``unknown_key``), and a signature that does not verify
 (``bad_signature``).  Only then is the payload decoded.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from . import cbor
 from .enums import COSE_SIGN1_TAG, CoseAlg, CoseHeader
 from .errors import DecodeError, TooLarge, UnknownKey, UnsupportedAlg, WrongType
-from .keys import KeyPair, public_key_from_did, verify_signature
+from .keys import KeyPair, did_from_public_key, verify_with_key
 
 __all__ = ["Sign1", "sig_structure", "sign1", "verify1"]
 
@@ -88,7 +89,7 @@ def _split_fast(data: bytes) -> tuple[bytes, bytes, bytes] | None:
 def sign1(payload: bytes, key: KeyPair, typ: str) -> bytes:
     """Sign ``payload`` (already deterministic CBOR) as a tagged COSE_Sign1 of type ``typ``."""
     protected = cbor.encode(
-        {CoseHeader.ALG: CoseAlg.EDDSA, CoseHeader.TYP: typ, CoseHeader.KID: key.did.encode()}
+        {CoseHeader.ALG: CoseAlg.EDDSA, CoseHeader.TYP: typ, CoseHeader.KID: key.public_key}
     )
     signature = key.sign(sig_structure(protected, payload))
     return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
@@ -175,12 +176,9 @@ def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
         raise DecodeError("protected header has parameters CopyMe does not understand")
     kid = header.get(CoseHeader.KID)
     if not isinstance(kid, bytes):
-        raise UnknownKey("kid (the signer's did:key) is missing")
-    try:
-        signer = kid.decode("ascii")
-    except UnicodeDecodeError as err:
-        raise UnknownKey("kid is not a did:key") from err
-    public_key_from_did(signer)
-    verify_signature(signer, sig_structure(protected, payload), signature)
+        raise UnknownKey("kid (the signer's Ed25519 public key) is missing")
+    if len(kid) != 32:
+        raise UnknownKey(f"kid must be a 32-byte Ed25519 public key, not {len(kid)} bytes")
+    verify_with_key(kid, sig_structure(protected, payload), signature)
     claims = cbor.decode(payload, max_size=max_size)
-    return Sign1(signer=signer, typ=typ, claims=claims, payload=payload, raw=bytes(data))
+    return Sign1(signer=did_from_public_key(kid), typ=typ, claims=claims, payload=payload, raw=bytes(data))

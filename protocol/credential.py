@@ -5,6 +5,12 @@ data holder that may release the data.  It names the granted items and purposes,
 the CID of the request it answers (which covers the notice the user saw, ``lang`` says in which
 language), and its entry in a status list with the per-list key that signs that list, so the
 holder can check revocation without the registry ever seeing the user's DID.
+
+On the wire it is kept small (a typical consent is under 500 bytes): the issuer is the signer,
+named only by the COSE ``kid``; the subject is the proof-of-possession key of RFC 8747
+(``cnf`` holding a ``COSE_Key``), which is what a presentation's signature is checked against;
+the other terms sit under one private-use claim (``Claim.CONSENT``) with small integer keys,
+and every key in them is a raw 32-byte Ed25519 public key, not the 56 characters of its DID.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from ._model import (
     text_list,
 )
 from .cid import cid_bytes, cid_text
-from .enums import Claim, Typ
-from .errors import InvalidArgument, RequestMismatch
+from .enums import Claim, Confirmation, ConsentTerm, CoseCurve, CoseKey, CoseKeyType, Typ
+from .errors import DecodeError, InvalidArgument, RequestMismatch, UnknownKey
+from .keys import did_from_public_key, public_key_from_did
 from .request import MAX_ITEMS, MAX_PURPOSES, ConsentRequest
 from .vocab import check_item_id, check_purpose_term
 
@@ -194,46 +201,67 @@ class ConsentCredential(SignedModel):
 
     def to_claims(self) -> dict[Any, Any]:
         return {
-            Claim.ISS: self.issuer,
-            Claim.SUB: self.subject,
-            Claim.AUD: self.audience,
             Claim.EXP: self.expires_at,
             Claim.NBF: self.not_before,
             Claim.IAT: self.issued_at,
             Claim.CTI: self.credential_id,
+            Claim.CNF: {Confirmation.COSE_KEY: {CoseKey.KTY: CoseKeyType.OKP, CoseKey.CRV: CoseCurve.ED25519,
+                                                CoseKey.X: public_key_from_did(self.subject)}},
             Claim.STATUS: {"status_list": {"idx": self.status.index, "uri": self.status.uri}},
-            "items": list(self.items),
-            "purposes": list(self.purposes),
-            "req": self.request,
-            "lang": self.lang,
-            "retention": self.retention_days,
-            "onward": self.onward_sharing,
-            "status_key": self.status.key,
+            Claim.CONSENT: {
+                ConsentTerm.AUDIENCE: public_key_from_did(self.audience),
+                ConsentTerm.ITEMS: list(self.items),
+                ConsentTerm.PURPOSES: list(self.purposes),
+                ConsentTerm.REQUEST: self.request,
+                ConsentTerm.LANG: self.lang,
+                ConsentTerm.RETENTION: self.retention_days,
+                ConsentTerm.ONWARD: self.onward_sharing,
+                ConsentTerm.STATUS_KEY: public_key_from_did(self.status.key),
+            },
         }
 
     @classmethod
     def from_claims(cls, claims: Mapping[Any, Any]) -> ConsentCredential:
+        raise DecodeError("a consent's issuer is its signer: read it from the signed bytes (kid)", field="iss")
+
+    @classmethod
+    def from_signed_claims(cls, claims: Mapping[Any, Any], signer: str) -> ConsentCredential:
         status = claim(claims, Claim.STATUS, dict, "status")
         # Other members of ``status`` are other status mechanisms (the draft's extension point);
         # CopyMe relies on the status list alone and ignores them.
         status_list = claim(status, "status_list", dict, "status.status_list")
+        cnf = claim(claims, Claim.CNF, dict, "cnf")
+        subject_key = claim(cnf, Confirmation.COSE_KEY, dict, "cnf.COSE_Key")
+        if (set(subject_key) != {CoseKey.KTY, CoseKey.CRV, CoseKey.X}
+                or claim(subject_key, CoseKey.KTY, int, "cnf.COSE_Key.kty") != CoseKeyType.OKP
+                or claim(subject_key, CoseKey.CRV, int, "cnf.COSE_Key.crv") != CoseCurve.ED25519):
+            raise DecodeError("cnf must hold exactly an OKP Ed25519 COSE_Key (kty 1, crv 6, x)", field="cnf")
+        terms = claim(claims, Claim.CONSENT, dict, "consent")
         return cls(
-            issuer=claim(claims, Claim.ISS, str, "iss"),
-            subject=claim(claims, Claim.SUB, str, "sub"),
-            audience=claim(claims, Claim.AUD, str, "aud"),
-            items=text_list(claims, "items", "items"),
-            purposes=text_list(claims, "purposes", "purposes"),
-            request=claim(claims, "req", bytes, "req"),
-            lang=claim(claims, "lang", str, "lang"),
-            retention_days=claim(claims, "retention", int, "retention"),
-            onward_sharing=claim(claims, "onward", bool, "onward"),
+            issuer=signer,
+            subject=_did(subject_key, CoseKey.X, "cnf.COSE_Key.x"),
+            audience=_did(terms, ConsentTerm.AUDIENCE, "audience"),
+            items=text_list(terms, ConsentTerm.ITEMS, "items"),
+            purposes=text_list(terms, ConsentTerm.PURPOSES, "purposes"),
+            request=claim(terms, ConsentTerm.REQUEST, bytes, "req"),
+            lang=claim(terms, ConsentTerm.LANG, str, "lang"),
+            retention_days=claim(terms, ConsentTerm.RETENTION, int, "retention"),
+            onward_sharing=claim(terms, ConsentTerm.ONWARD, bool, "onward"),
             status=StatusRef(
                 uri=claim(status_list, "uri", str, "status.uri"),
                 index=claim(status_list, "idx", int, "status.idx"),
-                key=claim(claims, "status_key", str, "status_key"),
+                key=_did(terms, ConsentTerm.STATUS_KEY, "status_key"),
             ),
             issued_at=claim(claims, Claim.IAT, int, "iat"),
             not_before=claim(claims, Claim.NBF, int, "nbf"),
             expires_at=claim(claims, Claim.EXP, int, "exp"),
             credential_id=claim(claims, Claim.CTI, bytes, "cti"),
         )
+
+
+def _did(claims: Mapping[Any, Any], key: Any, name: str) -> str:
+    """The ``did:key`` of a raw 32-byte Ed25519 public key in a peer's claims (``malformed`` if not one)."""
+    try:
+        return did_from_public_key(claim(claims, key, bytes, name))
+    except UnknownKey:
+        raise DecodeError(f"claim {name!r} must be a 32-byte Ed25519 public key", field=name) from None

@@ -16,16 +16,18 @@ from multiformats import multibase
 
 from .errors import BadSignature, UnknownKey
 
-__all__ = ["DID_PREFIX", "KeyPair", "did_from_public_key", "public_key_from_did", "verify_signature"]
+__all__ = ["DID_PREFIX", "KeyPair", "did_from_public_key", "public_key_from_did", "verify_signature",
+           "verify_with_key"]
 
 DID_PREFIX = "did:key:"
 _ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub, as its unsigned varint
 _MAX_DID_LEN = 128
 
 
+@functools.lru_cache(maxsize=65536)
 def did_from_public_key(public_key: bytes) -> str:
-    """The ``did:key`` for a raw 32-byte Ed25519 public key."""
-    if len(public_key) != 32:
+    """The ``did:key`` for a raw 32-byte Ed25519 public key (raises :class:`UnknownKey` otherwise)."""
+    if type(public_key) is not bytes or len(public_key) != 32:
         raise UnknownKey(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
     return DID_PREFIX + multibase.encode(_ED25519_PUB + bytes(public_key), "base58btc")
 
@@ -66,6 +68,19 @@ def verify_signature(did: str, message: bytes, signature: bytes) -> None:
     key = _verify_key(did)
     try:
         key.verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError) as err:
+        raise BadSignature("signature does not verify") from err
+
+
+@functools.lru_cache(maxsize=65536)
+def _verify_key_raw(public_key: bytes) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(public_key)
+
+
+def verify_with_key(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Check an Ed25519 ``signature`` by a raw 32-byte ``public_key``; raise :class:`BadSignature` if not."""
+    try:
+        _verify_key_raw(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, ValueError, TypeError) as err:
         raise BadSignature("signature does not verify") from err
 

@@ -7,7 +7,8 @@ tested on.  The product is reached only through bytes it produced — every vect
 ``tests/interop/product.py`` run under the product's own interpreter (``$COPYME_PYTHON``).
 
 Both libraries verify what we sign, and we verify what they sign over the same payload.  Given
-the protected header in deterministic key order (alg 1, kid 4, typ 16) they produce exactly our
+the protected header in deterministic key order (alg 1, kid 4, typ 16; ``kid`` is the signer's
+raw Ed25519 public key) they produce exactly our
 bytes; in another order their header is not deterministic CBOR and we refuse it as malformed.
 """
 
@@ -59,6 +60,11 @@ def _public_keys() -> dict[str, bytes]:
     return {entry["did"]: bytes.fromhex(entry["public_key"]) for entry in keys.values()}
 
 
+def _cwt_public_key(public: bytes) -> Any:
+    """python-cwt's key for an Ed25519 public key, its kid the raw key (what CopyMe puts in ``kid``)."""
+    return COSEKey.new({1: 1, 2: public, 3: -8, -1: 6, -2: public})  # kty OKP, kid, alg EdDSA, crv Ed25519, x
+
+
 def _signed_vectors() -> list[tuple[str, dict[str, Any]]]:
     """Every signed object in every vector file (a file may hold one object, or several nested)."""
     found: list[tuple[str, dict[str, Any]]] = []
@@ -102,8 +108,7 @@ def test_pycose_verifies_our_vectors(name: str, vector: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name, vector", VECTOR_OBJECTS, ids=VECTOR_IDS)
 def test_python_cwt_verifies_our_vectors(name: str, vector: dict[str, Any]) -> None:
-    public = COSEKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": _b64(_public_keys()[vector["signer"]]),
-                               "alg": "EdDSA", "kid": vector["signer"]})
+    public = _cwt_public_key(_public_keys()[vector["signer"]])
     assert COSE.new().decode(bytes.fromhex(vector["cose_sign1_hex"]), public) == \
         bytes.fromhex(vector["payload_cbor_hex"])
 
@@ -115,8 +120,7 @@ def test_both_libraries_verify_live_objects() -> None:
         message.key = OKPKey(crv=Ed25519, x=bytes.fromhex(entry["public_key_hex"]))
         assert message.verify_signature(), entry["name"]
         assert message.payload == bytes.fromhex(entry["payload_cbor_hex"]), entry["name"]
-        public = COSEKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": _b64(bytes.fromhex(entry["public_key_hex"])),
-                                   "alg": "EdDSA", "kid": entry["did"]})
+        public = _cwt_public_key(bytes.fromhex(entry["public_key_hex"]))
         assert COSE.new().decode(signed, public) == message.payload, entry["name"]
 
 

@@ -52,8 +52,9 @@ def test_a_second_different_consent_to_the_same_request_is_a_conflict(issuer_url
 
 
 def _forged(request_body: ConsentCredential) -> bytes:
-    """The user's DID in iss, but signed by someone else's key."""
-    return cose.sign1(request_body.to_payload(), KEYS.stranger, Typ.CONSENT)
+    """The user's key in kid (which names a consent's issuer), but signed by someone else's key."""
+    signed = cose.sign1(request_body.to_payload(), KEYS.stranger, Typ.CONSENT)
+    return signed.replace(KEYS.stranger.public_key, KEYS.user.public_key)
 
 
 def _resign(credential: ConsentCredential, **changes: object) -> bytes:

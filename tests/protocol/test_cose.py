@@ -32,7 +32,7 @@ def _sign_raw(protected: dict[int, Any], payload: bytes = PAYLOAD, unprotected: 
 
 
 def _good_header(key: KeyPair = KEY) -> dict[int, Any]:
-    return {1: -8, 16: TYP, 4: key.did.encode()}
+    return {1: -8, 16: TYP, 4: key.public_key}
 
 
 def test_sign_and_verify() -> None:
@@ -46,16 +46,20 @@ def test_sign_and_verify() -> None:
 @pytest.mark.parametrize(
     "data, error, code",
     [
-        (_sign_raw({1: -7, 16: TYP, 4: KEY.did.encode()}), UnsupportedAlg, "unsupported_alg"),
-        (_sign_raw({16: TYP, 4: KEY.did.encode()}), UnsupportedAlg, "unsupported_alg"),
-        (_sign_raw({16: TYP, 4: KEY.did.encode()}, unprotected={1: -8}), UnsupportedAlg, "unsupported_alg"),
-        (_sign_raw({1: -8, 4: KEY.did.encode()}), WrongType, "wrong_type"),
-        (_sign_raw({1: -8, 16: "application/vnd.copyme.request+cwt", 4: KEY.did.encode()}), WrongType, "wrong_type"),
+        (_sign_raw({1: -7, 16: TYP, 4: KEY.public_key}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({16: TYP, 4: KEY.public_key}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({16: TYP, 4: KEY.public_key}, unprotected={1: -8}), UnsupportedAlg, "unsupported_alg"),
+        (_sign_raw({1: -8, 4: KEY.public_key}), WrongType, "wrong_type"),
+        (_sign_raw({1: -8, 16: "application/vnd.copyme.request+cwt", 4: KEY.public_key}), WrongType, "wrong_type"),
         (_sign_raw({1: -8, 16: TYP}), UnknownKey, "unknown_key"),
         (_sign_raw({1: -8, 16: TYP, 4: b"did:web:example.com"}), UnknownKey, "unknown_key"),
         (_sign_raw({1: -8, 16: TYP, 4: b"\xff\xfe"}), UnknownKey, "unknown_key"),
-        (_sign_raw({1: -8, 16: TYP, 4: KeyPair.from_seed(b"\x12" * 32).did.encode()}), BadSignature, "bad_signature"),
-        (_sign_raw({1: -8, 16: TYP, 4: KEY.did.encode(), 2: [1]}), DecodeError, "malformed"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.did.encode()}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.public_key + b"\x00"}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.public_key[:31]}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.did}), UnknownKey, "unknown_key"),
+        (_sign_raw({1: -8, 16: TYP, 4: KeyPair.from_seed(b"\x12" * 32).public_key}), BadSignature, "bad_signature"),
+        (_sign_raw({1: -8, 16: TYP, 4: KEY.public_key, 2: [1]}), DecodeError, "malformed"),
         (_sign_raw(_good_header(), unprotected={4: b"x"}), DecodeError, "malformed"),
         (_sign_raw(_good_header(), tag=None), DecodeError, "malformed"),
         (_sign_raw(_good_header(), tag=98), DecodeError, "malformed"),
@@ -66,8 +70,9 @@ def test_sign_and_verify() -> None:
         (b"\x00" * (cbor.MAX_SIZE + 1), DecodeError, "too_large"),
     ],
     ids=[
-        "es256", "no-alg", "unprotected-alg", "no-typ", "foreign-typ", "no-kid", "kid-not-did-key",
-        "kid-not-text", "kid-of-someone-else", "crit-header", "unprotected-other", "untagged", "other-tag",
+        "es256", "no-alg", "unprotected-alg", "no-typ", "foreign-typ", "no-kid", "kid-a-did-web",
+        "kid-two-bytes", "kid-a-did-key-text", "kid-33-bytes", "kid-31-bytes", "kid-a-text-string",
+        "kid-of-someone-else", "crit-header", "unprotected-other", "untagged", "other-tag",
         "three-parts", "detached-payload", "short-signature", "header-not-map", "oversized",
     ],
 )
@@ -119,7 +124,7 @@ def _envelope(protected: bytes, unprotected: bytes) -> bytes:
             + cbor.head(2, len(PAYLOAD)) + PAYLOAD + b"\x58\x40" + sig)
 
 
-_KID = KEY.did.encode()
+_KID = KEY.public_key
 _GOOD = cbor.encode({1: -8, 16: TYP, 4: _KID})
 _NO_ALG = cbor.encode({16: TYP, 4: _KID})
 

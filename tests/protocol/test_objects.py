@@ -55,7 +55,7 @@ def test_round_trip(obj: Any, key: Any) -> None:
     assert back == obj
     assert back.raw == data
     assert back.cid == cid_of(data)
-    assert type(obj).from_payload(obj.to_payload()) == obj
+    assert type(obj).from_payload(obj.to_payload(), signer=key.did) == obj
     assert obj.to_json()  # JSON view works for every object
 
 
@@ -68,10 +68,15 @@ def test_signing_with_someone_elses_key_is_refused(obj: Any, key: Any) -> None:
 def test_object_signed_by_another_than_its_issuer_is_bad_signature() -> None:
     from protocol import cose
 
-    cred = samples.credential()
-    data = cose.sign1(cred.to_payload(), KEYS.stranger, ConsentCredential.TYP)
+    pres = samples.presentation()
+    data = cose.sign1(pres.to_payload(), KEYS.stranger, Presentation.TYP)
     with pytest.raises(BadSignature):
-        ConsentCredential.decode(data)
+        Presentation.decode(data)
+    # A consent names no issuer but its kid: the same claims signed by a stranger are the
+    # stranger's consent, which no holder has linked (not_linked), never the user's.
+    cred = samples.credential()
+    stranger = ConsentCredential.decode(cose.sign1(cred.to_payload(), KEYS.stranger, ConsentCredential.TYP))
+    assert stranger.issuer == KEYS.stranger.did != cred.issuer
 
 
 def test_one_object_cannot_pass_for_another() -> None:
@@ -276,3 +281,60 @@ def test_every_error_is_one_line(detail: str) -> None:
     for err in (CopyMeError(detail), Expired(detail)):
         assert "\n" not in err.detail and "\r" not in err.detail and "\n" not in str(err)
         assert err.detail.split() == detail.split()
+
+
+def _credential_claims_with(change: Any) -> bytes:
+    """A credential signed by its user after ``change`` edited its claims map."""
+    from protocol import cbor, cose
+
+    claims = samples.credential().to_claims()
+    change(claims)
+    return cose.sign1(cbor.encode(claims), KEYS.user, ConsentCredential.TYP)
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(claims: dict[Any, Any]) -> None:
+        node = claims
+        for key in path[:-1]:
+            node = node[key]
+        if value is _DELETE:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+    return change
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize("change", [
+    _set((8,), _DELETE),                                     # no cnf
+    _set((8, 1, 1), 2),                                      # kty EC2, not OKP
+    _set((8, 1, -1), 7),                                     # crv Ed448
+    _set((8, 1, -2), b"\x01" * 31),                          # a 31-byte key
+    _set((8, 1, 2), b"kid"),                                 # a label beyond kty, crv, x
+    _set((8, 1, -2), KEYS.requester.did),                    # the DID's text instead of the key
+    _set((-65537,), _DELETE),                                # no consent terms
+    _set((-65537, 1), KEYS.holder.public_key + b"\x00"),     # audience of 33 bytes
+    _set((-65537, 8), KEYS.status.did.encode()),             # status key as the DID's bytes
+    _set((-65537, 2), "transactions"),                       # items not an array
+    _set((-65537, 7), 0),                                    # onward not a boolean
+], ids=["no-cnf", "kty-ec2", "crv-ed448", "short-subject-key", "extra-cose-key-label", "subject-did-text",
+        "no-terms", "long-audience-key", "status-key-did-bytes", "items-text", "onward-int"])
+def test_credential_wire_refusals_are_malformed(change: Any) -> None:
+    with pytest.raises(DecodeError) as err:
+        ConsentCredential.decode(_credential_claims_with(change))
+    assert err.value.code == "malformed"
+
+
+def test_credential_issuer_is_the_signer_and_keys_are_raw() -> None:
+    cred = samples.credential()
+    data = cred.sign(KEYS.user)
+    claims = cred.to_claims()
+    assert 1 not in claims and 2 not in claims and 3 not in claims  # iss is kid; sub is cnf; aud is a term
+    assert claims[8] == {1: {1: 1, -1: 6, -2: KEYS.requester.public_key}}
+    assert claims[-65537][1] == KEYS.holder.public_key and claims[-65537][8] == KEYS.status.public_key
+    assert ConsentCredential.decode(data).issuer == KEYS.user.did
+    assert len(data) <= 500
+    with pytest.raises(DecodeError):
+        ConsentCredential.from_payload(cred.to_payload())  # no signer: no issuer

@@ -58,8 +58,13 @@ def test_swapped_keys(world: World) -> None:
                                     now=world.clock())
     from protocol import cose
 
-    forged_cred = cose.sign1(grant.to_payload(), KEYS.requester, ConsentCredential.TYP)
+    # the user's key in kid (which names a consent's issuer), the data user's signature
+    forged_cred = cose.sign1(grant.to_payload(), KEYS.requester, ConsentCredential.TYP).replace(
+        KEYS.requester.public_key, KEYS.user.public_key, 1)
     assert_refused(world.post("/v1/data", world.present(forged_cred)), "bad_signature")
+    # signed and named by the data user's key, it is the data user's own "consent": not linked here
+    own = cose.sign1(grant.to_payload(), KEYS.requester, ConsentCredential.TYP)
+    assert_refused(world.post("/v1/data", world.present(own)), "not_linked")
     p = Presentation.create(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=world.credential(),
                             items=("transactions",), purpose="dpv:ServiceProvision", now=world.clock())
     forged_presentation = cose.sign1(p.to_payload(), KEYS.user, Presentation.TYP)
