@@ -9,7 +9,7 @@ released data; through a recording front of its own), and the status list served
 credentials' URIs; and every byte it *stores* (every file of its home folder, every SQLite cell,
 with signed objects decoded down to their claims).  From each side's bytes the test extracts every
 identifier-like value (DIDs, URLs, content ids, long hex/base64url tokens, binary values of 8
-bytes or more) and asserts that the two sides share none except public ones: the bank's DID and
+bytes or more, and each 32-byte value also as the did:key of that raw Ed25519 key) and asserts that the two sides share none except public ones: the bank's DID and
 the registry's address.  The registry's database is dumped and must hold no DID of the user.
 
 Not compared, on purpose: the registry's global change feed (``GET /v1/events``) is the same
@@ -31,7 +31,7 @@ import pytest
 
 from issuer.app import create_app as issuer_app
 from issuer.demo import hoken_config, kakeibo_config
-from protocol import cbor
+from protocol import cbor, did_from_public_key, public_key_from_did
 from registry.app import create_app as registry_app
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
@@ -129,6 +129,8 @@ def _leaves(value: Any, out: set[str], depth: int = 0) -> None:
     elif isinstance(value, bytes):
         if len(value) >= 8:
             out.add("hex:" + value.hex())
+        if len(value) == 32:  # a raw Ed25519 key on the wire (kid, a consent's keys) is its did:key
+            out.add(did_from_public_key(value))
         _structured(value, out, depth + 1)
     elif isinstance(value, str) and len(value) >= 8:
         out.add(value)
@@ -277,7 +279,9 @@ def test_two_data_users_share_no_identifier_of_the_user(world: World) -> None:
     assert {k1, k2} <= k_ids and h1 in h_ids
     assert len(list_uris & k_ids) == 1 and len(list_uris & h_ids) == 1
 
-    public = {world.holder.did, world.holder.did.removeprefix("did:key:"), world.registry}
+    # the bank's DID, also as the raw public key it encodes (a consent's audience and the bank's kid)
+    public = {world.holder.did, world.holder.did.removeprefix("did:key:"), world.registry,
+              public_key_from_did(world.holder.did).hex()}
     # a public value read out of raw bytes may carry a neighbouring byte or two (CBOR heads)
     shared = {v for v in k_ids & h_ids if not any(p in v for p in public)}
     assert shared == set(), f"identifiers both data users hold: {sorted(shared)}"
