@@ -1,4 +1,4 @@
-"""Revocation propagation: from ``wallet revoke`` returning to the first refused ``POST /v1/data``.
+"""Revocation propagation: from the user's revoke to the first refused ``POST /v1/data``.
 
     python bench/revocation.py [--push 100] [--cli 5] [--poll 30] [--poll-ttl 2] [--quick]
 
@@ -7,16 +7,19 @@ which follows the registry's ``/v1/events`` change feed).  A real wallet (librar
 ``min`` cost to keep set-up short) accepts consents to requests naming that verifier; its DID
 is linked to a customer there.  For each consent: one presentation is released (so the
 verifier holds the list in its cache), then ``Wallet.revoke`` signs the new list and publishes
-it; the clock starts when ``revoke`` returns, and fresh presentations are sent back to back
-until the verifier answers ``403 revoked``.  ``--cli`` revocations go through the real
-``copyme wallet revoke`` process instead (clock starts at its exit).
+it; the clock starts when the user acts, i.e. just before ``revoke`` is called (signing the new
+list and publishing it are part of the figure), and once ``revoke`` returns fresh presentations
+are sent back to back until the verifier answers ``403 revoked``.  ``--cli`` revocations go
+through the real ``copyme wallet revoke`` process instead (the clock starts before the process
+does, so its start-up counts).  ``after_return_p99_ms`` is the older figure, from ``revoke``
+returning.
 
 Baseline in the same run: the poll-only figure, a verifier started without the change feed
 (``bench/_serve.py --no-feed``) reading lists whose ``ttl`` is ``--poll-ttl`` seconds, so a
 revocation is seen only when its cached copy expires; each revocation there waits a random
 0..ttl s first, so it lands at a random point of the refresh cycle.
 
-Aim (issue 8): p99 under 1 s with push.  Writes ``bench/results/revocation.json``.
+Aim (issue 15): p99 <= 100 ms with push, library revoke.  Writes ``bench/results/revocation.json``.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: P
     after a refresh, the worst case).
     """
     rng = random.Random(9)
-    latencies, released_after, revoke_times = [], 0, []
+    latencies, after_return, released_after, revoke_times = [], [], 0, []
     with httpx.Client(timeout=10.0) as http:
         for consent_id, credential in consents:
             first = present(http, url, credential)
@@ -105,11 +108,13 @@ def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: P
             start = time.perf_counter()
             revoke_times.append(start - began)
             seconds, released = until_refused(http, url, credential, start, limit)
-            latencies.append(seconds)
+            latencies.append(seconds + (start - began))  # from the user's action, signing included
+            after_return.append(seconds)
             released_after += released
     stats = latency_stats(latencies)
     return {**stats, "released_after_revoke": released_after,
-            "revoke_call_p50_ms": latency_stats(revoke_times)["p50_ms"]}
+            "revoke_call_p50_ms": latency_stats(revoke_times)["p50_ms"],
+            "after_return_p99_ms": latency_stats(after_return)["p99_ms"]}
 
 
 def main() -> None:
@@ -158,10 +163,10 @@ def main() -> None:
             world.stop()
 
     table(rows, ["mode", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms", "released_after_revoke",
-                 "revoke_call_p50_ms"],
-          title="Time from revoke returning to the first refused POST /v1/data")
+                 "revoke_call_p50_ms", "after_return_p99_ms"],
+          title="Time from the user's revoke (before signing) to the first refused POST /v1/data")
     p99 = rows[0]["p99_ms"]
-    print(f"push p99 {p99} ms (aim < 1000 ms)")
+    print(f"push p99 {p99} ms from the user's action (aim <= 100 ms)")
     write_result("revocation-quick" if args.quick else "revocation", {"rows": rows, "poll_ttl": args.poll_ttl})
 
 

@@ -61,16 +61,19 @@ def rate(fn: Callable[[], Any], seconds: float) -> float:
             return n / (now - start)
 
 
-def build_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, bytes], bytes]:
-    """Every measured case by name, the signed bytes of each object, and the floor's message."""
-    objects = {
-        "ConsentRequest": (samples.request(), KEYS.requester),
-        "ConsentCredential": (samples.credential(), KEYS.user),
-        "Presentation": (samples.presentation(), KEYS.requester),
-        "StatusListToken (16,384)": (samples.status_list_token(), KEYS.status),
-        "TrustList (2 orgs)": (samples.trust_list(), KEYS.council),
-        "LinkProof": (samples.link_proof(), KEYS.user),
+def build_cases(only: str | None = None) -> tuple[dict[str, Callable[[], Any]], dict[str, bytes], bytes]:
+    """Every measured case by name (or the floors and ``only``), the signed bytes of each object,
+    and the floor's message."""
+    makers: dict[str, Callable[[], Any]] = {
+        "ConsentRequest": lambda: (samples.request(), KEYS.requester),
+        "ConsentCredential": lambda: (samples.credential(), KEYS.user),
+        "Presentation": lambda: (samples.presentation(), KEYS.requester),
+        "StatusListToken (16,384)": lambda: (samples.status_list_token(), KEYS.status),
+        "TrustList (2 orgs)": lambda: (samples.trust_list(), KEYS.council),
+        "LinkProof": lambda: (samples.link_proof(), KEYS.user),
     }
+    objects = {name: make() for name, make in makers.items()
+               if only is None or only.startswith(name + " ") or name == "ConsentCredential"}
     signed = {name: obj.sign(key) for name, (obj, key) in objects.items()}
     raw_key = nacl.signing.SigningKey(KEYS.user.seed)
     message = b"x" * len(signed["ConsentCredential"])
@@ -92,7 +95,7 @@ def build_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, bytes], bytes
 
 def _child(case: str, calls: int) -> None:
     """Run inside callgrind: set up everything, warm ``case`` up, then call it ``calls`` times."""
-    cases, _, _ = build_cases()
+    cases, _, _ = build_cases(case)
     fn = cases[case]
     for _ in range(5):  # caches, lazy imports and first-call work are set-up, not the measured call
         fn()
