@@ -74,6 +74,26 @@ def _key_bytes(key: int | str) -> bytes:
 
 _LEAVES = frozenset({str, bytes, bool, type(None)})
 
+#: Key lists of maps already found in deterministic order, with the type of each key: the maps
+#: of our formats repeat their keys, so each list is checked once.  The types are compared too,
+#: because ``(1,) == (True,)`` and a boolean key is not part of the data model.
+_ORDERED_KEYS: dict[tuple[Any, ...], tuple[type, ...]] = {}
+
+
+def _check_keys(keys: tuple[Any, ...]) -> None:
+    """Refuse keys that are not integers or text, or not in RFC 8949 deterministic order."""
+    previous = b""
+    for key in keys:
+        key_kind = type(key)
+        if key_kind is not int and key_kind is not str:
+            raise DecodeError("map keys must be integers or text")
+        encoded = _KEY_CACHE.get((key_kind, key)) or _key_bytes(key)
+        if encoded <= previous:
+            raise DecodeError("map keys are not in deterministic order")
+        previous = encoded
+    if len(_ORDERED_KEYS) < 4096 and len(keys) <= 64:  # a peer's junk must not grow this
+        _ORDERED_KEYS[keys] = tuple(map(type, keys))
+
 
 def _check(value: Any, depth: int, tags: Collection[int]) -> None:
     """Refuse foreign types, deep nesting and out-of-order or duplicate map keys.
@@ -85,15 +105,10 @@ def _check(value: Any, depth: int, tags: Collection[int]) -> None:
     if depth >= MAX_DEPTH and (kind is dict or kind is list or kind is cbor2.CBORTag):
         raise DecodeError(f"nesting deeper than {MAX_DEPTH} levels")
     if kind is dict:
-        previous = b""
-        for key, item in value.items():
-            key_kind = type(key)
-            if key_kind is not int and key_kind is not str:
-                raise DecodeError("map keys must be integers or text")
-            encoded = _KEY_CACHE.get((key_kind, key)) or _key_bytes(key)
-            if encoded <= previous:
-                raise DecodeError("map keys are not in deterministic order")
-            previous = encoded
+        keys = tuple(value)
+        if _ORDERED_KEYS.get(keys) != tuple(map(type, keys)):  # a key list not seen in order before
+            _check_keys(keys)
+        for item in value.values():
             item_kind = type(item)
             if item_kind in _LEAVES or (item_kind is int and _INT_MIN <= item <= _INT_MAX):
                 continue

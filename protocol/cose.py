@@ -25,7 +25,9 @@ from .keys import KeyPair, did_from_public_key, verify_with_key
 
 __all__ = ["Sign1", "sig_structure", "sign1", "verify1"]
 
-_ALLOWED_HEADERS = {CoseHeader.ALG, CoseHeader.TYP, CoseHeader.KID}
+# Plain ints: looked up in every header on every verify (an IntEnum dict key is several times slower).
+_ALG, _TYP, _KID, _EDDSA = int(CoseHeader.ALG), int(CoseHeader.TYP), int(CoseHeader.KID), int(CoseAlg.EDDSA)
+_ALLOWED_HEADERS = frozenset((_ALG, _TYP, _KID))
 
 
 _SIG1_CONTEXT = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
@@ -168,13 +170,13 @@ def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
     """Verify a COSE_Sign1 of type ``typ`` and return it with its decoded payload; else raise."""
     protected, payload, signature = _split(data, max_size)
     header = _protected_header(protected)
-    if header.get(CoseHeader.ALG) != CoseAlg.EDDSA:
-        raise UnsupportedAlg(f"only EdDSA (-8) is accepted, not {header.get(CoseHeader.ALG)!r}")
-    if header.get(CoseHeader.TYP) != typ:
-        raise WrongType(f"expected typ {str(typ)!r}, got {header.get(CoseHeader.TYP)!r}")
-    if set(header) - _ALLOWED_HEADERS:
+    if header.get(_ALG) != _EDDSA:
+        raise UnsupportedAlg(f"only EdDSA (-8) is accepted, not {header.get(_ALG)!r}")
+    if header.get(_TYP) != typ:
+        raise WrongType(f"expected typ {str(typ)!r}, got {header.get(_TYP)!r}")
+    if not header.keys() <= _ALLOWED_HEADERS:
         raise DecodeError("protected header has parameters CopyMe does not understand")
-    kid = header.get(CoseHeader.KID)
+    kid = header.get(_KID)
     if not isinstance(kid, bytes):
         raise UnknownKey("kid (the signer's Ed25519 public key) is missing")
     if len(kid) != 32:

@@ -45,6 +45,16 @@ __all__ = ["ConsentCredential", "StatusRef"]
 #: Clock skew tolerated between wallet and data holder when checking validity (seconds).
 LEEWAY = 60
 
+# The labels read on every verify, as plain ints: a dict lookup with an IntEnum key costs several
+# times one with an int (the key is not the dict's own object, so the comparison goes the slow
+# way), and a data holder reads ~30 of them per consent.
+_EXP, _NBF, _IAT, _CTI, _CNF, _STATUS, _CONSENT = map(
+    int, (Claim.EXP, Claim.NBF, Claim.IAT, Claim.CTI, Claim.CNF, Claim.STATUS, Claim.CONSENT))
+_COSE_KEY, _KTY, _CRV, _X, _OKP, _ED25519 = map(
+    int, (Confirmation.COSE_KEY, CoseKey.KTY, CoseKey.CRV, CoseKey.X, CoseKeyType.OKP, CoseCurve.ED25519))
+_AUDIENCE, _ITEMS, _PURPOSES, _REQUEST, _LANG, _RETENTION, _ONWARD, _STATUS_KEY = map(int, ConsentTerm)
+_SUBJECT_KEY_LABELS = frozenset((_KTY, _CRV, _X))
+
 
 @dataclass(frozen=True)
 class StatusRef:
@@ -226,38 +236,37 @@ class ConsentCredential(SignedModel):
 
     @classmethod
     def from_signed_claims(cls, claims: Mapping[Any, Any], signer: str) -> ConsentCredential:
-        status = claim(claims, Claim.STATUS, dict, "status")
+        status = claim(claims, _STATUS, dict, "status")
         # Other members of ``status`` are other status mechanisms (the draft's extension point);
         # CopyMe relies on the status list alone and ignores them.
         status_list = claim(status, "status_list", dict, "status.status_list")
-        cnf = claim(claims, Claim.CNF, dict, "cnf")
-        subject_key = claim(cnf, Confirmation.COSE_KEY, dict, "cnf.COSE_Key")
-        if (set(subject_key) != {CoseKey.KTY, CoseKey.CRV, CoseKey.X}
-                or claim(subject_key, CoseKey.KTY, int, "cnf.COSE_Key.kty") != CoseKeyType.OKP
-                or claim(subject_key, CoseKey.CRV, int, "cnf.COSE_Key.crv") != CoseCurve.ED25519):
+        cnf = claim(claims, _CNF, dict, "cnf")
+        subject_key = claim(cnf, _COSE_KEY, dict, "cnf.COSE_Key")
+        if (subject_key.keys() != _SUBJECT_KEY_LABELS
+                or claim(subject_key, _KTY, int, "cnf.COSE_Key.kty") != _OKP
+                or claim(subject_key, _CRV, int, "cnf.COSE_Key.crv") != _ED25519):
             raise DecodeError("cnf must hold exactly an OKP Ed25519 COSE_Key (kty 1, crv 6, x)", field="cnf")
-        terms = claim(claims, Claim.CONSENT, dict, "consent")
+        terms = claim(claims, _CONSENT, dict, "consent")
         return cls(
             issuer=signer,
-            subject=_did(subject_key, CoseKey.X, "cnf.COSE_Key.x"),
-            audience=_did(terms, ConsentTerm.AUDIENCE, "audience"),
-            items=text_list(terms, ConsentTerm.ITEMS, "items"),
-            purposes=text_list(terms, ConsentTerm.PURPOSES, "purposes"),
-            request=claim(terms, ConsentTerm.REQUEST, bytes, "req"),
-            lang=claim(terms, ConsentTerm.LANG, str, "lang"),
-            retention_days=claim(terms, ConsentTerm.RETENTION, int, "retention"),
-            onward_sharing=claim(terms, ConsentTerm.ONWARD, bool, "onward"),
+            subject=_did(subject_key, _X, "cnf.COSE_Key.x"),
+            audience=_did(terms, _AUDIENCE, "audience"),
+            items=text_list(terms, _ITEMS, "items"),
+            purposes=text_list(terms, _PURPOSES, "purposes"),
+            request=claim(terms, _REQUEST, bytes, "req"),
+            lang=claim(terms, _LANG, str, "lang"),
+            retention_days=claim(terms, _RETENTION, int, "retention"),
+            onward_sharing=claim(terms, _ONWARD, bool, "onward"),
             status=StatusRef(
                 uri=claim(status_list, "uri", str, "status.uri"),
                 index=claim(status_list, "idx", int, "status.idx"),
-                key=_did(terms, ConsentTerm.STATUS_KEY, "status_key"),
+                key=_did(terms, _STATUS_KEY, "status_key"),
             ),
-            issued_at=claim(claims, Claim.IAT, int, "iat"),
-            not_before=claim(claims, Claim.NBF, int, "nbf"),
-            expires_at=claim(claims, Claim.EXP, int, "exp"),
-            credential_id=claim(claims, Claim.CTI, bytes, "cti"),
+            issued_at=claim(claims, _IAT, int, "iat"),
+            not_before=claim(claims, _NBF, int, "nbf"),
+            expires_at=claim(claims, _EXP, int, "exp"),
+            credential_id=claim(claims, _CTI, bytes, "cti"),
         )
-
 
 def _did(claims: Mapping[Any, Any], key: Any, name: str) -> str:
     """The ``did:key`` of a raw 32-byte Ed25519 public key in a peer's claims (``malformed`` if not one)."""

@@ -25,6 +25,9 @@ __all__ = ["Presentation"]
 #: How far a presentation's ``iat`` may be from the holder's clock (seconds).
 WINDOW = 120
 
+# Read on every request: plain ints, as in protocol/credential.py (an IntEnum dict key is slow).
+_ISS, _AUD, _IAT, _CTI = map(int, (Claim.ISS, Claim.AUD, Claim.IAT, Claim.CTI))
+
 
 @dataclass(frozen=True)
 class Presentation(SignedModel):
@@ -111,12 +114,12 @@ class Presentation(SignedModel):
     @classmethod
     def from_claims(cls, claims: Mapping[Any, Any]) -> Presentation:
         return cls(
-            presenter=claim(claims, Claim.ISS, str, "iss"),
-            audience=claim(claims, Claim.AUD, str, "aud"),
+            presenter=claim(claims, _ISS, str, "iss"),
+            audience=claim(claims, _AUD, str, "aud"),
             credential=claim(claims, "vc", bytes, "vc"),
             items=text_list(claims, "items", "items"),
             purpose=claim(claims, "purpose", str, "purpose"),
-            issued_at=claim(claims, Claim.IAT, int, "iat"),
-            presentation_id=claim(claims, Claim.CTI, bytes, "cti"),
+            issued_at=claim(claims, _IAT, int, "iat"),
+            presentation_id=claim(claims, _CTI, bytes, "cti"),
             nonce=optional(claims, "nonce", bytes, "nonce"),
         )

@@ -9,6 +9,8 @@ from typing import Any
 
 import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import DecodeError, TooLarge, cbor
 
@@ -199,3 +201,32 @@ def test_leaves_add_no_level() -> None:
     for level in range(7):
         value = {level: value}
     assert cbor.decode(cbor2.dumps(value)) == value
+
+
+def test_key_lists_seen_before_are_still_checked_for_key_types() -> None:
+    """The decoder remembers key lists found in order; a boolean key equal to a known integer
+    key (``True == 1``) is still refused, and an order once refused stays refused."""
+    assert cbor.decode(bytes.fromhex("a2010002f4")) == {1: 0, 2: False}
+    for hex_input in ("a2f50002f4", "a201f5f400", "a2020001f4", "a2f4000100"):
+        with pytest.raises(DecodeError):
+            cbor.decode(bytes.fromhex(hex_input))
+    assert cbor.decode(bytes.fromhex("a2010002f4")) == {1: 0, 2: False}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.one_of(st.integers(-70000, 70000), st.text(max_size=4), st.booleans()),
+                       st.integers(0, 3), max_size=6))
+def test_remembered_key_lists_decide_as_the_walk_does(value: dict[Any, int]) -> None:
+    """Whatever the map (keys in any order, of any type cbor2 reads), decoding gives the same
+    answer twice in a row: the remembered key lists never let through what the full walk refuses."""
+    data = cbor2.dumps(value)
+    answers = []
+    for _ in range(2):
+        try:
+            answers.append(cbor.decode(data))
+        except DecodeError:
+            answers.append("refused")
+    assert answers[0] == answers[1]
+    if answers[0] != "refused":
+        assert all(type(k) in (int, str) for k in answers[0])
+        assert cbor.encode(answers[0]) == data
