@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from common import Child, PeerClient
 from protocol import CopyMeError
 
 if TYPE_CHECKING:
-    from wallet import Wallet
+    from wallet import ChangeResult, Wallet
 
 __all__ = ["CUSTOMER", "PASSPHRASE", "Demo", "Ports", "command", "run_script"]
 
@@ -291,6 +292,16 @@ def _fetch(budget_url: str, account: str) -> tuple[dict[str, Any] | None, str | 
     return None, str(body.get("error"))
 
 
+def _utc(ts: int | None) -> str:
+    return datetime.fromtimestamp(ts or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _budget(demo: Demo, method: str, path: str, **kwargs: Any) -> Any:
+    """One call to the budget app's JSON API (an overall deadline; its error raised as ours)."""
+    with PeerClient(name="the budget app", deadline=30.0) as http:
+        return http.request(method, f"{demo.budget_url}{path}", **kwargs).raise_for_error().json()
+
+
 def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
     """The journey in the terminal; True only if every outcome was the expected one."""
     step = Step(console)
@@ -331,6 +342,9 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
                     value = data["items"][name]
                     shown = f"{len(value)} entries" if isinstance(value, list) else repr(value)
                     step.say(f"  {name}: {shown}")
+            elif code == "conflict":
+                step.say(f"{budget_label}'s own SDK stopped it before it asked the bank: you asked it to stop "
+                         f"using this data ([bold]{code}[/bold])")
             else:
                 step.say(f"the bank refused: [bold]{code}[/bold]")
             if expect_code is None:
@@ -339,9 +353,9 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
             else:
                 step.expect(code == expect_code, f"refused with reason '{expect_code}'")
 
-        def change_step(action: str, verb: str) -> None:
+        def change_step(action: str, verb: str, **options: Any) -> ChangeResult:
             started = time.monotonic()
-            result = getattr(wallet, action)(consent.id)
+            result: ChangeResult = getattr(wallet, action)(consent.id, **options)
             pushed = feed.wait(consent.list_id, result.iat)
             if result.published:
                 step.say(f"the registry accepted the new status list (iat {result.iat})"
@@ -351,6 +365,7 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
                                                                 "revoke": "revoked"}[action],
                         f"consent {verb}, and the registry has it")
             time.sleep(0.3)  # the bank re-fetches the list when the feed tells it to
+            return result
 
         step.title(f"{budget_label} fetches your bank data")
         fetch_step(None)
@@ -363,10 +378,61 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
         change_step("resume", "resumed")
         step.title(f"{budget_label} fetches again")
         fetch_step(None)
-        step.title("You revoke the consent")
-        change_step("revoke", "revoked")
+
+        chain = [consent.id]
+
+        def replace_step(changes: dict[str, Any] | None) -> None:
+            nonlocal consent
+            old = consent
+            link = _budget(demo, "POST", f"/api/consents/{old.id}/replace",
+                           json={"changes": changes} if changes else None)
+            shown = wallet.review(link["request_url"], lang=lang)
+            if shown.replacement is None:
+                step.expect(False, "the wallet shows what the new request changes")
+                return
+            step.say(f"your wallet shows: {shown.replacement.summary}")
+            for change in shown.replacement.changes:
+                step.say(f"  • {change.text}")
+            consent = wallet.accept(shown, items=chosen, lang=lang)
+            chain.append(consent.id)
+            step.say(f"new consent …{consent.id[-12:]} signed; the old one …{old.id[-12:]} is now "
+                     f"{wallet.consent(old.id).state}")
+            step.expect(consent.state == "active" and wallet.consent(old.id).state == "revoked"
+                        and (shown.replacement.renewal == (changes is None)),
+                        "one step: the new consent is active and the one it replaces is revoked")
+
+        step.title(f"{budget_label} changes its terms (a second purpose, kept two years) and asks you again")
+        replace_step({"purposes": ["dpv:ServiceProvision", "dpv:ServicePersonalisation"], "retention_days": 730})
+        step.title(f"{budget_label} asks you to renew the consent on the same terms")
+        replace_step(None)
+        step.title(f"{budget_label} fetches under the renewed consent")
+        fetch_step(None)
+        copied = _budget(demo, "GET", "/api/copied", params={"account": account})
+        step.say(f"{budget_label} keeps a copy of: {', '.join(sorted({c['item'] for c in copied['copied']}))}")
+        step.title(f"You revoke the consent, and also ask {budget_label} to delete the data it copied")
+        asked = change_step("revoke", "revoked", erase="both").rights
+        if asked is not None:
+            step.say(f"your wallet signed an erasure request and sent it to {asked.endpoint}")
+            step.say(f"{budget_label} acknowledged it (signed), due by {_utc(asked.due_at)}" if asked.due_at
+                     else f"not acknowledged yet: {asked.send_error}")
+        step.expect(asked is not None and asked.state == "acknowledged",
+                    f"{budget_label}'s signed acknowledgement is in your wallet")
         step.title(f"{budget_label} tries again")
-        fetch_step("revoked")
+        fetch_step("conflict")
+        step.title(f"{budget_label} carries out your erasure request (its deletion hook runs)")
+        [pending] = _budget(demo, "GET", "/api/rights", params={"account": account, "open_only": "true"})["rights"]
+        step.say(f"{budget_label}'s list of open requests: {pending['kind']} for consent …{pending['consent_id'][-12:]}"
+                 f" ({pending['state']})")
+        completed = _budget(demo, "POST", f"/api/rights/{pending['rights_id']}/complete")
+        step.say(f"{budget_label} erased: {', '.join(completed['erased_items'])} "
+                 f"({completed['erased_records']} records) and signed the completion")
+        left = _budget(demo, "GET", "/api/copied", params={"account": account})
+        step.expect(left["copied"] == [], f"the copied bank data is gone from {budget_label}'s store")
+        [followed] = wallet.follow_up_rights()
+        step.say(f"your wallet fetched the signed completion: {followed.state}, erased "
+                 f"{', '.join(followed.erased_items)} at {_utc(followed.done_at)}")
+        step.expect(followed.state == "done" and set(followed.erased_items) == set(chosen),
+                    "your wallet keeps the signed completion as evidence, in the consent's history")
         step.title("You try to resume the revoked consent")
         try:
             wallet.resume(consent.id)
@@ -385,11 +451,13 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
         for r in receipts:
             outcome = f"refused ({r.reason})" if r.refused else "released"
             step.say(f"  #{r.seq} {names.get(r.presenter, r.presenter)}: {', '.join(r.items)} — {outcome}")
-        mine = [(r.outcome, r.reason) for r in receipts if r.consent_id == consent.id]
+        # Kakeibo's consent and the ones that replaced it (changed terms, renewal); after the
+        # erasure request its own SDK stops it before it asks the bank, so no refusal for 'revoked'
+        mine = [(r.outcome, r.reason) for r in receipts if r.consent_id in chain]
         step.expect(all(r.ok for r in pulled) and len(receipts) == 5 and mine == [
-            ("released", None), ("refused", "suspended"), ("released", None), ("refused", "revoked")],
-            f"{budget_label}'s two uses and two refused attempts, and {INSURER_NAME[lang]}'s use, "
-            "each signed by the bank and chained")
+            ("released", None), ("refused", "suspended"), ("released", None), ("released", None)],
+            f"{budget_label}'s three uses (under its first and its renewed consent) and its refused attempt, "
+            f"and {INSURER_NAME[lang]}'s use, each signed by the bank and chained")
     except (CopyMeError, httpx.HTTPError, KeyError, ValueError) as err:
         step.expect(False, f"the journey stopped: {type(err).__name__}: {err}")
     finally:

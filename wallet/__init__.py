@@ -2,7 +2,7 @@
 
 Front door: :class:`Wallet` (``Wallet.init`` / ``Wallet.open``), the views it returns
 (:class:`Review`, :class:`ConsentView`, :class:`ConsentDetail`, :class:`ChangeResult`,
-:class:`PublishResult`, :class:`HeldReceipt`, :class:`PullResult`, :class:`PullState`) and the wallet's own errors.  ``wallet.cli`` and
+:class:`PublishResult`, :class:`HeldReceipt`, :class:`PullResult`, :class:`PullState`, :class:`RightsView`) and the wallet's own errors.  ``wallet.cli`` and
 ``wallet.api`` are thin layers over it.
 """
 
@@ -15,6 +15,7 @@ from .errors import (
     BadBackup,
     BadPhrase,
     CorruptStore,
+    NoRightsEndpoint,
     NotInitialised,
     Unauthorised,
     Undelivered,
@@ -26,6 +27,7 @@ from .errors import (
 from .home import Home
 from .pull import PullResult, ReceiptPuller
 from .receipts import HeldReceipt, PullState
+from .rights import RightsDesk, RightsView
 from .status import PublishResult
 from .trust import TrustCheck
 from .wallet import ChangeResult, ConsentDetail, Wallet
@@ -40,6 +42,7 @@ __all__ = [
     "HeldReceipt",
     "Home",
     "ItemView",
+    "NoRightsEndpoint",
     "NotInitialised",
     "PublishResult",
     "PullResult",
@@ -47,6 +50,8 @@ __all__ = [
     "PurposeView",
     "ReceiptPuller",
     "Review",
+    "RightsDesk",
+    "RightsView",
     "Seed",
     "TrustCheck",
     "Unauthorised",

@@ -176,7 +176,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
             consent = await fetch(lambda: opened.accept(request_cid, items=items, lang=lang))
             return {"decision": "accepted", "consent": consent.to_json()}
         if decision == "decline":
-            review = await call(lambda: opened.decline(request_cid, lang=lang))
+            review = await fetch(lambda: opened.decline(request_cid, lang=lang))  # tells the callback
             return {"decision": "declined", "review": review.to_json()}
         raise InvalidArgument("decision must be accept or decline", field="decision")
 
@@ -186,7 +186,40 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
             return dict(result.to_json())
         return handler
 
-    for action in ("revoke", "suspend", "resume"):
+    @app.post("/api/consents/{consent_id}/revoke", dependencies=auth,
+              summary="Revoke a consent and publish the status list; body {\"erase\": kind} also asks the "
+                      "data user to stop using / erase the data (kind stop_use, erase or both)", name="revoke")
+    async def revoke(consent_id: str, request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        erase = _opt_str(data, "erase")
+        return dict((await fetch(lambda: opened.revoke(consent_id, erase=erase))).to_json())
+
+    @app.post("/api/consents/{consent_id}/rights", dependencies=auth,
+              summary="Ask the data user to stop using / erase the data (body {\"kind\": stop_use|erase|both})")
+    async def ask_rights(consent_id: str, request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        kind = _opt_str(data, "kind") or "both"
+        return (await fetch(lambda: opened.ask_rights(consent_id, kind))).to_json()
+
+    @app.get("/api/due", dependencies=auth, summary="Active or suspended consents ending within ?days= (default 30)")
+    async def due(days: int = 30) -> list[dict[str, Any]]:
+        return [c.to_json() for c in await call(lambda: opened.due(days=days))]
+
+    @app.get("/api/rights", dependencies=auth, summary="Rights requests sent (optionally about one consent)")
+    async def rights(consent_id: str | None = None) -> list[dict[str, Any]]:
+        return [r.to_json() for r in await call(lambda: opened.rights(consent_id))]
+
+    @app.post("/api/rights/follow-up", dependencies=auth,
+              summary="Retry undelivered rights requests and fetch the data users' signed answers")
+    async def follow_up() -> list[dict[str, Any]]:
+        return [r.to_json() for r in await fetch(opened.follow_up_rights)]
+
+    @app.get("/api/rights/{rights_id}/evidence", dependencies=auth,
+             summary="The signed rights request, acknowledgement and completion (hex)")
+    async def evidence(rights_id: int) -> dict[str, Any]:
+        return await call(lambda: opened.rights_desk.evidence(rights_id))
+
+    for action in ("suspend", "resume"):
         app.post(f"/api/consents/{{consent_id}}/{action}", dependencies=auth,
                  summary=f"{action.capitalize()} a consent and publish the status list",
                  name=action)(change(action))

@@ -240,7 +240,9 @@ def receive(
     if result.get("already"):
         typer.echo(f"this request was already {result['decision']}")
     elif result["decision"] == "declined":
-        typer.echo("declined: nothing was signed or sent")
+        typer.echo("declined: no data was shared; the requester was told only that you said no"
+                   if result["review"].get("notified") else
+                   "declined: no data was shared (the requester could not be told: its callback did not answer)")
     elif result["decision"] == "accepted":
         c = result["consent"]
         typer.echo(f"accepted: consent {c['id']}\n  items: {', '.join(c['items'])}")
@@ -329,9 +331,10 @@ def show(
             typer.echo(f"credential written to {out}")
 
 
-def _change(action: str, consent_id: str, home: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
+def _change(action: str, consent_id: str, home: Path | None, passphrase_file: Path | None, as_json: bool,
+            **options: Any) -> None:
     with _open(home, passphrase_file) as w:
-        result = getattr(w, action)(consent_id)
+        result = getattr(w, action)(consent_id, **options)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -340,10 +343,60 @@ def _change(action: str, consent_id: str, home: Path | None, passphrase_file: Pa
 
 @app.command()
 @_command
-def revoke(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | None = HomeOpt,
-           passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
-    """Stop a consent for good and publish it to the registry."""
-    _change("revoke", consent_id, home, passphrase_file, as_json)
+def revoke(consent_id: str = typer.Argument(..., metavar="ID"),
+           erase: str | None = typer.Option(None, "--erase", help="Also ask the data user to stop using / erase "
+                                            "the data it copied: stop_use, erase or both."),
+           home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Stop a consent for good and publish it to the registry (--erase both: and ask for erasure)."""
+    _change("revoke", consent_id, home, passphrase_file, as_json, erase=erase)
+
+
+@app.command()
+@_command
+def due(days: int = typer.Option(30, "--days", help="How many days ahead to look."),
+        home: Path | None = HomeOpt, lang: str | None = LangOpt, as_json: bool = JsonOpt) -> None:
+    """List active or suspended consents that end within --days days (default 30), soonest first."""
+    with _open(home, unlock=False) as w:
+        found = w.due(days=days)
+    if as_json:
+        _print_json([c.to_json() for c in found])
+    elif not found:
+        typer.echo(f"no consent ends within {days} days")
+    else:
+        chosen = _lang(lang)
+        for c in found:
+            typer.echo(f"{c.id}  {c.name(chosen)}  ends {render.date_text(c.expires_at)}  ({c.state})")
+
+
+@app.command()
+@_command
+def erase(consent_id: str = typer.Argument(..., metavar="ID"),
+          kind: str = typer.Option("both", "--kind", help="stop_use, erase or both."),
+          home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
+    """Ask the consent's data user to stop using and/or erase the data it copied (signed request)."""
+    with _open(home, passphrase_file) as w:
+        view = w.ask_rights(consent_id, kind)
+    if as_json:
+        _print_json(view.to_json())
+    else:
+        typer.echo(render.rights_text([view]))
+
+
+@app.command()
+@_command
+def rights(consent_id: str | None = typer.Argument(None, metavar="[ID]"),
+           follow_up: bool = typer.Option(False, "--follow-up", help="First retry undelivered requests and fetch "
+                                          "the data users' signed answers."),
+           home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
+    """List stop-use / erasure requests and their state: sent, acknowledged, overdue, done."""
+    with _open(home, passphrase_file, unlock=follow_up) as w:
+        if follow_up:
+            w.follow_up_rights()
+        views = w.rights(consent_id)
+    if as_json:
+        _print_json([v.to_json() for v in views])
+    else:
+        typer.echo(render.rights_text(views))
 
 
 @app.command()

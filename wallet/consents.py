@@ -22,6 +22,8 @@ from common import PeerClient
 from protocol import (
     DEFAULT_VOCABULARY,
     ConsentRequest,
+    CopyMeError,
+    Decline,
     DecodeError,
     InvalidArgument,
     NotFound,
@@ -34,6 +36,7 @@ from protocol import (
 )
 from protocol.cbor import MAX_SIZE
 
+from .changes import Replacement
 from .trust import TrustCheck
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "Review",
     "deliver",
     "fetch_request",
+    "send_decline",
     "verify_request",
 ]
 
@@ -139,6 +143,10 @@ class Review:
     callback: str
     decision: str = "pending"
     council_name: str = ""
+    #: What this request changes in the consent it replaces (``None``: it replaces none).
+    replacement: Replacement | None = None
+    #: After a decline: whether the requester's callback took the signed "no" (else ``None``).
+    notified: bool | None = None
 
     @classmethod
     def build(cls, request: ConsentRequest, *, source: str, lang: str, requester: TrustCheck,
@@ -260,13 +268,15 @@ def _host(url: str) -> str:
 
 
 def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
-            transport: httpx.AsyncBaseTransport | None = None, replaces: bytes | None = None) -> dict[str, Any]:
-    """POST a signed consent to the request's callback; the peer's refusal or ``unavailable``.
+            transport: httpx.AsyncBaseTransport | None = None, replaces: bytes | None = None,
+            content_type: Typ = Typ.CONSENT) -> dict[str, Any]:
+    """POST a signed consent (or a Decline) to the request's callback; the peer's refusal or
+    ``unavailable``.
 
     A consent re-signed after a key replacement goes with the replacement proof (the DidLink) in
     the ``CopyMe-Replaces`` header, base64url without padding.
     """
-    headers = {"Content-Type": str(Typ.CONSENT)}
+    headers = {"Content-Type": str(content_type)}
     if replaces is not None:
         headers["CopyMe-Replaces"] = base64.urlsafe_b64encode(replaces).rstrip(b"=").decode()
     with PeerClient(name=f"the callback {callback}", deadline=timeout, transport=transport) as http:
@@ -277,3 +287,17 @@ def deliver(callback: str, credential: bytes, *, timeout: float = 10.0,
     except Unavailable:
         body = {}
     return body if isinstance(body, dict) else {}
+
+
+def send_decline(request: ConsentRequest, *, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None, now: int | None = None) -> bool:
+    """Tell the requester that the user said no: a Decline naming only the request, signed with a
+    one-time key (spec 3.14), POSTed to its callback.  Whether the callback took it; a failure is
+    not an error (the user's "no" stands either way)."""
+    decline, one_time = Decline.create(request, now=now)
+    try:
+        deliver(request.callback, decline.sign(one_time), content_type=Typ.DECLINE, timeout=timeout,
+                transport=transport)
+    except CopyMeError:
+        return False
+    return True

@@ -357,7 +357,13 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                      "no": words(lang)["receipt_no"].format(n=n)} for n, r in enumerate(found.receipts, 1)]
             done = request.query_params.get("done")
             last = events[-1] if events else None
+            try:
+                locked(lambda: opened.rights_desk.endpoint(found.consent.id))
+                can_ask = True
+            except CopyMeError:
+                can_ask = False
             return page(request, "detail.html", {
+                "can_ask": can_ask,
                 "d": found, "c": found.consent, "r": found.review, "done": done if done in ("active", "suspended", "revoked") else None,
                 "done_error": request.query_params.get("error"), "done_detail": request.query_params.get("detail"),
                 "last": last,
@@ -413,7 +419,8 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
                     target += "&back=" + quote(back, safe="")
                 return RedirectResponse(target, status_code=303)
             if decision == "decline":
-                shown = await _threaded(lambda: locked(lambda: opened.decline(request_cid, lang=lang)))
+                # the Decline goes to the requester's callback: decline takes the guard itself
+                shown = await _threaded(lambda: opened.decline(request_cid, lang=lang))
                 return page(request, "declined.html", {"back": back, "r": shown})
             raise InvalidArgument("decision must be accept or decline", field="decision")
         except CopyMeError as err:
@@ -424,15 +431,23 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
     @app.post("/consents/{consent_id}/{action}", include_in_schema=False)
     async def change(request: Request, consent_id: str, action: str) -> Response:
         try:
-            await posted(request)
-            if action not in ("revoke", "suspend", "resume", "deliver"):
+            form = await posted(request)
+            if action not in ("revoke", "suspend", "resume", "deliver", "rights", "follow-up"):
                 raise InvalidArgument("unknown action", field="action")
             full = await _threaded(lambda: locked(lambda: opened.resolve(consent_id)))
             target = f"/consents/{quote(full, safe='')}"
             if action == "deliver":
                 await _threaded(lambda: opened.deliver(full))
                 return RedirectResponse(target, status_code=303)
-            result = await _threaded(lambda: getattr(opened, action)(full))
+            # these talk to the data user or the registry: they take the guard themselves, only
+            # around their reads and writes
+            if action in ("rights", "follow-up"):
+                await _threaded(lambda: opened.ask_rights(full, "both") if action == "rights"
+                                else opened.follow_up_rights())
+                return RedirectResponse(target + "#rights", status_code=303)
+            erase = (form.get("erase") or [""])[0] if action == "revoke" else ""
+            options = {"erase": erase} if erase else {}
+            result = await _threaded(lambda: getattr(opened, action)(full, **options))
             target += f"?done={result.state}"
             if not result.published:
                 target += "&error=" + quote(result.error or "unavailable", safe="") + "&detail=" + quote(

@@ -12,8 +12,9 @@ The tree (all under :class:`protocol.CopyMeError`)::
     ├── BadBackup                bad_backup         not a CopyMe wallet backup, or a newer version
     ├── BadPhrase                bad_phrase         a recovery phrase with a word off the list or a bad checksum
     ├── UnverifiedRequester      unverified_requester  accepting an UNVERIFIED request without saying so
-    └── Unauthorised             unauthorised       a local API call without the bearer token (the dashboard's
-                                                    refusals subclass it with 403)
+    ├── Unauthorised             unauthorised       a local API call without the bearer token (the dashboard's
+    │                                               refusals subclass it with 403)
+    └── NoRightsEndpoint         no_rights_endpoint the data user declared no endpoint for rights requests
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "BadBackup",
     "BadPhrase",
     "CorruptStore",
+    "NoRightsEndpoint",
     "NotInitialised",
     "Unauthorised",
     "Undelivered",
@@ -119,3 +121,11 @@ class Unauthorised(CopyMeError):
 
     code = "unauthorised"
     http_status = 401
+
+
+class NoRightsEndpoint(CopyMeError):
+    """The consent's request declared no ``rights`` endpoint: there is nowhere to send a rights request."""
+
+    code = "no_rights_endpoint"
+    http_status = 409
+    exit_status = 5

@@ -23,6 +23,7 @@ from .consents import ConsentView, Review
 from .overview import News
 from .pull import PullResult
 from .receipts import HeldReceipt
+from .rights import RightsView
 from .status import PublishResult
 from .wallet import ChangeResult, ConsentDetail
 
@@ -41,6 +42,11 @@ def _date(ts: int) -> str:
 def _width(text: str) -> int:
     """Terminal cells of ``text`` (ASCII, e.g. every id and date, needs no lookup)."""
     return len(text) if text.isascii() else cell_len(text)
+
+
+def date_text(ts: int) -> str:
+    """A time as ``YYYY-MM-DD HH:MM UTC`` (for the CLI's lines)."""
+    return _date(ts)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -75,6 +81,11 @@ def review_panel(review: Review) -> Panel:
             who.append(f"\n  ({review.trust_note})", style="red")
     body.add_row(w["requester"], who)
     body.add_row("", Text(review.requester, style="dim"))
+    if review.replacement is not None:
+        changed = Text(review.replacement.summary, style="bold")
+        for change in review.replacement.changes:
+            changed.append(f"\n• {change.text}", style="bold yellow")
+        body.add_row("⟳", changed)
     body.add_row(w["holder"], Text(review.holder_name or review.holder_url))
     items = Text()
     for i, item in enumerate(review.items):
@@ -101,7 +112,7 @@ def _table_row(c: ConsentView, w: Mapping[str, str], states: Mapping[str, str], 
         f" ({w['delivered_no']})" if not c.delivered else "")
     return (short_id(c.id), c.name(lang) + ("" if c.verified else " ⚠"), c.holder_label(lang),
             ",".join(c.items), ",".join(p.removeprefix("dpv:") for p in c.purposes), state,
-            _day(c.expires_at))
+            _day(c.expires_at) if c.state != "revoked" else "—")
 
 
 def write_consent_table(consents: Callable[[], Iterable[ConsentView]], lang: str, write: Callable[[str], Any],
@@ -166,7 +177,7 @@ def detail_view(detail: ConsentDetail, *, with_credential: bool = True, lang: st
     facts.add_row(w["state"], states.get(c.state, c.state) + (f" ({w['pending']})" if c.pending else ""))
     facts.add_row(w["granted"], ", ".join(c.items))
     facts.add_row(w["issued"], _date(c.issued_at))
-    facts.add_row(w["until"], _date(c.expires_at))
+    facts.add_row(w["until"], _date(c.expires_at) if c.state != "revoked" else "—")
     facts.add_row(w["status_list"], f"{c.list_id} #{c.index}")
     facts.add_row(w["delivered"], w["delivered_yes"] if c.delivered else
                   f"{w['delivered_no']} ({c.delivery_error or '-'})")
@@ -187,6 +198,9 @@ def detail_view(detail: ConsentDetail, *, with_credential: bool = True, lang: st
                              f"{w['outcome_refused']}: {r.reason}" if r.refused else w["outcome_released"],
                              str(r.seq))
         parts.append(receipts)
+    if detail.rights:
+        parts.append(Text("stop-use / erasure requests:", style="bold"))
+        parts.append(Text(rights_text(detail.rights)))
     if with_credential:
         parts.append(Text(w["credential"] + ":", style="bold"))
         parts.append(Text(base64.urlsafe_b64encode(detail.credential).rstrip(b"=").decode(), overflow="fold"))
@@ -213,11 +227,32 @@ def news_text(news: News, lang: str) -> str:
 
 
 def change_text(result: ChangeResult) -> str:
-    """One line about a revoke/suspend/resume."""
+    """One line about a revoke/suspend/resume (and one about the erasure request sent with it)."""
     if result.published:
-        return f"{result.state}: {result.consent_id} — the registry accepted the new list (iat {result.iat})"
-    return (f"{result.state}: {result.consent_id} — saved, but PENDING: the registry did not take it "
-            f"({result.error}: {result.detail}); run 'copyme wallet sync' later")
+        line = f"{result.state}: {result.consent_id} — the registry accepted the new list (iat {result.iat})"
+    else:
+        line = (f"{result.state}: {result.consent_id} — saved, but PENDING: the registry did not take it "
+                f"({result.error}: {result.detail}); run 'copyme wallet sync' later")
+    return line if result.rights is None else line + "\n" + rights_text([result.rights])
+
+
+def rights_text(views: list[RightsView]) -> str:
+    """One line per stop-use / erasure request: kind, state, due date, what was erased."""
+    if not views:
+        return "no stop-use or erasure requests"
+    lines = []
+    for v in views:
+        line = f"#{v.id} {v.kind} for {v.consent_id[:16]}…: {v.state}"
+        if v.state == "sent":
+            line += f" (not acknowledged yet{': ' + v.send_error if v.send_error else ''}; "
+            line += "'copyme wallet rights --follow-up' retries)"
+        elif v.state in ("acknowledged", "overdue") and v.due_at:
+            line += f", due {_date(v.due_at)}"
+        elif v.state == "done" and v.done_at:
+            erased = ", ".join(v.erased_items) or "nothing (use stopped)"
+            line += f" at {_date(v.done_at)}; erased: {erased} ({v.erased_records} records) — signed completion kept"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def sync_text(results: list[PublishResult]) -> str:

@@ -33,11 +33,20 @@ from .errors import CorruptStore, NotInitialised
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Tables in the order a backup writes and restores them.
 TABLES = ("meta", "requests", "relationships", "lists", "consents", "events", "links", "usage_receipts",
-          "receipt_pulls")
+          "receipt_pulls", "rights")
+
+#: Stop-use / erasure requests sent to data users, with their signed answers (schema 6).
+_RIGHTS_SQL = """CREATE TABLE IF NOT EXISTS rights (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, consent_id TEXT NOT NULL REFERENCES consents(id),
+    kind TEXT NOT NULL, endpoint TEXT NOT NULL, raw BLOB NOT NULL, cid TEXT NOT NULL,
+    created_at INTEGER NOT NULL, sent_at INTEGER, send_error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    ack BLOB, due_at INTEGER, done BLOB, done_at INTEGER, checked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS rights_consent ON rights (consent_id, id)"""
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -94,7 +103,7 @@ _RECEIPTS = (
         pulled_at INTEGER, error TEXT, detail TEXT, failed_at INTEGER)""",
 )
 
-_SCHEMA += ";\n".join(_RECEIPTS) + ";\n"
+_SCHEMA += ";\n".join(_RECEIPTS) + ";\n" + _RIGHTS_SQL + ";\n"
 
 #: Statements that bring a database from schema ``n`` to ``n + 1``.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -116,6 +125,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 5: key replacement: the DidLink that linked a replacement key, sent again with its re-signed
     # consents so the data user can check them
     4: ("ALTER TABLE relationships ADD COLUMN link_proof BLOB",),
+    # 6: stop-use / erasure requests sent to data users, with their signed answers.
+    5: tuple(_RIGHTS_SQL.split(";")),
 }
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from protocol import (
     LinkProof,
     NotFound,
     Organisation,
+    RightsKind,
     Status,
     Vocabulary,
     clock,
@@ -40,6 +41,7 @@ from protocol._model import check_did, check_url
 
 from . import consents as _consents
 from . import listing as _listing
+from . import reconsent
 from .backup import restore_with_seed
 from .consents import ConsentView, Review, check_lang
 from .derive import Seed
@@ -50,6 +52,7 @@ from .pull import DEFAULT_DEADLINE, PullResult, pull_all
 from .receipts import HeldReceipt, PullState, ReceiptBook
 from .relationships import Relationship, Relationships
 from .replacement import Replacement, replace_key, replacement_proof
+from .rights import RightsDesk, RightsView
 from .status import PublishResult, StatusLists
 from .store import Store, dumps, translate_db_errors
 from .trust import TrustCheck, TrustLists
@@ -76,10 +79,14 @@ class ChangeResult:
     published: bool
     error: str | None = None
     detail: str | None = None
+    #: The stop-use / erasure request sent along with a revocation, if one was asked for.
+    rights: RightsView | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON answer of revoke, suspend and resume (CLI and API)."""
-        return asdict(self)
+        out = asdict(self)
+        out["rights"] = self.rights.to_json() if self.rights is not None else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class ConsentDetail:
     terms_sha256: str
     events: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[HeldReceipt] = field(default_factory=list)
+    rights: list[RightsView] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The ``show --json`` and ``GET /api/consents/{id}`` body (credential as unpadded base64url)."""
@@ -102,6 +110,7 @@ class ConsentDetail:
                        "terms_sha256": self.terms_sha256},
             "credential": base64.urlsafe_b64encode(self.credential).rstrip(b"=").decode(),
             "events": self.events, "receipts": [r.to_json() for r in self.receipts],
+            "rights": [r.to_json() for r in self.rights],
         }
 
 
@@ -132,6 +141,7 @@ class Wallet:
         self.trust = TrustLists(store, self.registry, guard=self.guard)
         self.relationships = Relationships(store, keys)
         self.book = ReceiptBook(store)
+        self.rights_desk = RightsDesk(store, self._signer, timeout=timeout, transport=transport, guard=self.guard)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -216,8 +226,9 @@ class Wallet:
         return wallet
 
     def close(self) -> None:
-        """Close the database and the registry connection."""
+        """Close the database and the connections to the registry and data users."""
         self.registry.close()
+        self.rights_desk.close()
         self.store.close()
 
     def __enter__(self) -> Wallet:
@@ -243,6 +254,15 @@ class Wallet:
         if self.keys is None:
             raise WalletLocked("this needs the wallet's passphrase")
         return self.keys
+
+    def _signer(self, consent: ConsentCredential) -> KeyPair:
+        """The private key that signed ``consent`` (its ``iss``), never simply "the wallet's DID":
+        the key of the consent's relationship (or, for a consent from before pairwise DIDs, the
+        wallet's own key)."""
+        keys = self._identity()
+        if keys.identity.did == consent.issuer:
+            return keys.identity
+        return self.relationships.key(self.relationships.by_did(consent.issuer))
 
     # -- understand -------------------------------------------------------------------------
 
@@ -270,6 +290,9 @@ class Wallet:
         """:meth:`review` for request bytes already at hand."""
         check_lang(lang)
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
+        if request.replaces_cid is not None:
+            with self.guard:
+                reconsent.replaced(self.store, request)  # unknown_consent / foreign_consent: nothing stored
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard, self.store.transaction() as db:
             db.conn.execute(
@@ -285,9 +308,11 @@ class Wallet:
                    now: int | None, checks: tuple[TrustCheck, TrustCheck] | None = None) -> Review:
         requester, holder = checks or (self.trust.check(request.requester, now, refresh=False),
                                        self.trust.check(request.holder, now, refresh=False))
-        return Review.build(request, source=source, lang=lang, requester=requester, holder=holder,
-                            vocabulary=self.vocabulary, decision=decision,
-                            council_name=self.council_name(lang) if requester.verified else "")
+        review = Review.build(request, source=source, lang=lang, requester=requester, holder=holder,
+                              vocabulary=self.vocabulary, decision=decision,
+                              council_name=self.council_name(lang) if requester.verified else "")
+        return reconsent.with_changes(self.store, request, review, now=clock.now(now), vocabulary=self.vocabulary,
+                                      shown_name=lambda cid: self.consent(cid, now=now).name(lang))
 
     def council_name(self, lang: str) -> str:
         """The name of the council whose trust list vouches for verified names ("" if not set)."""
@@ -326,6 +351,7 @@ class Wallet:
                 self.deliver(consent_id)
             except CopyMeError:
                 pass  # kept and marked undelivered; ``deliver`` retries
+        self._end_replaced(consent_id, now)
         with self.guard:
             return self.consent(consent_id, now=now)
 
@@ -369,11 +395,29 @@ class Wallet:
                             (current, lang, request.cid))
         return consent_id, request.holder
 
-    def decline(self, review: Review | str, *, lang: str | None = None, now: int | None = None) -> Review:
-        """Record that the user declined; nothing is signed or sent.  Returns the review, in
-        ``lang``, else the review's language, else the one the request was last shown in."""
+    def _end_replaced(self, consent_id: str, now: int | None) -> None:
+        """After accepting a replacement request: revoke the consent it replaces (one step for the
+        user), unless it has already ended."""
         with self.guard:
-            return self._decline(review, lang, now)
+            request, _ = self._request(self.store.row("SELECT request_cid FROM consents WHERE id = ?",
+                                                      (consent_id,))["request_cid"])  # type: ignore[index]
+            if request.replaces_cid is None:
+                return
+            _old, state = reconsent.replaced(self.store, request)
+        if state in ("active", "suspended"):
+            self._change(request.replaces_cid, "revoked", ("active", "suspended"), now)
+
+    def decline(self, review: Review | str, *, lang: str | None = None, now: int | None = None) -> Review:
+        """Record that the user declined, and tell the requester: a Decline naming only the
+        request, signed with a one-time key, goes to its callback (``notified`` says whether it
+        arrived; a failure changes nothing).  Returns the review, in ``lang``, else the review's
+        language, else the one the request was last shown in.  The callback is called without
+        :attr:`guard`, with an overall deadline."""
+        with self.guard:
+            shown = self._decline(review, lang, now)
+            request, _ = self._request(shown.request_cid)
+        notified = _consents.send_decline(request, timeout=self.timeout, transport=self.transport, now=now)
+        return replace(shown, notified=notified)
 
     def _decline(self, review: Review | str, lang: str | None, now: int | None) -> Review:
         request, row = self._request(review)
@@ -436,6 +480,15 @@ class Wallet:
         """:meth:`iter_consents` as a list (for callers that need them all at once)."""
         return list(self.iter_consents(state=state, holder=holder, requester=requester, now=now))
 
+    def due(self, *, days: int = 30, now: int | None = None) -> list[ConsentView]:
+        """Active or suspended consents that end within ``days`` days, soonest first."""
+        if type(days) is not int or not 1 <= days <= 3650:
+            raise InvalidArgument("days must be 1 to 3650", field="days")
+        current = clock.now(now)
+        found = [c for c in self.iter_consents(now=current)
+                 if c.state in ("active", "suspended") and c.expires_at <= current + days * 86400]
+        return sorted(found, key=lambda c: c.expires_at)
+
     def consent(self, consent_id: str, *, now: int | None = None) -> ConsentView:
         """One consent."""
         full = self.resolve(consent_id)
@@ -461,13 +514,45 @@ class Wallet:
         events = self.store.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? ORDER BY seq",
                                  (view.id,))
         return ConsentDetail(view, review, row["credential"], row["request"], request.notice.terms_sha256.hex(),
-                             events, self.receipts(view.id))
+                             events, self.receipts(view.id), self.rights_desk.list(view.id, now=now))
 
     # -- change -----------------------------------------------------------------------------
 
-    def revoke(self, consent_id: str, *, now: int | None = None) -> ChangeResult:
-        """Stop a consent for good."""
-        return self._change(consent_id, "revoked", ("active", "suspended"), now)
+    def revoke(self, consent_id: str, *, erase: RightsKind | str | None = None,
+               now: int | None = None) -> ChangeResult:
+        """Stop a consent for good; with ``erase`` (``stop_use``, ``erase`` or ``both``) also ask
+        the data user to stop using / erase what it copied (see :meth:`ask_rights`).  A data user
+        that declared no rights endpoint is ``no_rights_endpoint`` before anything changes."""
+        if erase is not None:
+            erase = _kind(erase)
+            with self.guard:
+                consent_id = self.resolve(consent_id)
+            self.rights_desk.endpoint(consent_id)
+        result = self._change(consent_id, "revoked", ("active", "suspended"), now)
+        if erase is None:
+            return result
+        return replace(result, rights=self.ask_rights(result.consent_id, erase, now=now))
+
+    # -- after the copy -------------------------------------------------------------------
+
+    def ask_rights(self, consent_id: str, kind: RightsKind | str, *, now: int | None = None) -> RightsView:
+        """Ask the consent's data user to stop using and/or erase its data (signed, sent to the
+        endpoint it declared); kept and retried by :meth:`follow_up_rights` if delivery fails.
+        The data user is called without :attr:`guard`, with an overall deadline."""
+        self._identity()
+        with self.guard:
+            full = self.resolve(consent_id)
+        return self.rights_desk.ask(full, _kind(kind), now=now)
+
+    def rights(self, consent_id: str | None = None, *, now: int | None = None) -> list[RightsView]:
+        """The rights requests sent (about one consent), oldest first, with their state."""
+        with self.guard:
+            return self.rights_desk.list(self.resolve(consent_id) if consent_id else None, now=now)
+
+    def follow_up_rights(self, *, now: int | None = None) -> list[RightsView]:
+        """Retry undelivered rights requests and fetch the answers of unfinished ones."""
+        self._identity()
+        return self.rights_desk.follow_up(now=now)
 
     def suspend(self, consent_id: str, *, now: int | None = None) -> ChangeResult:
         """Pause a consent until :meth:`resume`."""
@@ -596,3 +681,10 @@ class Wallet:
                     "SELECT COUNT(*) AS n FROM relationships WHERE replaced_at IS NULL")["n"],
                 "pending_lists": self.pending()}
 
+
+
+def _kind(kind: RightsKind | str) -> RightsKind:
+    try:
+        return RightsKind(kind)
+    except ValueError:
+        raise InvalidArgument("kind must be stop_use, erase or both", field="kind") from None

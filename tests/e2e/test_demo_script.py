@@ -14,13 +14,18 @@ def test_demo_script_runs_the_journey_and_every_outcome_is_expected(tmp_path) ->
                             capture_output=True, text=True, timeout=180)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert "All 13 steps went as expected." in out
+    assert "All 17 steps went as expected." in out
     assert "the two companies hold different DIDs and status lists for you" in out
     assert "NOT as expected" not in out and "Traceback" not in out + result.stderr
-    for expected in ("the bank refused: suspended", "the bank refused: revoked",
+    for expected in ("the bank refused: suspended", "you asked it to stop using this data (conflict)",
                      "cannot resume a consent that is revoked", "the bank released: balance, transactions",
+                     "Kakeibo acknowledged it (signed), due by", "Kakeibo erased: balance, transactions (4 records)",
+                     "the copied bank data is gone from Kakeibo's store",
+                     "your wallet fetched the signed completion: done, erased balance, transactions",
                      "chain checked up to #5", "#3 Kakeibo: transactions, balance — refused (suspended)",
-                     "#2 Hoken Insurance: name, birthdate — released"):
+                     "#2 Hoken Insurance: name, birthdate — released",
+                     "New purposes: Personalising the service", "Kept for: 365 → 730 days",
+                     "The same terms as now.", "one step: the new consent is active and the one it replaces is revoked"):
         assert expected in out
     # the services were stopped: nothing of the demo is left listening
     assert (tmp_path / "home" / "logs" / "registry.log").exists()

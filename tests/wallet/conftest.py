@@ -28,7 +28,7 @@ from protocol import ConsentCredential, KeyPair, cid_of
 from registry import create_app as registry_app
 from registry.service import Registry
 from tests.support import samples
-from tests.support.servers import ThreadServer, serve
+from tests.support.servers import ThreadServer, free_port, serve
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
 from wallet import Wallet
@@ -41,6 +41,7 @@ class Callback:
     """The data user's callback: records what arrives; ``fail`` makes it refuse."""
 
     received: list[bytes] = field(default_factory=list)
+    declines: list[bytes] = field(default_factory=list)
     fail: bool = False
 
     def app(self) -> FastAPI:
@@ -51,6 +52,9 @@ class Callback:
             body = await request.body()
             if self.fail:
                 return JSONResponse({"error": "unavailable", "detail": "down for maintenance"}, status_code=503)
+            if request.headers.get("content-type") == "application/vnd.copyme.decline+cwt":
+                self.declines.append(body)
+                return JSONResponse({"declined": cid_of(body)})
             self.received.append(body)
             return JSONResponse({"consent_id": cid_of(body)})
 
@@ -183,3 +187,37 @@ def parties(tmp_path: Path) -> Iterator[Parties]:
                 serve(issuer_app(tmp_path / "kakeibo", bank)) as kakeibo, \
                 serve(issuer_app(tmp_path / "hoken", bank, config=hoken_config(bank))) as hoken:
             yield Parties(tmp_path, registry, bank, bank_app.state.holder, kakeibo, hoken)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Registry, bank (verifier) and Kakeibo (issuer) for real on loopback ports, and a wallet linked
+    to bank customer C-1002 (for the rights, re-consent and renewal tests)."""
+    with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        with serve(bank_app) as bank:
+            port = free_port()
+            kakeibo_app = issuer_app(tmp_path / "kakeibo", bank)
+            kakeibo = ThreadServer(kakeibo_app, port).start()
+            w = Wallet.init(tmp_path / "wallet", PASSPHRASE, registry=registry, kdf="min")
+            try:
+                w.link(bank, bank_app.state.holder.new_link_code("C-1002"))
+                yield {"wallet": w, "kakeibo": kakeibo, "kakeibo_app": kakeibo_app, "kakeibo_url": kakeibo.url,
+                       "home": tmp_path, "bank": bank}
+            finally:
+                w.close()
+                kakeibo.stop()
+
+
+http = httpx.Client(timeout=10)
+
+
+def consent_at_kakeibo(world: dict[str, Any], account: str = "ken") -> str:
+    """A consent given to the real Kakeibo app for ``account``, and one fetch under it (data copied)."""
+    w, url = world["wallet"], world["kakeibo_url"]
+    button = http.get(f"{url}/api/button", params={"account": account}).json()
+    review = w.review(button["deep_link"])
+    consent = w.accept(review, items=["transactions", "balance"])
+    fetched = http.post(f"{url}/api/fetch", json={"account": account})
+    assert fetched.status_code == 200, fetched.text
+    return str(consent.id)

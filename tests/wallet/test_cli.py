@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from common.registry_client import RegistryClient
-from protocol import ConsentCredential, Status, StatusListToken
+from protocol import ConsentCredential, Decline, Status, StatusListToken
 from tests.support import samples
 from tests.wallet.conftest import Env
 
@@ -61,9 +61,15 @@ def test_receive_partial_and_decline(env: Env) -> None:
     unknown = env.wallet("receive", str(env.request_file("d")), "--items", "blood_type", ok=False)
     assert "error: unknown_item:" in unknown.stderr
     declined = env.json("receive", str(env.request_file("c")), "--decline")
-    assert declined["decision"] == "declined"
+    assert declined["decision"] == "declined" and declined["review"]["notified"] is True
     assert len(env.json("list")) == 2
     assert len(env.callback.received) == 2
+    # the requester hears "no": only the request's CID, signed by a one-time key, not the user's DID
+    [no] = [Decline.decode(body) for body in env.callback.declines]
+    assert no.request_cid == declined["review"]["request_cid"] and no.signer != env.json("did")["did"]
+    env.callback.fail = True
+    unheard = env.json("receive", str(env.request_file("d")), "--decline")
+    assert unheard["decision"] == "declined" and unheard["review"]["notified"] is False
 
 
 def test_receive_by_url_and_deep_link(env: Env) -> None:
@@ -350,3 +356,15 @@ def test_news_lists_uses_and_ending_consents_once(env: Env) -> None:
     assert again["uses"] == [] and [c["id"] for c in again["ending"]] == [cid]  # ending stays until it ends
     text = env.wallet("news", "--lang", "ja").stdout
     assert "終わります" in text
+
+
+def test_due_lists_consents_ending_within_30_days(env: Env) -> None:
+    env.init()
+    soon = env.json("receive", str(env.request_file("soon", validity_days=20)), "--accept")["consent"]["id"]
+    env.json("receive", str(env.request_file("later", validity_days=180)), "--accept")
+    assert [c["id"] for c in env.json("due")] == [soon]
+    assert soon in env.wallet("due").stdout
+    assert len(env.json("due", "--days", "365")) == 2
+    env.json("revoke", soon)
+    assert env.json("due") == []
+    assert "error: invalid" in env.wallet("due", "--days", "0", ok=False).stderr

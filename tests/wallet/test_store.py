@@ -25,10 +25,11 @@ def _checkpoint(db: Path) -> None:
 
 
 def _make_schema_1(db: Path) -> None:
-    """Turn a database into what a schema-1 wallet wrote (no pending index)."""
+    """Turn a database into what a schema-1 wallet wrote (no pending index, no rights table)."""
     conn = sqlite3.connect(str(db))
     with conn:
         conn.execute("DROP INDEX events_pending")
+        conn.execute("DROP TABLE rights")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     conn.close()
 
@@ -41,6 +42,7 @@ def test_a_schema_1_wallet_opens_migrated_and_lists_the_same(env: Env) -> None:
     conn = sqlite3.connect(str(env.home / "wallet.db"))
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
     assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_pending'").fetchone()
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rights'").fetchone()
     conn.close()
     assert env.json("revoke", consent_id)["state"] == "revoked"
 

@@ -1,0 +1,124 @@
+"""What a replacement request changes, in plain words: the wallet shows it before the user decides.
+
+A data user that changes its terms, or asks to renew a consent, sends a consent request whose
+``replaces`` names the consent it replaces (spec 7.11).  :func:`compare` puts the old consent's
+terms (what was granted, and the request it answered) next to the new request and lists every
+difference a user must see — items, purposes, retention, onward sharing, validity, recipient and
+data holder — as short sentences in Japanese or English.  No difference at all is a renewal:
+"the same terms, valid until …".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from protocol import DEFAULT_VOCABULARY, ConsentCredential, ConsentRequest, Vocabulary
+
+__all__ = ["Change", "Replacement", "compare"]
+
+#: The phrases of a change, per language ({a}: the old value or a list, {b}: the new value).
+PHRASES: dict[str, dict[str, str]] = {
+    "ja": {
+        "items_added": "新たに求めるデータ：{a}", "items_removed": "求めなくなるデータ：{a}",
+        "now_required": "必須になるデータ：{a}", "now_optional": "任意になるデータ：{a}",
+        "purposes_added": "新しい利用目的：{a}", "purposes_removed": "なくなる利用目的：{a}",
+        "retention": "保存期間：{a}日 → {b}日", "onward": "第三者への再提供：{a} → {b}",
+        "validity": "同意の有効期間：{a}日 → {b}日", "recipient": "データを受け取る会社が変わります：{a} → {b}",
+        "holder": "データの提供元が変わります：{a} → {b}", "yes": "あり", "no": "なし", "sep": "、",
+        "renewal": "内容は今と同じです。同意すると {b} まで有効になり、今の同意は撤回されます。",
+        "replacing": "この依頼は、今の同意（{a} まで有効）の代わりになります。同意すると今の同意は撤回されます。",
+    },
+    "en": {
+        "items_added": "New data asked for: {a}", "items_removed": "No longer asked for: {a}",
+        "now_required": "Now required: {a}", "now_optional": "Now optional: {a}",
+        "purposes_added": "New purposes: {a}", "purposes_removed": "Purposes dropped: {a}",
+        "retention": "Kept for: {a} → {b} days", "onward": "Passed on to others: {a} → {b}",
+        "validity": "Consent valid for: {a} → {b} days", "recipient": "The company receiving the data changes: {a} → {b}",
+        "holder": "The data comes from elsewhere: {a} → {b}", "yes": "yes", "no": "no", "sep": ", ",
+        "renewal": "The same terms as now. If you agree it is valid until {b}, and the current consent is revoked.",
+        "replacing": "This replaces your current consent (valid until {a}). If you agree, the current one is revoked.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: which term (``items``, ``purposes``, ``retention``, ``onward``, ``validity``,
+    ``recipient``, ``holder``) and the sentence that says it."""
+
+    term: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What a replacement request does to the consent it names."""
+
+    replaces: str
+    replaced_state: str
+    renewal: bool
+    summary: str
+    changes: tuple[Change, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON view (part of a review's JSON)."""
+        return asdict(self)
+
+
+def _date(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+
+
+def compare(old: ConsentCredential, old_request: ConsentRequest, new: ConsentRequest, *, state: str, lang: str,
+            now: int, vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+            names: tuple[str, str] | None = None) -> Replacement:
+    """The differences between ``old`` (granted in answer to ``old_request``) and ``new``.
+
+    ``names`` are the old and new requester names to show (default: the requests' own names).
+    """
+    words = PHRASES[lang]
+    sep = words["sep"]
+
+    def items(ids: list[str] | set[str]) -> str:
+        return sep.join(vocabulary.item(i).text(lang) for i in sorted(ids))
+
+    def purposes(ids: set[str]) -> str:
+        return sep.join(vocabulary.purpose(p).text(lang) for p in sorted(ids))
+
+    changes: list[Change] = []
+    new_items = {i.id: i.required for i in new.items}
+    old_items = {i.id: i.required for i in old_request.items}
+    old_required = set(old_request.required_items)
+    if added := [i for i in new_items if i not in old_items]:
+        changes.append(Change("items", words["items_added"].format(a=items(added))))
+    if removed := [i for i in old_items if i not in new_items]:
+        changes.append(Change("items", words["items_removed"].format(a=items(removed))))
+    if required := [i for i, req in new_items.items() if req and i in old_items and i not in old_required]:
+        changes.append(Change("items", words["now_required"].format(a=items(required))))
+    if optional := [i for i, req in new_items.items() if not req and i in old_required]:
+        changes.append(Change("items", words["now_optional"].format(a=items(optional))))
+    if more := set(new.purposes) - set(old.purposes):
+        changes.append(Change("purposes", words["purposes_added"].format(a=purposes(more))))
+    if fewer := set(old.purposes) - set(new.purposes):
+        changes.append(Change("purposes", words["purposes_removed"].format(a=purposes(fewer))))
+    if old.retention_days != new.retention_days:
+        changes.append(Change("retention", words["retention"].format(a=old.retention_days, b=new.retention_days)))
+    if old.onward_sharing != new.onward_sharing:
+        changes.append(Change("onward", words["onward"].format(a=words["yes" if old.onward_sharing else "no"],
+                                                                b=words["yes" if new.onward_sharing else "no"])))
+    if old_request.validity_days != new.validity_days:
+        changes.append(Change("validity", words["validity"].format(a=old_request.validity_days,
+                                                                   b=new.validity_days)))
+    old_name = names[0] if names else old_request.requester_name.get(lang, old_request.requester_name["ja"])
+    new_name = names[1] if names else new.requester_name.get(lang, new.requester_name["ja"])
+    if old.subject != new.requester or old_name != new_name:
+        changes.append(Change("recipient", words["recipient"].format(a=old_name, b=new_name)))
+    if old.audience != new.holder or old_request.holder_url != new.holder_url:
+        changes.append(Change("holder", words["holder"].format(a=old_request.holder_url, b=new.holder_url)))
+    renewal = not changes
+    summary = (words["renewal"].format(b=_date(now + new.validity_days * 86400)) if renewal
+               else words["replacing"].format(a=_date(old.expires_at)))
+    return Replacement(replaces=old.cid, replaced_state=state, renewal=renewal, summary=summary,
+                       changes=tuple(changes))

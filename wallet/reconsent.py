@@ -1,0 +1,49 @@
+"""Re-consent and renewal at the wallet: a received request that replaces one of the user's consents.
+
+A data user that changes its terms, or asks to renew, signs a request whose ``replaces`` names
+the consent it replaces (spec 3.1, 7.11).  :func:`replaced` applies checks 8-9 of spec 7.11
+before anything is stored: the consent must be in this wallet (``unknown_consent``) and given to
+the very data user that signed the new request (``foreign_consent``: no company can replace
+another's consent).  :func:`with_changes` adds to the review what changes, in plain words
+(:func:`wallet.changes.compare`); accepting then revokes the replaced consent once the new one is
+in place (see :meth:`wallet.Wallet.accept`), and declining leaves it untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from protocol import ConsentCredential, ConsentRequest, ForeignConsent, UnknownConsent, Vocabulary
+
+from .changes import compare
+from .consents import Review
+from .store import Store
+
+__all__ = ["replaced", "with_changes"]
+
+
+def replaced(store: Store, request: ConsentRequest) -> tuple[ConsentCredential, str]:
+    """The consent ``request`` replaces and its state (``unknown_consent``, ``foreign_consent``)."""
+    row = store.row("SELECT raw, state FROM consents WHERE id = ?", (request.replaces_cid,))
+    if row is None:
+        raise UnknownConsent("the request replaces a consent this wallet does not hold")
+    old = ConsentCredential.decode(row["raw"])
+    if old.subject != request.requester:
+        raise ForeignConsent("the request replaces a consent given to another data user")
+    return old, str(row["state"])
+
+
+def with_changes(store: Store, request: ConsentRequest, review: Review, *, now: int, vocabulary: Vocabulary,
+                 shown_name: Callable[[str], str]) -> Review:
+    """``review`` with what ``request`` changes in the consent it replaces (unchanged if it replaces
+    none).  ``shown_name`` gives the name the old consent is shown under, by its id."""
+    if request.replaces_cid is None:
+        return review
+    old, state = replaced(store, request)
+    row = store.row("SELECT raw FROM requests WHERE cid = ?", (old.request_cid,))
+    if row is None:  # every stored consent's request is stored with it
+        raise UnknownConsent("the request of the replaced consent is not in this wallet")
+    return replace(review, replacement=compare(
+        old, ConsentRequest.decode(row["raw"]), request, state=state, lang=review.lang, now=now,
+        vocabulary=vocabulary, names=(shown_name(old.cid), review.requester_name)))
