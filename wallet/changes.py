@@ -61,6 +61,8 @@ class Replacement:
     renewal: bool
     summary: str
     changes: tuple[Change, ...]
+    #: The items the replaced consent granted (the review offers the same choice again).
+    granted: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON view (part of a review's JSON)."""
@@ -121,4 +123,4 @@ def compare(old: ConsentCredential, old_request: ConsentRequest, new: ConsentReq
     summary = (words["renewal"].format(b=_date(now + new.validity_days * 86400)) if renewal
                else words["replacing"].format(a=_date(old.expires_at)))
     return Replacement(replaces=old.cid, replaced_state=state, renewal=renewal, summary=summary,
-                       changes=tuple(changes))
+                       changes=tuple(changes), granted=tuple(old.items))
