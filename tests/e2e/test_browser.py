@@ -154,9 +154,12 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     _fetch(page, demo)
     expect(page.get_by_test_id("data")).to_be_visible()
 
-    # revoke (needs the "I understand" box) → refused for good
+    # revoke (needs the "I understand" box) → refused for good; the erasure request offered with it
+    # (ticked by default) is left out here: see test_revoke_with_erasure_on_a_phone
     page.goto(demo.wallet_url + "/")
     page.get_by_test_id("consent").get_by_role("link").first.click()
+    expect(page.get_by_test_id("revoke-erase")).to_be_checked()
+    page.get_by_test_id("revoke-erase").uncheck()
     page.get_by_test_id("revoke-sure").check()
     page.get_by_test_id("revoke").click()
     expect(page.get_by_test_id("change-result")).to_contain_text("Revoked")
@@ -170,6 +173,108 @@ def test_the_whole_journey_through_the_pages(demo: Demo, browser: object, screen
     page.goto(demo.wallet_url + "/?lang=ja")
     expect(page.get_by_test_id("consent").get_by_test_id("state")).to_have_text("撤回済み")
     _shot(page, screenshots, "11-wallet-list-ja")
+    context.close()
+
+
+def test_revoke_with_erasure_on_a_phone(demo: Demo, browser: object, screenshots: Path) -> None:
+    """390 px wide, ja and en: revoke with the erasure request ticked, Kakeibo runs the deletion,
+    the copied data is gone, and the wallet shows the signed completion in the consent's history."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(demo.login_url())
+    page.goto(demo.budget_url + "/?lang=ja")
+    page.get_by_test_id("copyme-button").click()
+    page.get_by_test_id("opt-balance").check()  # optional items start unticked
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    consent_page = page.url.split("?")[0]
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("fetch").click()
+    expect(page.get_by_test_id("data")).to_be_visible()
+
+    # the wallet offers the erasure request right where you revoke, ticked by default
+    page.goto(consent_page + "?lang=ja")
+    expect(page.get_by_test_id("revoke-erase")).to_be_checked()
+    expect(page.locator("label[for=erase]")).to_contain_text("かけいぼがコピーしたデータの利用停止と削除も求める")
+    page.get_by_test_id("revoke-sure").check()
+    _shot(page, screenshots, "13-revoke-with-erasure-ja-390")
+    page.get_by_test_id("revoke").click()
+    expect(page.get_by_test_id("change-result")).to_contain_text("撤回しました")
+    expect(page.get_by_test_id("rights-state")).to_have_text("受け付けられました")
+    _shot(page, screenshots, "14-erasure-acknowledged-ja-390")
+
+    # Kakeibo's side: the request is pending next to the data it copied; it runs the deletion
+    page.goto(demo.budget_url + "/consents?lang=en")
+    expect(page.get_by_test_id("rights-state").first).to_have_text("Pending")
+    expect(page.get_by_test_id("copied")).to_contain_text("Account balance")
+    _shot(page, screenshots, "15-budget-erasure-pending-en-390")
+    page.get_by_role("button", name="Run the deletion and send the completion").first.click()
+    expect(page.get_by_test_id("rights-state").first).to_have_text("Done (signed notice sent)")
+    expect(page.get_by_test_id("copied-none")).to_be_visible()
+    _shot(page, screenshots, "16-budget-erased-en-390")
+
+    # the wallet fetches the signed completion and shows what was erased
+    page.goto(consent_page + "?lang=en")
+    expect(page.get_by_test_id("rights-state")).to_have_text("Acknowledged")
+    page.get_by_test_id("rights-follow-up").click()
+    expect(page.get_by_test_id("rights-state")).to_have_text("Done")
+    expect(page.get_by_test_id("rights-erased")).to_contain_text("Account balance")
+    expect(page.get_by_test_id("rights-erased")).to_contain_text("Transaction history")
+    _shot(page, screenshots, "17-erasure-done-en-390")
+    page.goto(consent_page + "?lang=ja")
+    expect(page.get_by_test_id("rights-state")).to_have_text("終わりました")
+    _shot(page, screenshots, "18-erasure-done-ja-390")
+    context.close()
+
+
+def test_changed_terms_and_renewal_on_a_phone(demo: Demo, browser: object, screenshots: Path) -> None:
+    """390 px wide: Kakeibo changes its terms, the wallet shows what changes (en and ja), accepting
+    replaces the consent; then a renewal of the same terms is one click."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(demo.login_url())
+    page.goto(demo.budget_url + "/?lang=en")
+    page.get_by_test_id("copyme-button").click()
+    page.get_by_test_id("opt-balance").check()
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    old_page = page.url.split("?")[0]
+    old_id = old_page.rsplit("/", 1)[1]
+
+    changed = httpx.post(f"{demo.budget_url}/api/consents/{old_id}/replace", timeout=30,
+                         json={"changes": {"purposes": ["dpv:ServiceProvision", "dpv:ServicePersonalisation"],
+                                           "onward_sharing": True}})
+    assert changed.status_code == 200, changed.text
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("update-button").click()
+    expect(page.get_by_test_id("replacement")).to_be_visible()
+    expect(page.get_by_test_id("changes")).to_contain_text("New purposes: Personalising the service")
+    expect(page.get_by_test_id("changes")).to_contain_text("Passed on to others: no → yes")
+    _shot(page, screenshots, "19-changed-terms-en-390")
+    page.get_by_test_id("switch-lang").click()
+    expect(page.get_by_test_id("changes")).to_contain_text("第三者への再提供：なし → あり")
+    _shot(page, screenshots, "20-changed-terms-ja-390")
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    new_id = page.url.split("?")[0].rsplit("/", 1)[1]
+    page.goto(old_page + "?lang=ja")
+    expect(page.get_by_test_id("validity-line")).to_contain_text("撤回した日")
+
+    renewal = httpx.post(f"{demo.budget_url}/api/consents/{new_id}/replace", timeout=30).json()
+    assert renewal["renewal"] is True
+    page.goto(renewal["review_url"] + "&lang=ja")
+    expect(page.get_by_test_id("replacement-summary")).to_contain_text("内容は今と同じです")
+    expect(page.get_by_test_id("opt-balance")).to_be_checked()  # what the renewed consent granted
+    _shot(page, screenshots, "21-renewal-ja-390")
+    page.get_by_test_id("accept").click()
+    expect(page.get_by_test_id("accepted")).to_be_visible()
+    _shot(page, screenshots, "22-renewed-ja-390")
     context.close()
 
 
