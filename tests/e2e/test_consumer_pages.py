@@ -73,6 +73,9 @@ def consents(demo: Demo, chromium: Any) -> dict[str, str]:
         paths[name] = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
     page.goto(demo.wallet_url + paths["revoked"])
     page.get_by_test_id("revoke-sure").check()
+    # without the erasure request (ticked by default): a later fetch is then the bank's refusal,
+    # not the budget app's own stop
+    page.get_by_test_id("revoke-erase").uncheck()
     page.get_by_test_id("revoke").click()
     page.get_by_test_id("change-result").wait_for()
     _use(demo, "acct-001")  # the bank releases data: a signed receipt the wallet pulls
