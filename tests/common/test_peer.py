@@ -100,3 +100,31 @@ def test_error_bodies_come_back_as_our_errors() -> None:
 def test_limits_must_be_positive(bad: dict[str, float]) -> None:
     with pytest.raises(InvalidArgument):
         PeerClient(**bad)  # type: ignore[arg-type]
+
+
+def test_requests_to_one_host_are_bounded_and_another_host_does_not_wait(drip: SlowServer) -> None:
+    """At most ``max_concurrent`` requests to one host are on the wire; the rest wait for a slot
+    (within their deadline), and a request to another host never waits behind them."""
+    client = PeerClient(deadline=2.0, max_concurrent=2)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            client.get(drip.url)
+        except Unavailable as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    drip.wait_for(2)
+    time.sleep(0.5)
+    assert drip.connections == 2  # four are waiting for a slot, none on the wire
+    with SlowServer(gap=0.1, head=b"HTTP/1.1 204 No Content\r\n\r\n", rounds=0) as other:
+        started = time.monotonic()
+        assert client.get(other.url).status_code == 204
+        assert time.monotonic() - started < 1.0
+    for t in threads:
+        t.join(10)
+    assert len(errors) == 6
+    client.close()
