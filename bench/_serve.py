@@ -101,9 +101,10 @@ def main() -> None:
 
     if args.kind == "verifier":
         from verifier.app import create_app
+        from verifier.sources import demo_source
 
         app = create_app(home=args.home, registry_url=args.registry, max_staleness=args.max_staleness,
-                         follow_feed=not args.no_feed)
+                         follow_feed=not args.no_feed, source=demo_source())
     else:
         from registry.app import create_app as registry_app
 

@@ -65,7 +65,7 @@ class World:
         if feed and max_staleness is None and profile is None:
             extra = ["--db", self.database, "--workers", str(workers)] if self.database else []
             self.verifier = Service.cli("verifier", "serve", "--home", str(self.verifier_home),
-                                        "--registry", self.registry.url, *extra, timeout=120.0)
+                                        "--registry", self.registry.url, "--demo", *extra, timeout=120.0)
         else:
             args = [str(ROOT / "bench" / "_serve.py"), "verifier", "--home", str(self.verifier_home),
                     "--registry", self.registry.url]

@@ -48,6 +48,7 @@ from tests.support import samples  # noqa: E402
 from tests.support.samples import KEYS  # noqa: E402
 from tests.support.servers import free_port, wait_until_up  # noqa: E402
 from verifier.holder import Holder  # noqa: E402
+from verifier.sources import demo_source  # noqa: E402
 from verifier.store import open_database  # noqa: E402
 
 LIST_ID = "bench-list-0000000000"
@@ -87,7 +88,7 @@ def _sig_inputs(data: bytes) -> tuple[bytes, bytes, bytes]:
 def _holder(tmp: Path, name: str, token: bytes, now: int, cache: int) -> tuple[Holder, _WarmRegistry]:
     registry = _WarmRegistry(token)
     holder = Holder(KEYS.holder, open_database(tmp / f"{name}.db"), registry, clock_fn=lambda: now,
-                    credential_cache=cache)
+                    credential_cache=cache, source=demo_source())
     code = holder.new_link_code("C-1001", now=now)
     holder.link(LinkProof(user=KEYS.user.did, holder=KEYS.holder.did, code=code, issued_at=now).sign(KEYS.user))
     return holder, registry
@@ -185,7 +186,7 @@ def bench_http(requests: int, tmp: Path) -> dict[str, Any]:
                           str(reg_port), "--home", str(tmp / "registry"), "--log-level", "warning"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "copyme", "verifier", "serve", "--host", "127.0.0.1", "--port",
-                          str(ver_port), "--home", str(home), "--registry", reg_url],
+                          str(ver_port), "--home", str(home), "--registry", reg_url, "--demo"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:

@@ -154,7 +154,8 @@ class Demo:
                 holder.close()
         reg = self._spawn("registry", ["registry", "serve", "--home", str(registry_home), "--log-level", "warning"],
                           self.ports.registry)
-        bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url],
+        bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url,
+                                    "--demo"],
                            self.ports.bank)
         self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
                                         "--holder-did", bank_did, "--wallet", self.wallet_url,

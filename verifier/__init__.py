@@ -9,14 +9,15 @@ the registry's change feed, recipient names from its trust list, and a data sour
 from __future__ import annotations
 
 from .credentials import CredentialCache
-from .errors import DataUnavailable, LinkCodeInvalid, RecordsTampered
+from .errors import DataUnavailable, LinkCodeInvalid, NoDataSource, RecordsTampered
 from .grant import Grant
 from .holder import Holder, Release, load_or_create_key
 from .links import LinkStore
 from .receipts import Attempt, ReceiptLog, ReceiptPage, StoredReceipt
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
-from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
+from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items, load_source
+from .sql_source import SqlSource
 from .status_cache import DEFAULT_MAX_STALENESS, StatusCache
 from .store import HolderDatabase, open_database, open_store
 from .trust import TrustNames
@@ -36,6 +37,7 @@ __all__ = [
     "LinkCodeInvalid",
     "LinkStore",
     "MAX_PRESENTATION_SIZE",
+    "NoDataSource",
     "NonceStore",
     "ReceiptLog",
     "ReceiptPage",
@@ -43,12 +45,14 @@ __all__ = [
     "RecordsTampered",
     "Release",
     "ReplayCache",
+    "SqlSource",
     "StatusCache",
     "StoredReceipt",
     "TrustNames",
     "demo_source",
     "fetch_items",
     "load_or_create_key",
+    "load_source",
     "open_database",
     "open_store",
     "verify_presentation",

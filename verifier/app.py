@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from common import install_error_contract, read_capped
 from common.registry_client import RegistryClient
+from protocol import CopyMeError
 from protocol.did_link import DidLink
 from protocol.link import LinkProof
 from protocol.receipt_query import ReceiptQuery
@@ -28,6 +29,7 @@ from protocol.receipt_query import ReceiptQuery
 from .holder import Holder
 from .receipts import MAX_QUERY_SIZE, PAGE_SIZE
 from .replay import NONCE_TTL
+from .sources import DataSource
 from .verify import MAX_PRESENTATION_SIZE
 
 __all__ = ["MAX_LINK_SIZE", "create_app"]
@@ -129,24 +131,32 @@ def _b64url(data: bytes) -> str:
 def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
                registry_url: str | None = None, max_staleness: int | None = None,
                follow_feed: bool = True, synchronous: str = "normal", council: str | None = None,
-               database: str | None = None) -> FastAPI:
+               database: str | None = None, source: DataSource | None = None) -> FastAPI:
     """The verifier service for ``holder``, or for the holder kept in ``home`` reading ``registry_url``.
 
     ``synchronous`` (``normal``/``full``) and ``council`` (the DID that must sign the trust
     list) apply to a holder opened here; see :func:`verifier.store.open_database` and
     :class:`verifier.trust.TrustNames`.  ``database`` is a ``postgresql://`` URL (or a SQLite
     file) for its stores instead of the home folder's file (see :meth:`Holder.open`).
+    ``source`` is that holder's data source (:mod:`verifier.sources`); a holder without one is
+    refused here (``no_data_source``).
     """
     owned = holder is None
     if holder is None:
         if home is None or registry_url is None:
             raise ValueError("pass a Holder, or both home and registry_url")
-        options: dict[str, Any] = {"council": council}
+        options: dict[str, Any] = {"council": council, "source": source}
         if max_staleness is not None:
             options["max_staleness"] = max_staleness
         holder = Holder.open(home, RegistryClient(registry_url), synchronous=synchronous, database=database,
                              **options)
     gate: Holder = holder
+    try:
+        gate.check_source()
+    except CopyMeError:
+        if owned:
+            gate.close()
+        raise
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

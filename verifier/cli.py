@@ -19,9 +19,11 @@ from protocol import cli_exit
 from protocol.errors import CopyMeError, InvalidArgument
 from storage import is_postgres
 
+from .errors import NoDataSource
 from .holder import Holder
 from .links import DEFAULT_CODE_TTL
-from .sources import DEMO_CUSTOMERS
+from .sources import DEMO_CUSTOMERS, DataSource, demo_source, load_source
+from .sql_source import SqlSource
 from .status_cache import DEFAULT_MAX_STALENESS
 
 app = typer.Typer(help="The data holder's gate: release data only under a valid, current consent.",
@@ -57,8 +59,20 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Worker processes sharing the port; above 1 needs --db postgresql://… "
                                      "(replay entries, nonces, links and records must be shared)."),
+    source: str | None = typer.Option(None, "--source", help="Your data source: a Python callable "
+                                      "module:function taking (customer_id, items) and returning {item: value}."),
+    sql: str | None = typer.Option(None, "--sql", help="Serve one table of your database: sqlite:///path.db "
+                                   "or postgresql://… (with --sql-table, --sql-key)."),
+    sql_table: str = typer.Option("customers", "--sql-table", help="The table: one row per customer."),
+    sql_key: str = typer.Option("customer_id", "--sql-key", help="The column holding the customer id."),
+    sql_json: list[str] = typer.Option([], "--sql-json", help="A column holding JSON text (repeat for more)."),
+    demo: bool = typer.Option(False, "--demo", help="Serve the built-in fictional customers (demos and tests only)."),
 ) -> None:
-    """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder)."""
+    """Run the verifier HTTP service (POST /v1/data, /v1/verify, /v1/links; GET /v1/nonce, /v1/holder).
+
+    It serves a data source you name (--source or --sql); the fictional demo customers only with
+    --demo. Without one it refuses to start (no_data_source).
+    """
     from .app import create_app
 
     if synchronous not in ("normal", "full"):
@@ -66,38 +80,59 @@ def serve(
     if workers > 1 and not is_postgres(db):
         cli_exit(InvalidArgument("--workers above 1 needs --db postgresql://… (the stores must be shared)"))
     config: dict[str, Any] = {"home": str(_home(home)), "registry_url": registry, "max_staleness": max_staleness,
-              "synchronous": synchronous, "council": council, "database": db}
+                              "synchronous": synchronous, "council": council, "database": db}
+    # the data source travels to each worker process as its options' text, never as a Python object:
+    # every worker imports the module or opens the database itself
+    spec: dict[str, Any] = {"source": source, "sql": sql, "table": sql_table, "key": sql_key,
+                            "json_columns": list(sql_json), "demo": demo}
     try:
+        data_source = _source(**spec)  # checked here, once: a bad module or table stops the start
         holder = Holder.open(config["home"], database=db, synchronous=synchronous)  # schema and key, once
         holder.close()
         if workers == 1:
-            application = create_app(**config)
+            application = create_app(**config, source=data_source)
     except CopyMeError as err:
         cli_exit(err)
     if workers == 1:
         run_server(application, host=host, port=port)
         return
-    serve_workers("verifier.cli:app_from_env", config, env=_ENV, workers=workers, host=host, port=port)
+    serve_workers("verifier.cli:app_from_env", {**config, "data_source": spec}, env=_ENV, workers=workers,
+                  host=host, port=port)
 
 
 def app_from_env() -> Any:
     """The app of one ``serve --workers N`` worker process, configured by its parent (see ``serve``)."""
     from .app import create_app
 
-    return create_app(**worker_config(_ENV))
+    config = worker_config(_ENV)
+    spec = config.pop("data_source")
+    return create_app(**config, source=_source(**spec))
+
+
+def _source(source: str | None, sql: str | None, table: str, key: str, json_columns: list[str],
+            demo: bool) -> DataSource:
+    if sum([source is not None, sql is not None, demo]) != 1:
+        raise NoDataSource("name exactly one data source: --source module:function, --sql URL, "
+                           "or --demo for the built-in fictional customers")
+    if source is not None:
+        return load_source(source)
+    if sql is not None:
+        return SqlSource(sql, table=table, key=key, json_columns=json_columns)
+    return demo_source()
 
 
 @app.command("link-code")
 def link_code(
     customer: str = typer.Argument(..., help="Customer id, e.g. C-1001 (see `copyme verifier customers`)."),
     home: Path | None = HomeOption,
+    demo: bool = typer.Option(False, "--demo", help="Only for one of the built-in fictional customers."),
     ttl: int = typer.Option(DEFAULT_CODE_TTL, "--ttl", help="Seconds the code stays usable."),
     as_json: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
     """Make a one-time code the customer types into `copyme wallet link` to link their wallet."""
     try:
-        holder = Holder.open(_home(home), database=db)
+        holder = Holder.open(_home(home), database=db, customers=DEMO_CUSTOMERS if demo else None)
         code = holder.new_link_code(customer, ttl=ttl)
     except CopyMeError as err:
         cli_exit(err, as_json=as_json)

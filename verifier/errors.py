@@ -6,6 +6,7 @@ The tree (added under :class:`protocol.CopyMeError`)::
     ├── _Refusal (403)
     │   └── LinkCodeInvalid            link_code_invalid   no such link code for this holder
     ├── DataUnavailable (503)          data_unavailable    the data source failed after a valid grant
+    ├── NoDataSource                   no_data_source      a holder started without a data source
     └── RecordsTampered                records_tampered    the provision records' hash chain is broken
 
 A used link code is refused as ``replayed`` and an out-of-date one as ``expired`` (the codes
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from protocol.errors import CopyMeError, NotLinked
 
-__all__ = ["DataUnavailable", "LinkCodeInvalid", "RecordsTampered"]
+__all__ = ["DataUnavailable", "LinkCodeInvalid", "NoDataSource", "RecordsTampered"]
 
 
 class LinkCodeInvalid(NotLinked):
@@ -31,6 +32,18 @@ class DataUnavailable(CopyMeError):
     code = "data_unavailable"
     http_status = 503
     exit_status = 6
+
+
+class NoDataSource(CopyMeError):
+    """A holder was asked to start (or release) without a data source.
+
+    There is no silent default: built-in demo customers are served only when asked for
+    (``source=demo_source()``, or ``copyme verifier serve --demo``).
+    """
+
+    code = "no_data_source"
+    http_status = 500
+    exit_status = 2
 
 
 class RecordsTampered(CopyMeError):

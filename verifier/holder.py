@@ -20,12 +20,13 @@ from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
 
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
+from .errors import NoDataSource
 from .grant import Grant
 from .links import DEFAULT_CODE_TTL, DidLinked, LinkStore
 from .receipts import Attempt, ReceiptLog, ReceiptPage
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
-from .sources import DEMO_CUSTOMERS, DataSource, demo_source, fetch_items
+from .sources import DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, RegistryLike, StatusCache, WouldBlock
 from .store import HolderDatabase, open_database, open_store
 from .trust import TRUST_REFRESH, TrustNames
@@ -85,8 +86,10 @@ class Holder:
         self.name = dict(name or DEFAULT_NAME)
         self.window = window
         self._clock = clock_fn or clock.now
-        self.customers = DEMO_CUSTOMERS if customers is None and source is None else (customers or {})
-        self.source = source or demo_source(self.customers)
+        # no silent demo data: a holder serves its own source, or demo customers only when asked
+        self.customers = customers or {}
+        self.source: DataSource | None = source if source is not None else (
+            demo_source(customers) if customers is not None else None)
         self.links = LinkStore(db)
         self.replay = ReplayCache(db)
         self.nonces = NonceStore(db)
@@ -133,9 +136,20 @@ class Holder:
         return self._clock() if now is None else now
 
     def start(self) -> None:
-        """Start following the registry's change feed and its trust list (recipient names)."""
+        """Start following the registry's change feed and its trust list (recipient names).
+
+        A holder built without a data source refuses (``no_data_source``): it could only ever
+        refuse every release.
+        """
+        self.check_source()
         self.status.subscribe()
         self.trust.follow()
+
+    def check_source(self) -> None:
+        """Raise ``no_data_source`` unless this holder has a data source."""
+        if self.source is None:
+            raise NoDataSource("this holder has no data source: give source=load_source('module:function'), "
+                               "SqlSource(...), or demo_source() for the demo (CLI: --source, --sql or --demo)")
 
     def stop(self) -> None:
         """Stop the background work (change feed, trust list refresh); the stores stay open."""

@@ -3,20 +3,36 @@
 The verifier never reads data before a grant is verified, and releases only the items the grant
 names: keys the source returns beyond them are dropped, and a missing one is ``data_unavailable``
 rather than a partial answer.  :func:`demo_source` serves a few fictional customers of a
-fictional bank for the demo and the tests.
+fictional bank for the demo and the tests; :func:`load_source` finds a holder's own callable
+from ``module:function``, and :class:`verifier.SqlSource` reads a table of its own database.
+
+Writing a source (the whole contract)::
+
+    def customers(customer_id: str, items: tuple[str, ...]) -> Mapping[str, Any]:
+        row = my_bank.lookup(customer_id)          # any I/O: it runs on a worker thread
+        return {item: row[item] for item in items if item in row}
+
+* called only after a grant was verified, with the linked customer id and the granted items;
+* return a mapping with each item's JSON-serialisable value; leave out what you do not have
+  (the release is then refused with ``data_unavailable``, never partial);
+* raise :class:`verifier.DataUnavailable` for an unknown customer or a backend that is down;
+  any other exception also becomes ``data_unavailable`` (its text is not passed on).
+
+Run it with ``copyme verifier serve --source mybank.data:customers``.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from protocol.errors import CopyMeError
+from protocol.errors import CopyMeError, InvalidArgument
 
-from .errors import DataUnavailable
+from .errors import DataUnavailable, NoDataSource
 
-__all__ = ["DEMO_CUSTOMERS", "DataSource", "demo_source", "fetch_items", "json_copy"]
+__all__ = ["DEMO_CUSTOMERS", "DataSource", "demo_source", "fetch_items", "json_copy", "load_source"]
 
 #: ``source(customer_id, items)`` returns each requested item's value (JSON-serialisable).
 #: A source that answers from memory, never waiting on I/O, may say so with an attribute
@@ -101,8 +117,32 @@ def demo_source(customers: Mapping[str, Mapping[str, Any]] | None = None) -> Dat
     return source
 
 
-def fetch_items(source: DataSource, customer_id: str, items: tuple[str, ...]) -> dict[str, Any]:
+def load_source(spec: str) -> DataSource:
+    """The callable named ``module:function`` (e.g. ``mybank.data:customers``), imported.
+
+    ``invalid`` if the spec is malformed, the module cannot be imported or the name is not a
+    callable.  The module is imported from ``sys.path`` (run the service from your project's
+    folder, or install your package).
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr or not all(part.isidentifier() for part in [*module_name.split("."), *attr.split(".")]):
+        raise InvalidArgument(f"a data source is given as module:function, not {spec!r}", field="source")
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as err:
+        raise InvalidArgument(f"cannot import the data source module {module_name!r}: {err}", field="source") from None
+    for part in attr.split("."):
+        found = getattr(found, part, None)
+    if not callable(found):
+        raise InvalidArgument(f"{spec!r} is not a callable (customer_id, items) -> mapping", field="source")
+    source: DataSource = found
+    return source
+
+
+def fetch_items(source: DataSource | None, customer_id: str, items: tuple[str, ...]) -> dict[str, Any]:
     """Exactly ``items`` of the customer's data, or ``data_unavailable`` (never a partial answer)."""
+    if source is None:
+        raise NoDataSource("this holder has no data source: pass source=... (or demo_source() for the demo)")
     try:
         data = source(customer_id, items)
     except CopyMeError:

@@ -33,6 +33,7 @@ from tests.support import samples
 from tests.support.servers import ThreadServer, free_port
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from verifier.store import HolderDatabase, open_database, open_store
 
 KEYS = samples.KEYS
@@ -93,6 +94,7 @@ class World:
         return open_store(self.dsn) if self.dsn is not None else open_database(self.tmp / "verifier.db")
 
     def start_verifier(self, **options: Any) -> None:
+        options.setdefault("source", demo_source())
         self.holder = Holder(KEYS.holder, self.database(),
                              RegistryClient(self.registry_url, timeout=2.0), clock_fn=self.clock, **options)
         self.verifier_server = ThreadServer(verifier_app(self.holder)).start()

@@ -24,7 +24,7 @@ def test_serve_link_and_records(tmp_path: Path) -> None:
     did = _run("did", "--home", home).stdout.strip()
     assert did.startswith("did:key:z")
     code = _run("link-code", "C-1001", "--home", home).stdout.strip()
-    with serve_cli(["verifier", "serve", "--home", home, "--registry", "http://127.0.0.1:9"]) as (url, _):
+    with serve_cli(["verifier", "serve", "--home", home, "--registry", "http://127.0.0.1:9", "--demo"]) as (url, _):
         assert httpx.get(url + "/v1/holder").json()["did"] == did
         user = samples.KEYS.user
         import time
@@ -42,8 +42,18 @@ def test_serve_link_and_records(tmp_path: Path) -> None:
     assert csv[0].startswith("seq,date,kind") and ",refusal," in csv[1] and ",malformed," in csv[1]
 
 
+def test_serve_without_a_data_source_refuses_to_start(tmp_path: Path) -> None:
+    result = _run("serve", "--home", str(tmp_path), "--registry", "http://127.0.0.1:9")
+    assert result.returncode == 2 and result.stderr.startswith("error: no_data_source: ")
+    assert "--demo" in result.stderr and "Traceback" not in result.stderr
+    both = _run("serve", "--home", str(tmp_path), "--registry", "http://127.0.0.1:9", "--demo", "--source", "a:b")
+    assert both.returncode == 2 and "no_data_source" in both.stderr
+    bad = _run("serve", "--home", str(tmp_path), "--registry", "http://127.0.0.1:9", "--source", "nope_xyz:f")
+    assert bad.returncode != 0 and bad.stderr.startswith("error: invalid: ")
+
+
 def test_errors_are_one_line(tmp_path: Path) -> None:
-    result = _run("link-code", "C-0000", "--home", str(tmp_path))
+    result = _run("link-code", "C-0000", "--home", str(tmp_path), "--demo")
     assert result.returncode != 0 and result.stderr.strip() == "error: not_found: no customer 'C-0000'"
     assert "Traceback" not in result.stderr
 

@@ -22,9 +22,10 @@ def test_every_route_documents_its_errors() -> None:
     from tests.support import samples
     from verifier.app import create_app
     from verifier.holder import Holder
+    from verifier.sources import demo_source
     from verifier.store import open_database
 
-    app = create_app(Holder(samples.KEYS.holder, open_database(None), None), follow_feed=False)
+    app = create_app(Holder(samples.KEYS.holder, open_database(None), None, source=demo_source()), follow_feed=False)
     paths = app.openapi()["paths"]
     for path, methods in paths.items():
         for method, op in methods.items():

@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.support.samples import KEYS
 from tests.verifier.test_replay import NOW, _holder, _OneList, _presentation
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from verifier.store import open_database
 
 
@@ -32,6 +33,6 @@ def test_blocking_sources_and_fsync_per_commit_use_a_thread(tmp_path: Path) -> N
                   source=lambda customer, items: {i: 1 for i in items})  # may do I/O: not marked
     assert not slow.nonblocking
     durable = Holder(KEYS.holder, open_database(tmp_path / "b.db", synchronous="full"), _OneList(),
-                     clock_fn=lambda: NOW)
+                     clock_fn=lambda: NOW, source=demo_source())
     assert not durable.nonblocking and durable.release_without_io(_presentation()) is None
     assert _holder(tmp_path / "c.db").nonblocking

@@ -18,6 +18,7 @@ from tests.support import samples
 from tests.support.samples import KEYS
 from verifier.holder import Holder
 from verifier.replay import _FRONT_MAX, NonceStore, ReplayCache
+from verifier.sources import demo_source
 from verifier.store import open_database
 
 NOW = samples.NOW
@@ -42,7 +43,7 @@ class _OneList:
 
 
 def _holder(path: Path) -> Holder:
-    holder = Holder(KEYS.holder, open_database(path), _OneList(), clock_fn=lambda: NOW)
+    holder = Holder(KEYS.holder, open_database(path), _OneList(), clock_fn=lambda: NOW, source=demo_source())
     if holder.links.customer_for(KEYS.user.did) is None:
         code = holder.new_link_code("C-1001", now=NOW)
         holder.link(LinkProof(user=KEYS.user.did, holder=KEYS.holder.did, code=code, issued_at=NOW).sign(KEYS.user))

@@ -16,6 +16,7 @@ from tests.support import samples
 from tests.support.servers import free_port
 from tests.verifier.conftest import KEYS, TTL, Clock, World, assert_refused
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from verifier.store import open_database
 
 LIST = "list-aaaaaaaaaaaaaaaa"
@@ -103,7 +104,7 @@ class _Counting(RegistryClient):
 def _holder(w: World) -> Holder:
     """A holder on the world's registry whose change feed is *not* started yet."""
     holder = Holder(KEYS.holder, open_database(w.tmp / "verifier.db"), _Counting(w.registry_url, timeout=2.0),
-                    clock_fn=w.clock)
+                    clock_fn=w.clock, source=demo_source())
     w.holder = holder
     return holder
 
