@@ -172,6 +172,7 @@ def storage(tmp: Path, cluster: postgres.Cluster, n: int) -> list[dict[str, Any]
     from tests.issuer.conftest import GOOD_ARGS, grant
     from tests.support.samples import LIST_URI
     from verifier.holder import Holder
+    from verifier.sources import demo_source
 
     rows: list[dict[str, Any]] = []
     for engine in ("sqlite", "postgresql"):
@@ -199,7 +200,8 @@ def storage(tmp: Path, cluster: postgres.Cluster, n: int) -> list[dict[str, Any]
             world.publish(list_id)
             creds = [world.credential(u, list_id, 100 + i) for i, u in enumerate(people)]
             assert world.registry is not None
-            holder = Holder.open(world.verifier_home, RegistryClient(world.registry.url), database=dsn)
+            holder = Holder.open(world.verifier_home, RegistryClient(world.registry.url), database=dsn,
+                                 source=demo_source())
             tables = ["replay", "nonces", "records", "links", "link_codes", "status_seen", "feed_position", "meta"]
             db_path = world.verifier_home / "verifier.db"
             holder.release(presentations(creds, 1)[0])

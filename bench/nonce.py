@@ -72,7 +72,8 @@ def main() -> None:
             store = NonceStore(db)
             library = best_rates({"issue": store.issue}, seconds=args.seconds, rounds=args.rounds)["issue"]
             db.conn.close()
-            with Service.cli("verifier", "serve", "--home", str(home), "--registry", "http://127.0.0.1:9") as bank:
+            with Service.cli("verifier", "serve", "--home", str(home), "--registry", "http://127.0.0.1:9",
+                             "--demo") as bank:
                 served = max(http_rate(bank.url + "/v1/nonce", args.seconds) for _ in range(args.rounds))
             rows.append({"outstanding": count, "library issue/s": round(library), "GET /v1/nonce req/s": round(served)})
     for row in rows:

@@ -20,6 +20,7 @@ from registry import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
+from verifier.sources import demo_source
 
 ROUTES = {"registry": "PUT /v1/lists/list-aaaaaaaaaaaaaaaa", "verifier": "POST /v1/data", "issuer": "POST /callback"}
 
@@ -30,7 +31,8 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     if name == "registry":
         app = registry_app(tmp_path / "registry", council_key=KEYS.council)
     elif name == "verifier":
-        app = verifier_app(home=tmp_path / "bank", registry_url="http://127.0.0.1:9", follow_feed=False)
+        app = verifier_app(home=tmp_path / "bank", registry_url="http://127.0.0.1:9", follow_feed=False,
+                           source=demo_source())
     else:
         app = issuer_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did, watch_status=False)
     with serve(app) as url:

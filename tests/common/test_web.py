@@ -23,6 +23,7 @@ from registry import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
+from verifier.sources import demo_source
 from wallet import Home, Wallet
 from wallet.api import create_app as wallet_app
 
@@ -53,7 +54,8 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]
             yield Service(name, url, not_allowed=("DELETE", "/v1/lists/list-aaaaaaaaaaaaaaaa"),
                           capped=("PUT", "/v1/lists/list-aaaaaaaaaaaaaaaa", 1024 * 1024))
     elif name == "verifier":
-        app = verifier_app(home=tmp_path / "bank", registry_url="http://127.0.0.1:9", follow_feed=False)
+        app = verifier_app(home=tmp_path / "bank", registry_url="http://127.0.0.1:9", follow_feed=False,
+                           source=demo_source())
         with serve(app) as url:
             yield Service(name, url, not_allowed=("GET", "/v1/data"), capped=("POST", "/v1/data", 32 * 1024))
     elif name == "issuer":

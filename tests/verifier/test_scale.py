@@ -5,9 +5,11 @@ killed during a release storm; a DSN that does not answer)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -54,8 +56,9 @@ class Gate:
 
 
 @contextlib.contextmanager
-def gate(tmp_path: Path, dsn: str, workers: int = 2) -> Iterator[Gate]:
-    """A registry (in-process) with an all-valid list, and ``copyme verifier serve --workers``."""
+def gate(tmp_path: Path, dsn: str, workers: int = 2, source: tuple[str, ...] = ("--demo",)) -> Iterator[Gate]:
+    """A registry (in-process) with an all-valid list, and ``copyme verifier serve --workers``
+    serving the data ``source`` options name (the demo customers by default)."""
     registry = ThreadServer(registry_app(tmp_path / "registry", heartbeat=0.5)).start()
     now = int(time.time())
     uri = f"{registry.url}/v1/lists/{LIST}"
@@ -79,7 +82,7 @@ def gate(tmp_path: Path, dsn: str, workers: int = 2) -> Iterator[Gate]:
     credential = ConsentCredential.grant(request, user=KEYS.user.did, items=("transactions", "balance"),
                                          status=StatusRef(uri, 1234, KEYS.status.did), now=now).sign(KEYS.user)
     args = ["verifier", "serve", "--home", str(home), "--registry", registry.url, "--db", dsn,
-            "--workers", str(workers)]
+            "--workers", str(workers), *source]
     try:
         with serve_cli(args, health_path="/v1/holder", timeout=90) as (url, proc):
             yield Gate(url, home, dsn, proc, credential)
@@ -115,6 +118,24 @@ def storm(g: Gate, presentations: list[bytes], copies: int, during: object = Non
 
 def _released(outcomes: Counter[tuple[int, int]]) -> Counter[int]:
     return Counter(i for (i, status), n in outcomes.items() if status == 200 for _ in range(n))
+
+
+def test_every_worker_serves_the_sql_table_named_on_the_command_line(tmp_path: Path, pg_dsn: str) -> None:
+    """--sql reaches each worker process as text (each opens the table itself), not as an object
+    made in the parent: every release, whichever worker answers, comes from the bank's own table."""
+    table = tmp_path / "core-banking.db"
+    conn = sqlite3.connect(table)
+    conn.execute("CREATE TABLE accounts (cust_no TEXT PRIMARY KEY, transactions TEXT)")
+    conn.execute("INSERT INTO accounts VALUES ('C-1001', ?)", (json.dumps([{"memo": "own table", "amount": -7}]),))
+    conn.commit()
+    conn.close()
+    sql = ("--sql", f"sqlite:///{table}", "--sql-table", "accounts", "--sql-key", "cust_no",
+           "--sql-json", "transactions")
+    with gate(tmp_path, pg_dsn, workers=2, source=sql) as g:
+        for _ in range(12):  # a new connection each time, so both workers answer some
+            response = httpx.post(f"{g.url}/v1/data", content=g.present(), timeout=30)
+            assert response.status_code == 200, response.text
+            assert response.json()["items"] == {"transactions": [{"memo": "own table", "amount": -7}]}
 
 
 def test_many_workers_release_each_presentation_once_and_keep_one_chain(tmp_path: Path, pg_dsn: str) -> None:
@@ -232,7 +253,7 @@ def test_a_dsn_that_does_not_answer_is_one_line_at_start(tmp_path: Path) -> None
     dsn = f"postgresql://copyme:s3cret-pw@127.0.0.1:{free_port()}/bank"
     result = subprocess.run(
         [sys.executable, "-m", "copyme", "verifier", "serve", "--db", dsn, "--home", str(tmp_path),
-         "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+         "--demo", "--port", str(free_port())], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unavailable: cannot reach PostgreSQL at 127.0.0.1:")
@@ -242,5 +263,5 @@ def test_a_dsn_that_does_not_answer_is_one_line_at_start(tmp_path: Path) -> None
 def test_workers_need_a_shared_database(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "copyme", "verifier", "serve", "--home", str(tmp_path), "--workers", "2",
-         "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+         "--demo", "--port", str(free_port())], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and result.stderr.startswith("error: invalid: --workers above 1 needs --db")

@@ -25,6 +25,7 @@ from tests.support.servers import SlowServer, ThreadServer
 from tests.verifier.conftest import World, assert_refused
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from verifier.store import open_database
 
 LIST = "list-aaaaaaaaaaaaaaaa"
@@ -86,7 +87,7 @@ def test_a_good_request_does_not_wait_behind_sixty_bad_ones(world: World, slow: 
 
 def test_a_slow_trusted_registry_is_cut_off_at_the_deadline(world: World, slow: SlowServer) -> None:
     holder = Holder(KEYS.holder, open_database(world.tmp / "slow.db"), RegistryClient(slow.url, timeout=1.0),
-                    clock_fn=world.clock)
+                    clock_fn=world.clock, source=demo_source())
     server = ThreadServer(verifier_app(holder)).start()
     try:
         code = holder.new_link_code("C-1001")
