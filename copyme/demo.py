@@ -157,10 +157,10 @@ class Demo:
         bank = self._spawn("bank", ["verifier", "serve", "--home", str(bank_home), "--registry", self.registry_url,
                                     "--demo"],
                            self.ports.bank)
-        self._spawn("budget", ["issuer", "serve", "--home", str(budget_home), "--holder", self.bank_url,
+        self._spawn("budget", ["issuer", "serve", "--demo", "--home", str(budget_home), "--holder", self.bank_url,
                                         "--holder-did", bank_did, "--wallet", self.wallet_url,
                                         "--registry", self.registry_url], self.ports.budget)
-        self._spawn("insurer", ["issuer", "serve", "--app", "hoken", "--home", str(insurer_home),
+        self._spawn("insurer", ["issuer", "serve", "--demo", "--app", "hoken", "--home", str(insurer_home),
                                 "--holder", self.bank_url, "--holder-did", bank_did, "--wallet", self.wallet_url,
                                 "--registry", self.registry_url],
                     self.ports.insurer)

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from common import install_error_contract, read_capped, read_json_object
-from protocol import DEFAULT_VOCABULARY, CopyMeError, DecodeError, InvalidArgument, TooLarge, Typ
+from protocol import DEFAULT_VOCABULARY, CopyMeError, DecodeError, InvalidArgument, TooLarge, Typ, Unavailable
 
 from .button import CopyMeButton, request_url
 from .callback import MAX_CREDENTIAL_SIZE, MAX_REPLACES_SIZE
@@ -50,7 +50,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
                public_url: str | None = None, config: IssuerConfig | None = None,
                holder_did: str | None = None, watch_status: bool = True,
                use_nonce: bool = False, registries: Sequence[str] = (),
-               clock_fn: Callable[[], int] | None = None, database: str | None = None) -> FastAPI:
+               clock_fn: Callable[[], int] | None = None, database: str | None = None,
+               demo: bool = False) -> FastAPI:
     """The demo app.  ``holder`` is the data holder's base URL (its verifier service).
 
     The key is generated in ``home`` at first start.  ``public_url`` is the base URL wallets
@@ -60,7 +61,12 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     registries whose lists the status watcher may fetch (any other is ``status_untrusted``).
     ``clock_fn`` replaces the wall clock.
     ``database`` (a ``postgresql://`` URL or a SQLite file) replaces ``home``'s ``issuer.db``.
+    ``config`` is what the company asks for; the Kakeibo demo's own is used only with
+    ``demo=True`` (without either, ``invalid``: a company never ships the demo's terms by mistake).
     """
+    if config is None and not demo:
+        raise InvalidArgument("no IssuerConfig: pass config=IssuerConfig(...) for your company "
+                              "(demo=True, or 'copyme issuer serve --demo', runs the Kakeibo demo)", field="config")
     home = Path(home)
     key = load_or_create_key(home)
     store = open_store(database if database is not None else home / DB_FILE)
@@ -125,9 +131,15 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     def home_page(request: Request) -> HTMLResponse:
         account, _ = account_of(request)
         held = issuer.consents(account)
-        button = None if held else issuer.button(account, base_url(request), wallet_url=wallet)
+        button, holder_down = None, False
+        if not held:
+            try:
+                button = issuer.button(account, base_url(request), wallet_url=wallet)
+            except Unavailable:  # the bank is down: the page still renders; only the button waits
+                holder_down = True
         update = issuer.open_replacement(account, base_url(request), wallet_url=wallet) if held else None
         return page(request, "index.html", {"button": button, "update": update, "held": held, "config": issuer.config,
+                                            "holder_down": holder_down,
                                             "holder_name": issuer.holder_name(lang_of(request))})
 
     @app.get("/consents", response_class=HTMLResponse)

@@ -40,19 +40,26 @@ def serve(
     registry: list[str] = typer.Option([], "--registry", help="A status registry's base URL whose lists the status "
                                                                "watcher may fetch (repeatable); lists elsewhere stay "
                                                                "unknown (status_untrusted)."),
+    demo: bool = typer.Option(False, "--demo", help="Required: this command runs a demo company with its demo terms."),
 ) -> None:
-    """Run a demo data user (Kakeibo, or Hoken with --app hoken): the CopyMe button, the callback,
-    consents and 'fetch my bank data'."""
+    """Run a demo company (--demo; Kakeibo, or Hoken with --app hoken): the CopyMe button, the
+    callback, consents and 'fetch my bank data'.
+
+    Your own app uses the issuer SDK instead (see examples/company_app in the repository).
+    """
     from .app import create_app
     from .demo import DEMO_APPS
 
     home = _home(home)
     try:
+        if not demo:
+            raise InvalidArgument("'copyme issuer serve' runs a demo company with demo terms: pass --demo "
+                                  "(your own app uses the issuer SDK; see examples/company_app)", field="demo")
         if demo_app not in DEMO_APPS:
             raise InvalidArgument(f"--app must be one of {', '.join(DEMO_APPS)}", field="app")
         config = DEMO_APPS[demo_app](holder)
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
-                         use_nonce=nonce, config=config, database=db, registries=registry)
+                         use_nonce=nonce, config=config, database=db, registries=registry, demo=demo)
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)

@@ -75,6 +75,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_recorded": {"ja": "記録なし", "en": "not recorded"},
     "all_accounts": {"ja": "全アカウントを表示", "en": "Show all accounts"},
     "back": {"ja": "戻る", "en": "Back"},
+    "holder_down_button": {"ja": "いまデータの提供元につながらないため、CopyMe ボタンを用意できません。少し待ってから、このページを開き直してください。",
+                           "en": "The data holder cannot be reached right now, so the CopyMe button cannot be prepared. "
+                                 "Please reload this page in a little while."},
     "already": {"ja": "このアカウントはすでに同意を受け取っています。", "en": "This account already holds a consent."},
     "state_valid": {"ja": "有効", "en": "valid"},
     "state_revoked": {"ja": "撤回済み", "en": "revoked"},

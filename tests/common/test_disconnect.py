@@ -34,7 +34,8 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         app = verifier_app(home=tmp_path / "bank", registry_url="http://127.0.0.1:9", follow_feed=False,
                            source=demo_source())
     else:
-        app = issuer_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did, watch_status=False)
+        app = issuer_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did, watch_status=False,
+                         demo=True)
     with serve(app) as url:
         yield url, ROUTES[name]
 

@@ -60,7 +60,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]
             yield Service(name, url, not_allowed=("GET", "/v1/data"), capped=("POST", "/v1/data", 32 * 1024))
     elif name == "issuer":
         app = issuer_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did,
-                         watch_status=False)
+                         watch_status=False, demo=True)
         with serve(app) as url:
             yield Service(name, url, not_allowed=("GET", "/callback"), capped=("POST", "/api/fetch", 16 * 1024),
                           json_route="/api/fetch", bad_params=("GET", "/api/button"))

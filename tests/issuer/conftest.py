@@ -39,7 +39,7 @@ def issuer_url(tmp_path: Path, backend: str | None) -> Iterator[str]:
     """The Kakeibo demo app for the sample bank (no holder service needed), on a free port;
     once over its SQLite file and once over a PostgreSQL database."""
     app = create_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did,
-                     watch_status=False, database=backend)
+                     watch_status=False, database=backend, demo=True)
     with serve(app) as url:
         yield url
 

@@ -11,6 +11,7 @@ import pytest
 
 import issuer
 from issuer.demo import hoken_config
+from protocol import InvalidArgument
 from tests.support.samples import KEYS
 from tests.support.servers import serve, serve_cli
 
@@ -44,7 +45,7 @@ def test_home_page_shows_the_button_in_both_languages(issuer_url: str) -> None:
 
 def test_wallet_dashboard_link(tmp_path: Path) -> None:
     app = issuer.app.create_app(tmp_path, "http://127.0.0.1:9", holder_did=KEYS.holder.did, watch_status=False,
-                                wallet="http://127.0.0.1:8800")
+                                wallet="http://127.0.0.1:8800", demo=True)
     with serve(app) as url:
         html = http.get(url + "/", params={"account": "alice"}).text
         assert 'href="http://127.0.0.1:8800/review?u=http%3A%2F%2F127.0.0.1%3A' in html
@@ -107,7 +108,8 @@ def test_unknown_routes_give_json_errors(issuer_url: str, method: str, path: str
 
 def test_cli_serve_generates_a_key_once(tmp_path: Path) -> None:
     home = tmp_path / "kakeibo"
-    args = ["issuer", "serve", "--home", str(home), "--holder", "http://127.0.0.1:9", "--holder-did", KEYS.holder.did]
+    args = ["issuer", "serve", "--demo", "--home", str(home), "--holder", "http://127.0.0.1:9", "--holder-did",
+            KEYS.holder.did]
     with serve_cli(args) as (url, _):
         did = http.get(url + "/health").json()["did"]
         assert "CopyMe" in http.get(url + "/", params={"account": "a"}).text
@@ -125,8 +127,8 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     home = tmp_path / "h"
     home.mkdir()
     (home / "issuer.key").write_text("not a key\n")
-    proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "serve", "--home", str(home), "--holder",
-                           "http://127.0.0.1:9", "--port", "1"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "serve", "--demo", "--home", str(home),
+                           "--holder", "http://127.0.0.1:9", "--port", "1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert proc.stderr.strip().startswith("error: malformed:") and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "records", "--home", str(tmp_path / "none")],
@@ -139,3 +141,28 @@ def test_front_door_is_sorted_and_complete() -> None:
     public = {name for name, value in vars(issuer).items()
               if not name.startswith("_") and not isinstance(value, types.ModuleType)} - {"annotations"}
     assert public == set(issuer.__all__)
+
+
+def test_the_demo_defaults_need_asking_for(tmp_path: Path) -> None:
+    """Without a config of its own the app refuses to start, rather than ship the demo's terms."""
+    import subprocess
+    import sys
+
+    with pytest.raises(InvalidArgument) as err:
+        issuer.app.create_app(tmp_path, "http://127.0.0.1:9", holder_did=KEYS.holder.did, watch_status=False)
+    assert err.value.code == "invalid" and "IssuerConfig" in err.value.detail
+    proc = subprocess.run([sys.executable, "-m", "copyme", "issuer", "serve", "--home", str(tmp_path / "h"),
+                           "--holder", "http://127.0.0.1:9", "--port", "1"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0 and proc.stderr.startswith("error: invalid: ") and "--demo" in proc.stderr
+
+
+def test_the_home_page_renders_when_the_bank_is_down(tmp_path: Path) -> None:
+    """No holder DID yet and the bank unreachable: the page renders; only the button waits."""
+    app = issuer.app.create_app(tmp_path, "http://127.0.0.1:9", watch_status=False, demo=True)
+    with serve(app) as url:
+        for lang, words in (("ja", "つながらない"), ("en", "cannot be reached")):
+            page = http.get(url + "/", params={"account": "bob", "lang": lang})
+            assert page.status_code == 200 and 'data-testid="holder-down"' in page.text and words in page.text
+        fetch = http.post(url + "/api/fetch", json={"account": "bob"})
+        assert fetch.status_code in (404, 503)  # no consent yet; the fetch is where errors are told

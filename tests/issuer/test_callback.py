@@ -112,7 +112,7 @@ def test_bad_consents_are_refused_with_their_reason(issuer_url: str, case: str, 
 def test_expired_request_cannot_be_answered(tmp_path: Path) -> None:
     clock = [int(time.time())]
     app = create_app(tmp_path / "k", "http://127.0.0.1:9/", holder_did=KEYS.holder.did,
-                     watch_status=False, clock_fn=lambda: clock[0])
+                     watch_status=False, clock_fn=lambda: clock[0], demo=True)
     with serve(app) as issuer_url:
         request = open_request(issuer_url, "carol")
         clock[0] = request.expires_at + 120  # the user answers a QR code left on screen too long

@@ -34,6 +34,7 @@ from registry.app import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
+from verifier.sources import demo_source
 
 from .conftest import grant, http, open_request, post_credential
 
@@ -85,7 +86,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry, source=demo_source())
         with serve(bank_app) as bank:
             holder = bank_app.state.holder
             code = holder.new_link_code("C-1001")
@@ -96,7 +97,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             assert linked.status_code == 200, linked.text
             list_id = secrets.token_hex(16)
             home = tmp_path / "kakeibo"
-            with serve(issuer_app(home, bank, registries=[registry])) as kakeibo:
+            with serve(issuer_app(home, bank, registries=[registry], demo=True)) as kakeibo:
                 w = World(registry, bank, kakeibo, list_id, f"{registry}/v1/lists/{list_id}",
                           int(time.time()), home)
                 w.publish(Status.VALID)

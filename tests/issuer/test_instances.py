@@ -37,7 +37,7 @@ def test_a_dsn_that_does_not_answer_is_one_line_at_start(tmp_path: Path) -> None
     dsn = f"postgresql://kakeibo:s3cret-pw@127.0.0.1:{free_port()}/issuer"
     result = subprocess.run(
         [sys.executable, "-m", "copyme", "issuer", "serve", "--holder", "http://127.0.0.1:9", "--holder-did",
-         KEYS.holder.did, "--db", dsn, "--home", str(tmp_path), "--port", str(free_port())],
+         KEYS.holder.did, "--demo", "--db", dsn, "--home", str(tmp_path), "--port", str(free_port())],
         capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()

@@ -33,7 +33,7 @@ from .conftest import grant, http, open_request, post_credential
 def kakeibo(tmp_path: Path, backend: str | None) -> Iterator[tuple[str, Issuer]]:
     """The Kakeibo app on a loopback port, once over its SQLite file and once over PostgreSQL."""
     app = create_app(tmp_path / "kakeibo", "http://127.0.0.1:9/", holder_did=KEYS.holder.did, watch_status=False,
-                     database=backend)
+                     database=backend, demo=True)
     with serve(app) as url:
         yield url, app.state.issuer
 

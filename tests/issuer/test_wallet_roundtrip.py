@@ -23,6 +23,7 @@ from protocol import parse_deep_link
 from registry.app import create_app as registry_app
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
+from verifier.sources import demo_source
 
 from .conftest import http
 from .test_button import png_modules
@@ -44,8 +45,9 @@ def wallet(home: Path, *args: str) -> dict[str, Any]:
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[dict[str, Any]]:
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
-        with serve(bank_app) as bank, serve(issuer_app(tmp_path / "kakeibo", bank, registries=[registry])) as kakeibo:
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry, source=demo_source())
+        with serve(bank_app) as bank, serve(issuer_app(tmp_path / "kakeibo", bank, registries=[registry],
+                                                       demo=True)) as kakeibo:
             yield {"registry": registry, "bank": bank, "kakeibo": kakeibo, "holder": bank_app.state.holder,
                    "wallet": tmp_path / "wallet"}
 
