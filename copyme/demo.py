@@ -551,7 +551,7 @@ def _stop_on_sigterm() -> None:
 
 
 def command(
-    script: bool = typer.Option(False, "--script", help="Run the journey in the terminal and exit (0 = every outcome as expected)."),
+    script: bool = typer.Option(False, "--script", help="Run the journey in the terminal and exit (0 = every outcome as expected; 130 = interrupted)."),
     home: Path | None = typer.Option(None, "--home", help="Keep all demo state in this folder (default: a temporary folder, removed at the end)."),
     registry_port: int = typer.Option(0, "--registry-port", help="Registry port (default: a free one)."),
     bank_port: int = typer.Option(0, "--bank-port", help="Data holder (bank verifier) port (default: a free one)."),
@@ -567,7 +567,7 @@ def command(
         raise typer.Exit(2)
     _stop_on_sigterm()
     ports = Ports(registry_port, bank_port, budget_port, wallet_port, insurer_port)
-    ok = True
+    ok, interrupted = True, False
     with _home(home) as folder:
         try:
             with Demo(folder, ports, with_wallet_server=not script) as demo:
@@ -584,9 +584,14 @@ def command(
                     ok = False
         except KeyboardInterrupt:
             console.print("\nstopping… all services stopped.")
+            if script:  # an interrupted journey did not pass: scripts and CI must not read it as one
+                console.print("the script was interrupted before it finished")
+                interrupted = True
         except (RuntimeError, CopyMeError, OSError, httpx.HTTPError) as err:
             console.print(f"error: demo: {err}")
             ok = False
+    if interrupted:
+        raise typer.Exit(130)  # as a shell reports a command stopped by SIGINT
     if not ok:
         raise typer.Exit(1)
 

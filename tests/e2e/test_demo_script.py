@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,27 @@ def test_demo_prints_what_to_click_and_stops_everything_on_ctrl_c(tmp_path) -> N
         with pytest.raises(httpx.TransportError):
             httpx.get(url + "/health", timeout=2)
     _assert_no_secret_in_logs(tmp_path / "home", login.group(2))
+
+
+def test_an_interrupted_script_exits_non_zero(tmp_path: Path) -> None:
+    """Ctrl-C during ``copyme demo --script``: services stopped, and exit 130, never 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "copyme", "demo", "--script", "--home", str(tmp_path / "home")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        seen = ""
+        while time.monotonic() < deadline and "services up" not in seen:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen += line
+        assert "services up" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 130, seen + rest
+        assert "interrupted" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
