@@ -1,0 +1,1 @@
+"""The examples/ folder, run end to end."""
