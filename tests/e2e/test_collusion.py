@@ -35,6 +35,7 @@ from protocol import cbor, did_from_public_key, public_key_from_did
 from registry.app import create_app as registry_app
 from tests.support.servers import serve
 from verifier.app import create_app as verifier_app
+from verifier.sources import demo_source
 from wallet import Wallet
 
 PASSPHRASE = "correct horse battery staple"
@@ -224,7 +225,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry, source=demo_source())
         with serve(bank_app) as bank:
             k_log: list[bytes] = []
             h_log: list[bytes] = []

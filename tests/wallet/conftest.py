@@ -31,6 +31,7 @@ from tests.support import samples
 from tests.support.servers import ThreadServer, free_port, serve
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from wallet import Wallet
 
 PASSPHRASE = "correct horse battery staple"
@@ -182,9 +183,9 @@ class Parties:
 @pytest.fixture
 def parties(tmp_path: Path) -> Iterator[Parties]:
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry, source=demo_source())
         with serve(bank_app) as bank, \
-                serve(issuer_app(tmp_path / "kakeibo", bank)) as kakeibo, \
+                serve(issuer_app(tmp_path / "kakeibo", bank, demo=True)) as kakeibo, \
                 serve(issuer_app(tmp_path / "hoken", bank, config=hoken_config(bank))) as hoken:
             yield Parties(tmp_path, registry, bank, bank_app.state.holder, kakeibo, hoken)
 

@@ -27,6 +27,7 @@ from tests.support.servers import ThreadServer
 from tests.wallet.conftest import PASSPHRASE, Env
 from verifier.app import create_app as verifier_app
 from verifier.holder import Holder
+from verifier.sources import demo_source
 from verifier.store import open_database
 from wallet import Wallet
 from wallet.pull import parse_answer
@@ -46,7 +47,8 @@ class Bank:
 
 @pytest.fixture
 def bank(env: Env) -> Iterator[Bank]:
-    holder = Holder(KEYS.holder, open_database(env.tmp / "bank.db"), RegistryClient(env.registry_url, timeout=2.0))
+    holder = Holder(KEYS.holder, open_database(env.tmp / "bank.db"), RegistryClient(env.registry_url, timeout=2.0),
+                    source=demo_source())
     server = ThreadServer(verifier_app(holder, follow_feed=False)).start()
     try:
         yield Bank(holder, server)
