@@ -25,13 +25,14 @@ from string import Template
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from issuer import Issuer, IssuerConfig, IssuerStore, load_or_create_key
+from common import install_error_contract, read_capped
+from issuer import Issuer, IssuerConfig, load_or_create_key, open_store
 from issuer.callback import MAX_CREDENTIAL_SIZE
 from issuer.service import check_account, resolve_holder
-from protocol import CopyMeError, Typ, error_response, read_capped
+from protocol import Typ
 
 HERE = Path(__file__).parent
 BUTTON = Template((HERE / "button.html").read_text(encoding="utf-8"))
@@ -94,17 +95,15 @@ def create_app(home: str | Path, holder: str, *, holder_did: str | None = None,
                wallet_url: str | None = None) -> FastAPI:
     """The example app; ``holder`` is the data holder's verifier base URL."""
     folder = Path(home)
-    store = IssuerStore(folder / "issuer.db")
+    store = open_store(folder / "issuer.db")
     issuer = Issuer(load_or_create_key(folder), store, config(holder),
                     holder=holder_did or (lambda: resolve_holder(holder)))
     app = FastAPI(title="Mirai Insurance (CopyMe example)", version="1.0",
                   description="A company app on the CopyMe issuer SDK: button page, callback, fetch.")
     app.state.issuer = issuer
 
-    @app.exception_handler(CopyMeError)
-    async def _refused(_: Request, err: CopyMeError) -> JSONResponse:
-        status, body = error_response(err)
-        return JSONResponse(body, status_code=status)
+    # every refusal is {"error": code, "detail": ...} with its status; bodies above the cap are 413
+    install_error_contract(app, body_limit=MAX_CREDENTIAL_SIZE)
 
     def base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
