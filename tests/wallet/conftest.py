@@ -195,10 +195,10 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Registry, bank (verifier) and Kakeibo (issuer) for real on loopback ports, and a wallet linked
     to bank customer C-1002 (for the rights, re-consent and renewal tests)."""
     with serve(registry_app(tmp_path / "registry", heartbeat=1.0)) as registry:
-        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry)
+        bank_app = verifier_app(home=tmp_path / "bank", registry_url=registry, source=demo_source())
         with serve(bank_app) as bank:
             port = free_port()
-            kakeibo_app = issuer_app(tmp_path / "kakeibo", bank)
+            kakeibo_app = issuer_app(tmp_path / "kakeibo", bank, demo=True)
             kakeibo = ThreadServer(kakeibo_app, port).start()
             w = Wallet.init(tmp_path / "wallet", PASSPHRASE, registry=registry, kdf="min")
             try:

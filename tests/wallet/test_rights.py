@@ -89,7 +89,7 @@ def test_delivery_is_retried_after_an_outage(world: dict[str, Any]) -> None:
     view = w.ask_rights(consent_id, "erase")
     assert view.state == "sent" and view.send_error and view.send_error.startswith("unavailable")
     first_cid = view.cid
-    again = ThreadServer(issuer_app(world["home"] / "kakeibo", world["bank"]), port).start()
+    again = ThreadServer(issuer_app(world["home"] / "kakeibo", world["bank"], demo=True), port).start()
     try:
         [retried] = w.follow_up_rights()
     finally:
