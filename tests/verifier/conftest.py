@@ -9,6 +9,7 @@ The verifier's stores run once on SQLite and once on a fresh PostgreSQL database
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,21 @@ class World:
         data = self.token(list_id, statuses, **kw)
         self.list_iat[list_id] = StatusListToken.decode(data).issued_at
         return RegistryClient(self.registry_url).publish(list_id, data)
+
+    def wait_pushed(self, list_id: str, timeout: float = 10.0) -> None:
+        """Wait (bounded) until the holder's status cache holds the list last published.
+
+        The change feed delivers a new list to the holder asynchronously; a test that expects a
+        refusal right after publishing must wait for it, or it races the push on a loaded machine.
+        """
+        assert self.holder is not None
+        iat = self.list_iat[list_id]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(e["iat"] == iat for e in self.holder.status.cached().values()):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the holder never received list {list_id} issued at {iat}")
 
     # -- the flow --------------------------------------------------------------------------
 

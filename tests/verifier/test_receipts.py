@@ -38,6 +38,7 @@ def _use_and_refuse(world: World) -> bytes:
     credential = world.ready(LIST)
     assert world.post("/v1/data", world.present(credential)).status_code == 200
     world.publish(LIST, {1234: Status.SUSPENDED})
+    world.wait_pushed(LIST)
     world.clock.advance(1)
     assert_refused(world.post("/v1/data", world.present(credential)), "suspended")
     return credential

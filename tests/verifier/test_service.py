@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from protocol import ConsentCredential, Presentation, Status
@@ -150,25 +148,11 @@ def test_unlinked_did(world: World) -> None:
     assert world.provisions() == []
 
 
-def _wait_for(world: World, predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
-
-
-def _pushed(world: World, iat: int) -> object:
-    assert world.holder is not None
-    return lambda: any(e["iat"] == iat for e in world.holder.status.cached().values())
-
-
 def test_revoked_takes_effect_through_the_change_feed(world: World) -> None:
     cred = world.ready()
     assert world.post("/v1/data", world.present(cred)).status_code == 200
     world.publish(LIST, {1234: Status.REVOKED})  # no clock jump past ttl: the push must do it
-    _wait_for(world, _pushed(world, world.list_iat[LIST]))
+    world.wait_pushed(LIST)
     assert_refused(world.post("/v1/data", world.present(cred)), "revoked")
     assert len(world.provisions()) == 1
 
@@ -177,10 +161,10 @@ def test_suspended_then_resumed(world: World) -> None:
     cred = world.ready()
     assert world.post("/v1/data", world.present(cred)).status_code == 200  # the list is now cached
     world.publish(LIST, {1234: Status.SUSPENDED})
-    _wait_for(world, _pushed(world, world.list_iat[LIST]))
+    world.wait_pushed(LIST)
     assert_refused(world.post("/v1/data", world.present(cred)), "suspended")
     world.publish(LIST, {})
-    _wait_for(world, _pushed(world, world.list_iat[LIST]))
+    world.wait_pushed(LIST)
     response = world.post("/v1/data", world.present(cred))
     assert response.status_code == 200 and "transactions" in response.json()["items"]
     assert len(world.provisions()) == 2
