@@ -81,10 +81,12 @@ class Forbidden(Unauthorised):
     http_status = 403
 
 
-def _fmt_time(ts: int | None) -> str:
+def _fmt_time(ts: int | None, lang: str) -> str:
+    """A moment in plain words, in the wallet's own time zone: 2026年11月29日 13:05 / 29 Nov 2026, 13:05."""
     if not ts:
         return "—"
-    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    moment = datetime.fromtimestamp(ts).astimezone()
+    return f"{_fmt_day(ts, lang)} {moment:%H:%M}" if lang == "ja" else f"{_fmt_day(ts, lang)}, {moment:%H:%M}"
 
 
 def _fmt_short(ts: int | None) -> str:
@@ -181,7 +183,7 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
         w = words(lang)
         ctx = {"lang": lang, "w": w, "sep": w["sep"], "states": glossary.STATES[lang], "csrf": csrf,
                "switch_url": switch, "reason": lambda code, lg=lang: glossary.reason(code, lg),
-               "fmt_time": _fmt_time, "fmt_date": _fmt_date, "fmt_short": _fmt_short,
+               "fmt_time": lambda ts, lg=lang: _fmt_time(ts, lg), "fmt_date": _fmt_date, "fmt_short": _fmt_short,
                "fmt_day": lambda ts, lg=lang: _fmt_day(ts, lg),
                "tz": datetime.now().astimezone().strftime("%Z"), "item_label": lambda i, lg=lang: _item(i, lg),
                "purpose_label": lambda p, lg=lang: _purpose(p, lg), "path": request.url.path,
