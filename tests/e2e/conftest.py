@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from copyme.demo import Demo
+from tests.e2e.pages import ARGS, CHROMIUM
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -24,3 +25,16 @@ def screenshots() -> Path:
     """Where the browser tests save what each page looked like (gitignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium through Playwright (never a downloaded browser), closed afterwards."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

@@ -11,7 +11,6 @@ filters / search / collapsed revoked consents, "who has my data", and what is ne
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,21 +19,9 @@ import httpx
 import pytest
 
 from copyme.demo import Demo
-from tests.e2e.pages import ARGS, CHROMIUM, WIDTHS, check_consumer_page, developer_material, shoot
+from tests.e2e.pages import WIDTHS, check_consumer_page, developer_material, shoot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _request_url(demo: Demo, account: str) -> str:
@@ -45,9 +32,9 @@ def _review(demo: Demo, account: str, lang: str) -> str:
     return f"{demo.wallet_url}/review?lang={lang}&u={quote(_request_url(demo, account), safe='')}"
 
 
-def _signed_in(demo: Demo, chromium: Any, width: int, lang: str) -> tuple[Any, Any]:
-    context = chromium.new_context(viewport={"width": width, "height": 900},
-                                   locale="ja-JP" if lang == "ja" else "en-US")
+def _signed_in(demo: Demo, browser: Any, width: int, lang: str) -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  locale="ja-JP" if lang == "ja" else "en-US")
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto(demo.login_url())
@@ -61,9 +48,9 @@ def _api(demo: Demo, path: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def consents(demo: Demo, chromium: Any) -> dict[str, str]:
+def consents(demo: Demo, browser: Any) -> dict[str, str]:
     """Consents given through the pages: one active (used once), one revoked; their detail paths."""
-    context, page = _signed_in(demo, chromium, 390, "ja")
+    context, page = _signed_in(demo, browser, 390, "ja")
     paths = {}
     for name, account in (("active", "acct-001"), ("revoked", "acct-003")):
         page.goto(_review(demo, account, "ja"))
@@ -94,11 +81,11 @@ def _use(demo: Demo, account: str) -> int:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_keeps_the_consumer_rules(demo: Demo, chromium: Any, consents: dict[str, str],
+def test_every_page_keeps_the_consumer_rules(demo: Demo, browser: Any, consents: dict[str, str],
                                              screenshots: Path, lang: str, width: int) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, width, lang)
+    context, page = _signed_in(demo, browser, width, lang)
     pages = {
         "list": f"/?lang={lang}",
         "detail": f"{consents['active']}?lang={lang}",
@@ -113,8 +100,8 @@ def test_every_page_keeps_the_consumer_rules(demo: Demo, chromium: Any, consents
         check_consumer_page(page, lang)
         shoot(page, screenshots, f"consumer-{name}-{lang}-{width}")
     context.close()
-    signed_out = chromium.new_context(viewport={"width": width, "height": 900},
-                                      locale="ja-JP" if lang == "ja" else "en-US")
+    signed_out = browser.new_context(viewport={"width": width, "height": 900},
+                                     locale="ja-JP" if lang == "ja" else "en-US")
     anonymous = signed_out.new_page()
     anonymous.goto(f"{demo.wallet_url}/?lang={lang}")
     expect(anonymous.get_by_test_id("signed-out")).to_be_visible()
@@ -123,11 +110,11 @@ def test_every_page_keeps_the_consumer_rules(demo: Demo, chromium: Any, consents
     signed_out.close()
 
 
-def test_developer_material_is_inside_the_collapsed_details(demo: Demo, chromium: Any,
+def test_developer_material_is_inside_the_collapsed_details(demo: Demo, browser: Any,
                                                             consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, "ja")
+    context, page = _signed_in(demo, browser, 390, "ja")
     page.goto(f"{demo.wallet_url}{consents['active']}?lang=ja")
     details = page.get_by_test_id("ids")
     expect(details).not_to_have_attribute("open", "")
@@ -146,11 +133,11 @@ def test_developer_material_is_inside_the_collapsed_details(demo: Demo, chromium
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: Demo, chromium: Any,
+def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: Demo, browser: Any,
                                                                          lang: str) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, lang)
+    context, page = _signed_in(demo, browser, 390, lang)
     page.goto(_review(demo, f"acct-short-{lang}", lang))
     for item in ("balance", "name"):
         expect(page.get_by_test_id(f"opt-{item}")).not_to_be_checked()
@@ -174,10 +161,10 @@ def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: D
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_the_badge_names_who_vouches_and_how_to_get_listed(demo: Demo, chromium: Any, lang: str) -> None:
+def test_the_badge_names_who_vouches_and_how_to_get_listed(demo: Demo, browser: Any, lang: str) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, lang)
+    context, page = _signed_in(demo, browser, 390, lang)
     page.goto(_review(demo, "acct-badge", lang))
     council = "CopyMe デモ協議会" if lang == "ja" else "CopyMe demo council"
     expect(page.get_by_test_id("badge")).to_contain_text(council)
@@ -187,12 +174,12 @@ def test_the_badge_names_who_vouches_and_how_to_get_listed(demo: Demo, chromium:
     context.close()
 
 
-def test_one_canonical_origin_and_a_plain_signed_out_page(demo: Demo, chromium: Any) -> None:
+def test_one_canonical_origin_and_a_plain_signed_out_page(demo: Demo, browser: Any) -> None:
     from playwright.sync_api import expect
 
     assert demo.wallet_url.startswith("http://localhost:")
     other = demo.wallet_url.replace("localhost", "127.0.0.1")
-    context = chromium.new_context(viewport={"width": 390, "height": 900}, locale="ja-JP")
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="ja-JP")
     page = context.new_page()
     page.goto(other + "/?lang=ja")  # a link under the other loopback name lands on the one origin
     assert page.url.startswith(demo.wallet_url + "/login")
@@ -208,11 +195,11 @@ def test_one_canonical_origin_and_a_plain_signed_out_page(demo: Demo, chromium: 
     context.close()
 
 
-def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, chromium: Any,
+def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, browser: Any,
                                                              consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, "ja")
+    context, page = _signed_in(demo, browser, 390, "ja")
     page.goto(demo.wallet_url + "/?lang=ja")
     closed = page.get_by_test_id("closed")
     expect(closed).to_be_visible()
@@ -239,10 +226,10 @@ def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, chromi
     context.close()
 
 
-def test_who_has_my_data_per_company(demo: Demo, chromium: Any, consents: dict[str, str]) -> None:
+def test_who_has_my_data_per_company(demo: Demo, browser: Any, consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, "en")
+    context, page = _signed_in(demo, browser, 390, "en")
     page.goto(demo.wallet_url + "/who?lang=en")
     company = page.get_by_test_id("company").filter(has_text="Kakeibo")
     expect(company).to_have_count(1)
@@ -252,10 +239,10 @@ def test_who_has_my_data_per_company(demo: Demo, chromium: Any, consents: dict[s
     context.close()
 
 
-def test_what_is_new_since_the_last_visit(demo: Demo, chromium: Any, consents: dict[str, str]) -> None:
+def test_what_is_new_since_the_last_visit(demo: Demo, browser: Any, consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, chromium, 390, "en")
+    context, page = _signed_in(demo, browser, 390, "en")
     page.goto(demo.wallet_url + "/?lang=en")  # this visit marks the time
     assert _use(demo, "acct-001") == 200  # a use ...
     assert _use(demo, "acct-003") == 403  # ... and a refused attempt (that consent is revoked)
@@ -269,7 +256,7 @@ def test_what_is_new_since_the_last_visit(demo: Demo, chromium: Any, consents: d
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_a_consent_page_numbers_its_own_receipts_without_gaps(demo: Demo, chromium: Any, consents: dict[str, str],
+def test_a_consent_page_numbers_its_own_receipts_without_gaps(demo: Demo, browser: Any, consents: dict[str, str],
                                                               lang: str) -> None:
     """The bank numbers one chain per customer, across all that customer's consents; the page
     counts this consent's receipts 1, 2, 3 ... even when another consent's receipts fall between."""
@@ -281,7 +268,7 @@ def test_a_consent_page_numbers_its_own_receipts_without_gaps(demo: Demo, chromi
     held = _api(demo, f"/api/receipts?consent_id={quote(consent_id, safe='')}")["receipts"]
     seqs = [r["seq"] for r in held]
     assert len(seqs) >= 2 and seqs != list(range(seqs[0], seqs[0] + len(seqs)))  # the chain numbers skip here
-    context, page = _signed_in(demo, chromium, 390, lang)
+    context, page = _signed_in(demo, browser, 390, lang)
     page.goto(f"{demo.wallet_url}{consents['active']}?lang={lang}")
     numbers = page.get_by_test_id("receipt-no")
     expect(numbers).to_have_count(len(held))
