@@ -37,6 +37,17 @@ __all__ = ["fanout", "storage", "verifier_workers"]
 # ---------------------------------------------------------------- (a) verifier workers
 
 
+def _three_users_credentials(world: World, prefix: str) -> list[bytes]:
+    """Start the world's registry, link three users at its holder and publish one list for them;
+    one credential per user on that list."""
+    world.start_registry()
+    people = users(3)
+    world.prepare_holder(people)
+    list_id = prefix + secrets.token_hex(8)
+    world.publish(list_id)
+    return [world.credential(u, list_id, 100 + i) for i, u in enumerate(people)]
+
+
 def verifier_workers(tmp: Path, cluster: postgres.Cluster, workers: list[int], seconds: float,
                      clients: int) -> list[dict[str, Any]]:
     rows = []
@@ -45,12 +56,7 @@ def verifier_workers(tmp: Path, cluster: postgres.Cluster, workers: list[int], s
         database = cluster.create_database() if engine == "postgresql" else None
         world = World(tmp / f"gate-{engine}-{n}", database)
         try:
-            world.start_registry()
-            people = users(3)
-            world.prepare_holder(people)
-            list_id = "bench-scale-" + secrets.token_hex(8)
-            world.publish(list_id)
-            creds = [world.credential(u, list_id, 100 + i) for i, u in enumerate(people)]
+            creds = _three_users_credentials(world, "bench-scale-")
             url = world.start_verifier(workers=n)
             for body in presentations(creds, 8 * n):  # every worker fetches and caches the list
                 assert httpx.post(url + "/v1/data", content=body, headers={"Connection": "close"}).status_code == 200
@@ -193,12 +199,7 @@ def storage(tmp: Path, cluster: postgres.Cluster, n: int) -> list[dict[str, Any]
         dsn = cluster.create_database() if engine == "postgresql" else None
         world = World(tmp / f"verifier-{engine}", dsn)
         try:
-            world.start_registry()
-            people = users(3)
-            world.prepare_holder(people)
-            list_id = "bench-storage-" + secrets.token_hex(6)
-            world.publish(list_id)
-            creds = [world.credential(u, list_id, 100 + i) for i, u in enumerate(people)]
+            creds = _three_users_credentials(world, "bench-storage-")
             assert world.registry is not None
             holder = Holder.open(world.verifier_home, RegistryClient(world.registry.url), database=dsn,
                                  source=demo_source())
