@@ -27,10 +27,11 @@ from .errors import (
 from .home import Home
 from .pull import PullResult, ReceiptPuller
 from .receipts import HeldReceipt, PullState
+from .results import ChangeResult, ConsentDetail
 from .rights import RightsDesk, RightsView
 from .status import PublishResult
 from .trust import TrustCheck
-from .wallet import ChangeResult, ConsentDetail, Wallet
+from .wallet import Wallet
 
 __all__ = [
     "BadBackup",

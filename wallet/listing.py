@@ -19,12 +19,12 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from protocol import InvalidArgument, clock
+from protocol import InvalidArgument, NotFound, clock
 
 from .consents import ConsentView
 from .store import Store, translate_db_errors
 
-__all__ = ["PAGE", "STATES", "iter_consents", "write_json"]
+__all__ = ["PAGE", "STATES", "iter_consents", "one", "resolve", "write_json"]
 
 #: Rows fetched per query.
 PAGE = 500
@@ -91,6 +91,31 @@ def view_of(row: tuple[Any, ...], now: int) -> ConsentView:
         expires_at=expires_at, state=state, pending=bool(pending), delivered=bool(delivered),
         delivery_error=delivery_error, request_cid=request_cid, list_id=list_id, index=idx,
     )
+
+
+def resolve(store: Store, consent_id: str) -> str:
+    """The full id for an id, or a unique prefix or suffix of at least 6 characters."""
+    if not isinstance(consent_id, str) or not consent_id:
+        raise InvalidArgument("a consent id is needed", field="id")
+    if store.row("SELECT 1 FROM consents WHERE id = ?", (consent_id,)):
+        return consent_id
+    if len(consent_id) >= 6 and "%" not in consent_id and "_" not in consent_id:
+        found = store.rows("SELECT id FROM consents WHERE id LIKE ? OR id LIKE ? LIMIT 2",
+                           (consent_id + "%", "%" + consent_id))
+        if len(found) == 1:
+            return str(found[0]["id"])
+        if len(found) > 1:
+            raise InvalidArgument(f"{consent_id!r} matches more than one consent", field="id")
+    raise NotFound(f"no consent {consent_id}")
+
+
+def one(store: Store, consent_id: str, now: int | None = None) -> ConsentView:
+    """The view of one consent, by its full id (see :func:`resolve`)."""
+    with translate_db_errors():
+        row = store.db.conn.execute(select_sql(["c.id = ?"]), (consent_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no consent {consent_id}")
+    return view_of(row, clock.now(now))
 
 
 def iter_consents(store: Store, *, state: str | None = None, holder: str | None = None,

@@ -23,9 +23,9 @@ from .consents import ConsentView, Review
 from .overview import News
 from .pull import PullResult
 from .receipts import HeldReceipt
+from .results import ChangeResult, ConsentDetail
 from .rights import RightsView
 from .status import PublishResult
-from .wallet import ChangeResult, ConsentDetail
 
 __all__ = ["change_text", "consent_table", "console", "detail_view", "news_text", "phrase_notice", "review_panel",
            "short_id", "sync_text", "write_consent_table"]

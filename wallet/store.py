@@ -255,6 +255,13 @@ class Store:
         found = self.rows(sql, params)
         return found[0] if found else None
 
+    def count(self, table: str, where: str = "") -> int:
+        """How many rows of ``table`` (one of :data:`TABLES`) match the SQL condition ``where``."""
+        if table not in TABLES:
+            raise ValueError(f"no table {table!r}")
+        found = self.row(f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else ""))
+        return int(found["n"]) if found else 0
+
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table (for backups)."""
         return {table: self.rows(f"SELECT * FROM {table} ORDER BY rowid") for table in TABLES}

@@ -8,19 +8,17 @@ after the transaction, and their failure never loses what was stored.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from common import HolderClient, RegistryClient
+from common import RegistryClient
 from protocol import (
     DEFAULT_VOCABULARY,
     Conflict,
@@ -29,89 +27,34 @@ from protocol import (
     CopyMeError,
     InvalidArgument,
     KeyPair,
-    LinkProof,
-    NotFound,
-    Organisation,
     RightsKind,
     Status,
     Vocabulary,
     clock,
 )
-from protocol._model import check_did, check_url
 
 from . import consents as _consents
+from . import decisions, linking, opening, reconsent
 from . import listing as _listing
-from . import reconsent
 from .backup import restore_with_seed
 from .consents import ConsentView, Review, check_lang
 from .derive import Seed
-from .errors import CorruptStore, NotInitialised, Undelivered, WalletExists, WalletLocked
+from .errors import NotInitialised, Undelivered, WalletExists, WalletLocked
 from .home import Home
 from .keystore import KeyStore
 from .pull import DEFAULT_DEADLINE, PullResult, pull_all
 from .receipts import HeldReceipt, PullState, ReceiptBook
 from .relationships import Relationship, Relationships
 from .replacement import Replacement, replace_key, replacement_proof
+from .results import ChangeResult, ConsentDetail, checks_when_consenting
 from .rights import RightsDesk, RightsView
 from .status import PublishResult, StatusLists
-from .store import Store, dumps, translate_db_errors
+from .store import Store
 from .trust import TrustCheck, TrustLists
 
 __all__ = ["ChangeResult", "ConsentDetail", "Wallet"]
 
-
-def _council_name(names: Mapping[str, str]) -> dict[str, str]:
-    if not isinstance(names, Mapping) or not names or not all(
-            k in ("ja", "en") and isinstance(v, str) and 0 < len(v) <= 100 for k, v in names.items()):
-        raise InvalidArgument("council_name must map ja/en to names of 1-100 characters", field="council_name")
-    return dict(names)
-
 _STATUS_OF = {"active": Status.VALID, "suspended": Status.SUSPENDED, "revoked": Status.REVOKED}
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """The outcome of revoke/suspend/resume: the new state, and whether the registry has it yet."""
-
-    consent_id: str
-    state: str
-    iat: int
-    published: bool
-    error: str | None = None
-    detail: str | None = None
-    #: The stop-use / erasure request sent along with a revocation, if one was asked for.
-    rights: RightsView | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON answer of revoke, suspend and resume (CLI and API)."""
-        out = asdict(self)
-        out["rights"] = self.rights.to_json() if self.rights is not None else None
-        return out
-
-
-@dataclass(frozen=True)
-class ConsentDetail:
-    """Everything about one consent (``show``)."""
-
-    consent: ConsentView
-    review: Review
-    credential: bytes
-    request: bytes
-    terms_sha256: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    receipts: list[HeldReceipt] = field(default_factory=list)
-    rights: list[RightsView] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``show --json`` and ``GET /api/consents/{id}`` body (credential as unpadded base64url)."""
-        return {
-            "consent": self.consent.to_json(), "shown": self.review.to_json(),
-            "hashes": {"consent_id": self.consent.id, "request_cid": self.consent.request_cid,
-                       "terms_sha256": self.terms_sha256},
-            "credential": base64.urlsafe_b64encode(self.credential).rstrip(b"=").decode(),
-            "events": self.events, "receipts": [r.to_json() for r in self.receipts],
-            "rights": [r.to_json() for r in self.rights],
-        }
 
 
 class Wallet:
@@ -158,25 +101,8 @@ class Wallet:
         ``council_name`` (``{"ja": …, "en": …}``) is who the pages say vouches for a verified name.
         """
         home = home if isinstance(home, Home) else Home.at(home)
-        check_url(registry, "registry")
-        if council is not None:
-            check_did(council, "council")
-        if home.exists():
-            raise WalletExists(f"there is already a wallet in {home.path}; it is never overwritten")
-        if not passphrase:
-            raise InvalidArgument("the passphrase must not be empty", field="passphrase")
-        home.ensure()
-        keys = KeyStore.from_seed(seed) if seed is not None else KeyStore.create()
-        keys.save(home.key_file, passphrase, kdf=kdf)
-        store = Store.create(home.db)
-        with store.transaction():
-            store.set_meta("did", keys.identity.did)
-            store.set_meta("registry", registry.rstrip("/"))
-            store.set_meta("created_at", str(clock.now(now)))
-            if council:
-                store.set_meta("council", council)
-            if council_name:
-                store.set_meta("council_name", dumps(_council_name(council_name)))
+        store, keys = opening.create(home, passphrase, registry=registry, council=council, kdf=kdf, now=now,
+                                     seed=seed, council_name=council_name)
         wallet = cls(home, store, keys, transport=transport)
         if council is None:
             wallet.trust.load(now)  # trust on first use; a registry that is down pins later
@@ -212,17 +138,9 @@ class Wallet:
              transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0) -> Wallet:
         """Open an existing wallet; with ``passphrase`` its keys are unlocked (``wrong_passphrase``)."""
         home = home if isinstance(home, Home) else Home.at(home)
-        if not home.db.exists() and not home.key_file.exists():
-            raise NotInitialised(f"no wallet in {home.path} (run 'copyme wallet init')")
-        if not home.key_file.exists():
-            raise NotInitialised(f"the key file is missing from {home.path}")
-        store = Store.open(home.db)
-        keys = KeyStore.unlock(home.key_file, passphrase) if passphrase is not None else None
-        if keys is None:
-            KeyStore.read_public(home.key_file)
+        store, keys = opening.open_parts(home, passphrase)
         wallet = cls(home, store, keys, transport=transport, timeout=timeout)
-        if keys is not None and keys.identity.did != store.get_meta("did"):
-            raise CorruptStore("the key file belongs to another wallet than the database")
+        opening.check_keys(store, keys)
         return wallet
 
     def close(self) -> None:
@@ -283,8 +201,7 @@ class Wallet:
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard:
-            row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
-            return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
+            return self._review_of(request, source, lang, decisions.decision(self.store, request.cid), now)
 
     def review_bytes(self, raw: bytes, *, source: str = "bytes", lang: str = "ja", now: int | None = None) -> Review:
         """:meth:`review` for request bytes already at hand."""
@@ -294,15 +211,9 @@ class Wallet:
             with self.guard:
                 reconsent.replaced(self.store, request)  # unknown_consent / foreign_consent: nothing stored
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
-        with self.guard, self.store.transaction() as db:
-            db.conn.execute(
-                "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
-                (request.cid, request.raw, source, clock.now(now), request.requester))
-            # the language it was shown in, until the user decides (answers by id default to it)
-            db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'", (lang, request.cid))
         with self.guard:
-            row = self.store.row("SELECT decision FROM requests WHERE cid = ?", (request.cid,))
-            return self._review_of(request, source, lang, row["decision"] if row else "pending", now)
+            decisions.keep(self.store, request, source=source, lang=lang, now=now)
+            return self._review_of(request, source, lang, decisions.decision(self.store, request.cid), now)
 
     def _review_of(self, request: ConsentRequest, source: str, lang: str, decision: str,
                    now: int | None, checks: tuple[TrustCheck, TrustCheck] | None = None) -> Review:
@@ -316,16 +227,7 @@ class Wallet:
 
     def council_name(self, lang: str) -> str:
         """The name of the council whose trust list vouches for verified names ("" if not set)."""
-        raw = self.store.get_meta("council_name")
-        names: dict[str, str] = json.loads(raw) if raw else {}
-        return names.get(lang) or next(iter(names.values()), "")
-
-    def _request(self, review: Review | str) -> tuple[ConsentRequest, dict[str, Any]]:
-        cid = review.request_cid if isinstance(review, Review) else review
-        row = self.store.row("SELECT * FROM requests WHERE cid = ?", (cid,))
-        if row is None:
-            raise NotFound(f"no received request {cid}")
-        return ConsentRequest.decode(row["raw"]), row
+        return opening.council_name(self.store, lang)
 
     # -- decide -----------------------------------------------------------------------------
 
@@ -342,7 +244,7 @@ class Wallet:
         self._identity()
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard:
-            consent_id, holder = self._accept(review, items, lang, now, validity_days)
+            consent_id, holder = decisions.grant(self, review, items, lang, now, validity_days)
         self.lists.sync(now)
         # before delivery, so the holder knows the DID by the time the data user presents it
         self.link_relationships(holder, now=now)
@@ -355,52 +257,11 @@ class Wallet:
         with self.guard:
             return self.consent(consent_id, now=now)
 
-    def _accept(self, review: Review | str, items: list[str] | tuple[str, ...] | None,
-                lang: str | None, now: int | None, validity_days: int | None) -> tuple[str, str]:
-        request, row = self._request(review)
-        if row["decision"] != "pending":
-            raise Conflict(f"this request was already {row['decision']}")
-        request.check_validity(now)
-        lang = check_lang(lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja"))
-        if items is not None:
-            for item in items:
-                self.vocabulary.item(item)
-        requester = self.trust.check(request.requester, now, refresh=False)
-        holder = self.trust.check(request.holder, now, refresh=False)
-        current = clock.now(now)
-        with self.store.transaction() as db:
-            relationship = self.relationships.ensure(request.holder, request.requester, current)
-            signer = self.relationships.key(relationship)
-            list_id, ref = self.lists.allocate(current, relationship=relationship.id)
-            credential = ConsentCredential.grant(request, user=signer.did,
-                                                 items=tuple(items) if items is not None else None,
-                                                 status=ref, lang=lang, now=current,
-                                                 validity_days=validity_days)
-            raw = credential.sign(signer)
-            consent_id = ConsentCredential.decode(raw).cid
-            org = requester.organisation
-            name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
-            horg = holder.organisation
-            db.table("consents").insert({
-                "id": consent_id, "raw": raw, "request_cid": request.cid, "requester": request.requester,
-                "requester_name": dumps(name), "verified": int(requester.verified), "holder": request.holder,
-                "holder_name": dumps({"ja": horg.name_ja, "en": horg.name_en}) if horg else None,
-                "holder_url": request.holder_url, "items": dumps(list(credential.items)),
-                "purposes": dumps(list(credential.purposes)), "lang": lang, "issued_at": credential.issued_at,
-                "expires_at": credential.expires_at, "list_id": list_id, "idx": ref.index, "state": "active",
-                "callback": request.callback, "delivered": 0, "delivery_error": None,
-            })
-            self._event(consent_id, "active", list_id, current)
-            db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
-                            (current, lang, request.cid))
-        return consent_id, request.holder
-
     def _end_replaced(self, consent_id: str, now: int | None) -> None:
         """After accepting a replacement request: revoke the consent it replaces (one step for the
         user), unless it has already ended."""
         with self.guard:
-            request, _ = self._request(self.store.row("SELECT request_cid FROM consents WHERE id = ?",
-                                                      (consent_id,))["request_cid"])  # type: ignore[index]
+            request = decisions.replaced_by(self.store, consent_id)
             if request.replaces_cid is None:
                 return
             _old, state = reconsent.replaced(self.store, request)
@@ -414,20 +275,10 @@ class Wallet:
         language, else the one the request was last shown in.  The callback is called without
         :attr:`guard`, with an overall deadline."""
         with self.guard:
-            shown = self._decline(review, lang, now)
-            request, _ = self._request(shown.request_cid)
+            request, row, lang = decisions.decide_decline(self.store, review, lang, now)
+            shown = self._review_of(request, row["source"], lang, "declined", now)
         notified = _consents.send_decline(request, timeout=self.timeout, transport=self.transport, now=now)
         return replace(shown, notified=notified)
-
-    def _decline(self, review: Review | str, lang: str | None, now: int | None) -> Review:
-        request, row = self._request(review)
-        if row["decision"] != "pending":
-            raise Conflict(f"this request was already {row['decision']}")
-        lang = check_lang(lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja"))
-        with self.store.transaction() as db:
-            db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ?, lang = ? WHERE cid = ?",
-                            (clock.now(now), lang, request.cid))
-        return self._review_of(request, row["source"], lang, "declined", now)
 
     def deliver(self, consent_id: str) -> ConsentView:
         """(Re)send a stored consent to its request's callback; ``undelivered`` if it is refused.
@@ -455,18 +306,7 @@ class Wallet:
 
     def resolve(self, consent_id: str) -> str:
         """The full id for an id, or a unique prefix or suffix of at least 6 characters."""
-        if not isinstance(consent_id, str) or not consent_id:
-            raise InvalidArgument("a consent id is needed", field="id")
-        if self.store.row("SELECT 1 FROM consents WHERE id = ?", (consent_id,)):
-            return consent_id
-        if len(consent_id) >= 6 and "%" not in consent_id and "_" not in consent_id:
-            found = self.store.rows("SELECT id FROM consents WHERE id LIKE ? OR id LIKE ? LIMIT 2",
-                                    (consent_id + "%", "%" + consent_id))
-            if len(found) == 1:
-                return str(found[0]["id"])
-            if len(found) > 1:
-                raise InvalidArgument(f"{consent_id!r} matches more than one consent", field="id")
-        raise NotFound(f"no consent {consent_id}")
+        return _listing.resolve(self.store, consent_id)
 
     def iter_consents(self, *, state: str | None = None, holder: str | None = None, requester: str | None = None,
                       now: int | None = None) -> Iterator[ConsentView]:
@@ -491,11 +331,7 @@ class Wallet:
 
     def consent(self, consent_id: str, *, now: int | None = None) -> ConsentView:
         """One consent."""
-        full = self.resolve(consent_id)
-        with translate_db_errors():
-            row = self.store.db.conn.execute(_listing.select_sql(["c.id = ?"]), (full,)).fetchone()
-        assert row is not None
-        return _listing.view_of(row, clock.now(now))
+        return _listing.one(self.store, self.resolve(consent_id), now)
 
     def detail(self, consent_id: str, *, now: int | None = None) -> ConsentDetail:
         """Everything about one consent: what was shown, hashes, the credential, history, receipts."""
@@ -504,13 +340,7 @@ class Wallet:
                              "JOIN requests r ON r.cid = c.request_cid WHERE c.id = ?", (view.id,))
         assert row is not None
         request = ConsentRequest.decode(row["request"])
-        org_name = view.requester_name if view.verified else None
-        requester = TrustCheck(Organisation(view.requester, org_name["ja"], org_name["en"], "data_user")
-                               if org_name else None, "" if org_name else "not verified when consenting",
-                               "" if org_name else "unverified_then")
-        holder = TrustCheck(Organisation(view.holder, view.holder_name["ja"], view.holder_name["en"], "data_holder")
-                            if view.holder_name else None)
-        review = self._review_of(request, row["source"], view.lang, "accepted", now, (requester, holder))
+        review = self._review_of(request, row["source"], view.lang, "accepted", now, checks_when_consenting(view))
         events = self.store.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? ORDER BY seq",
                                  (view.id,))
         return ConsentDetail(view, review, row["credential"], row["request"], request.notice.terms_sha256.hex(),
@@ -602,19 +432,7 @@ class Wallet:
     def link(self, holder_url: str, code: str, *, now: int | None = None) -> dict[str, Any]:
         """Link this wallet at a data holder with its one-time code: the DID derived for that holder
         signs the code; then every relationship DID of that holder is linked by a proof from it."""
-        keys = self._identity()
-        with HolderClient(check_url(holder_url, "holder_url"), deadline=self.timeout, transport=self.transport) as client:
-            holder = client.did()
-            check_did(holder, "holder")
-            anchor = keys.holder_key(holder)
-            proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
-            body = client.link(proof.sign(anchor))
-        with self.guard, self.store.transaction() as db:
-            db.table("links").upsert({"holder": holder, "holder_url": client.base_url, "linked_at": clock.now(now),
-                                      "did": anchor.did}, pk="holder")
-        linked = self.link_relationships(holder, now=now)
-        return {"linked": True, "holder": holder, "holder_url": client.base_url, "did": anchor.did,
-                "relationships": [r.to_json() for r in linked], "response": body}
+        return linking.link(self, self._identity(), holder_url, code, now=now)
 
     def replace_key(self, ref: str, *, now: int | None = None) -> Replacement:
         """Replace a relationship's key (its DID, or one of its consents' ids): see :mod:`wallet.replacement`."""
@@ -627,23 +445,7 @@ class Wallet:
         with the error recorded (``relationships``), and the next ``sync`` tries again.
         """
         self._identity()
-        done: list[Relationship] = []
-        with self.guard:
-            pending = self.relationships.unlinked(holder)
-        for relationship in pending:
-            with self.guard:
-                link, proof = self.relationships.link_proof(relationship, now)
-            try:  # over the network: without the guard
-                with HolderClient(link.holder_url, deadline=self.timeout, transport=self.transport) as client:
-                    client.link_did(proof)
-            except CopyMeError as err:
-                with self.guard:
-                    self.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
-                continue
-            with self.guard:
-                self.relationships.mark(relationship, linked_at=clock.now(now), error=None)
-                done.append(self.relationships.by_did(relationship.did))
-        return done
+        return linking.link_relationships(self, holder, now=now)
 
     # -- receipts ---------------------------------------------------------------------------
 
@@ -676,11 +478,9 @@ class Wallet:
         """The wallet's public facts: DID, registry, pinned council, counts."""
         return {"did": self.did, "home": str(self.home.path), "registry": self.registry_url,
                 "council": self.store.get_meta("council"),
-                "consents": self.store.row("SELECT COUNT(*) AS n FROM consents")["n"],  # type: ignore[index]
-                "relationships": self.store.row(  # type: ignore[index]
-                    "SELECT COUNT(*) AS n FROM relationships WHERE replaced_at IS NULL")["n"],
+                "consents": self.store.count("consents"),
+                "relationships": self.store.count("relationships", "replaced_at IS NULL"),
                 "pending_lists": self.pending()}
-
 
 
 def _kind(kind: RightsKind | str) -> RightsKind:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from protocol import InvalidArgument
+from tests.support import samples
 from tests.wallet.conftest import PASSPHRASE, Env
 from wallet import CorruptStore, Wallet
 from wallet.store import SCHEMA_VERSION, Store
@@ -161,3 +163,21 @@ def test_open_for_reading_runs_no_quick_check(env: Env) -> None:
             with wallet.store.transaction():
                 pass
             assert sum("quick_check" in s for s in statements) == 1  # once per open store
+
+
+@pytest.mark.parametrize("names", [{"fr": "Conseil"}, {"ja": ""}, {"en": "x" * 101}])
+def test_a_bad_council_name_creates_nothing(tmp_path: Path, names: dict[str, str]) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        Wallet.init(tmp_path / "w", PASSPHRASE, registry="http://127.0.0.1:9", council=samples.KEYS.council.did,
+                    kdf="min", council_name=names)
+    assert caught.value.code == "invalid"
+    assert not (tmp_path / "w").exists()
+
+
+def test_counts_are_only_of_known_tables(env: Env) -> None:
+    env.init()
+    with Wallet.open(env.home) as wallet:
+        assert wallet.store.count("consents") == 0
+        assert wallet.info()["relationships"] == 0
+        with pytest.raises(ValueError):
+            wallet.store.count("sqlite_master")

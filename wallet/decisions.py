@@ -1,0 +1,123 @@
+"""Received requests and the user's decision on each: kept, accepted (a signed consent) or declined.
+
+The ``requests`` table keeps every verified request the wallet was shown, with the language it
+was shown in and the decision.  :func:`grant` is the database half of accepting: in one
+transaction it finds or makes the relationship, takes a status list entry, signs the consent
+with the relationship's key and stores it.  Publishing, linking and delivery happen after the
+transaction, in :meth:`wallet.Wallet.accept`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from protocol import Conflict, ConsentCredential, ConsentRequest, NotFound, Vocabulary, clock
+
+from .consents import Review, check_lang
+from .relationships import Relationships
+from .status import StatusLists
+from .store import Store, dumps
+from .trust import TrustLists
+
+__all__ = ["decide_decline", "decision", "grant", "keep", "received", "replaced_by"]
+
+
+class Granting(Protocol):
+    """What accepting needs of a wallet (:class:`wallet.Wallet` has it all)."""
+
+    store: Store
+    lists: StatusLists
+    relationships: Relationships
+    trust: TrustLists
+    vocabulary: Vocabulary
+
+
+def received(store: Store, review: Review | str) -> tuple[ConsentRequest, dict[str, Any]]:
+    """A kept request (by its review or CID) and its row (``not_found`` if never received)."""
+    cid = review.request_cid if isinstance(review, Review) else review
+    row = store.row("SELECT * FROM requests WHERE cid = ?", (cid,))
+    if row is None:
+        raise NotFound(f"no received request {cid}")
+    return ConsentRequest.decode(row["raw"]), row
+
+
+def keep(store: Store, request: ConsentRequest, *, source: str, lang: str, now: int | None) -> None:
+    """Keep a verified request (once), and the language it is shown in until the user decides."""
+    with store.transaction() as db:
+        db.conn.execute(
+            "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
+            (request.cid, request.raw, source, clock.now(now), request.requester))
+        # answers by id default to the language it was shown in
+        db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'", (lang, request.cid))
+
+
+def decision(store: Store, cid: str) -> str:
+    """``pending``, ``accepted`` or ``declined`` (``pending`` for a request not kept)."""
+    row = store.row("SELECT decision FROM requests WHERE cid = ?", (cid,))
+    return str(row["decision"]) if row else "pending"
+
+
+def _pending(store: Store, review: Review | str, lang: str | None) -> tuple[ConsentRequest, dict[str, Any], str]:
+    request, row = received(store, review)
+    if row["decision"] != "pending":
+        raise Conflict(f"this request was already {row['decision']}")
+    return request, row, lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja")
+
+
+def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, ...] | None,
+          lang: str | None, now: int | None, validity_days: int | None) -> tuple[str, str]:
+    """Sign and store a consent to a pending request (all items, or ``items``); its id and holder."""
+    request, _row, lang = _pending(wallet.store, review, lang)
+    request.check_validity(now)
+    lang = check_lang(lang)
+    if items is not None:
+        for item in items:
+            wallet.vocabulary.item(item)
+    requester = wallet.trust.check(request.requester, now, refresh=False)
+    holder = wallet.trust.check(request.holder, now, refresh=False)
+    current = clock.now(now)
+    with wallet.store.transaction() as db:
+        relationship = wallet.relationships.ensure(request.holder, request.requester, current)
+        signer = wallet.relationships.key(relationship)
+        list_id, ref = wallet.lists.allocate(current, relationship=relationship.id)
+        credential = ConsentCredential.grant(request, user=signer.did,
+                                             items=tuple(items) if items is not None else None,
+                                             status=ref, lang=lang, now=current,
+                                             validity_days=validity_days)
+        raw = credential.sign(signer)
+        consent_id = ConsentCredential.decode(raw).cid
+        org = requester.organisation
+        name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
+        horg = holder.organisation
+        db.table("consents").insert({
+            "id": consent_id, "raw": raw, "request_cid": request.cid, "requester": request.requester,
+            "requester_name": dumps(name), "verified": int(requester.verified), "holder": request.holder,
+            "holder_name": dumps({"ja": horg.name_ja, "en": horg.name_en}) if horg else None,
+            "holder_url": request.holder_url, "items": dumps(list(credential.items)),
+            "purposes": dumps(list(credential.purposes)), "lang": lang, "issued_at": credential.issued_at,
+            "expires_at": credential.expires_at, "list_id": list_id, "idx": ref.index, "state": "active",
+            "callback": request.callback, "delivered": 0, "delivery_error": None,
+        })
+        wallet.lists.record_event(consent_id, "active", list_id, current)
+        db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
+                        (current, lang, request.cid))
+    return consent_id, request.holder
+
+
+def decide_decline(store: Store, review: Review | str, lang: str | None,
+                   now: int | None) -> tuple[ConsentRequest, dict[str, Any], str]:
+    """Record that the user declined a pending request; the request, its row and the language."""
+    request, row, lang = _pending(store, review, lang)
+    lang = check_lang(lang)
+    with store.transaction() as db:
+        db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ?, lang = ? WHERE cid = ?",
+                        (clock.now(now), lang, request.cid))
+    return request, row, lang
+
+
+def replaced_by(store: Store, consent_id: str) -> ConsentRequest:
+    """The request a stored consent answered (its ``replaces_cid`` names the consent it replaced)."""
+    row = store.row("SELECT request_cid FROM consents WHERE id = ?", (consent_id,))
+    if row is None:
+        raise NotFound(f"no consent {consent_id}")
+    return received(store, str(row["request_cid"]))[0]

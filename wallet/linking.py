@@ -1,0 +1,74 @@
+"""Linking the wallet at a data holder, and its relationship DIDs after it.
+
+:func:`link` answers a holder's one-time code: the DID derived for that holder signs it.
+:func:`link_relationships` then sends, for every relationship DID of a linked holder not yet
+linked there, a proof signed by that DID.  Holders are called without the wallet's guard, with
+an overall deadline; a holder that refuses or does not answer leaves the relationship unlinked
+with the error recorded, and the next ``sync`` tries again.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+import httpx
+
+from common import HolderClient
+from protocol import CopyMeError, LinkProof, clock
+from protocol._model import check_did, check_url
+
+from .keystore import KeyStore
+from .relationships import Relationship, Relationships
+from .store import Store
+
+__all__ = ["link", "link_relationships"]
+
+
+class Linking(Protocol):
+    """What linking needs of a wallet (:class:`wallet.Wallet` has it all)."""
+
+    store: Store
+    relationships: Relationships
+    guard: threading.RLock
+    timeout: float
+    transport: httpx.AsyncBaseTransport | None
+
+
+def link(wallet: Linking, keys: KeyStore, holder_url: str, code: str, *, now: int | None) -> dict[str, Any]:
+    """Link at ``holder_url`` with its one-time ``code``; then link its relationship DIDs."""
+    with HolderClient(check_url(holder_url, "holder_url"), deadline=wallet.timeout,
+                      transport=wallet.transport) as client:
+        holder = client.did()
+        check_did(holder, "holder")
+        anchor = keys.holder_key(holder)
+        proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
+        body = client.link(proof.sign(anchor))
+    with wallet.guard, wallet.store.transaction() as db:
+        db.table("links").upsert({"holder": holder, "holder_url": client.base_url, "linked_at": clock.now(now),
+                                  "did": anchor.did}, pk="holder")
+    linked = link_relationships(wallet, holder, now=now)
+    return {"linked": True, "holder": holder, "holder_url": client.base_url, "did": anchor.did,
+            "relationships": [r.to_json() for r in linked], "response": body}
+
+
+def link_relationships(wallet: Linking, holder: str | None = None, *, now: int | None = None) -> list[Relationship]:
+    """Link every relationship DID not yet linked at a holder the user linked (or at ``holder``);
+    the relationships linked now."""
+    done: list[Relationship] = []
+    with wallet.guard:
+        pending = wallet.relationships.unlinked(holder)
+    for relationship in pending:
+        with wallet.guard:
+            holder_link, proof = wallet.relationships.link_proof(relationship, now)
+        try:  # over the network: without the guard
+            with HolderClient(holder_link.holder_url, deadline=wallet.timeout, transport=wallet.transport) as client:
+                client.link_did(proof)
+        except CopyMeError as err:
+            with wallet.guard:
+                wallet.relationships.mark(relationship, linked_at=None, error=f"{err.code}: {err.detail}")
+            continue
+        with wallet.guard:
+            wallet.relationships.mark(relationship, linked_at=clock.now(now), error=None)
+            done.append(wallet.relationships.by_did(relationship.did))
+    return done
