@@ -25,11 +25,13 @@ Aim (issue 15): p99 <= 100 ms with push, library revoke.  Writes ``bench/results
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from _harness import ROOT, latency_stats, table, write_result
 from _world import World
 
 import wallet.status
+from common.registry_client import RegistryClient
 from protocol import Presentation
 from tests.support import samples
 from tests.support.samples import KEYS
@@ -67,6 +70,54 @@ def present(http: httpx.Client, url: str, credential: bytes) -> httpx.Response:
     return http.post(url + "/v1/data", content=body)
 
 
+class FeedWatch:
+    """A second subscriber on the registry's change feed: when each list version reached it.
+
+    It stands for "the event reached the verifier" (the same SSE fan-out, one more connection),
+    without instrumenting the verifier process.
+    """
+
+    def __init__(self, registry_url: str) -> None:
+        self._stream = RegistryClient(registry_url).events()  # from now on
+        self.seen: dict[tuple[str, int], float] = {}
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for event in self._stream:
+                with self._cond:
+                    self.seen[(event.list_id, event.iat)] = time.perf_counter()
+                    self._cond.notify_all()
+        except Exception:  # noqa: BLE001 - closed at the end of the run
+            return
+
+    def arrival(self, list_id: str, iat: int, timeout: float = 10.0) -> float | None:
+        with self._cond:
+            self._cond.wait_for(lambda: (list_id, iat) in self.seen, timeout)
+            return self.seen.get((list_id, iat))
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class PublishTimer:
+    """Wraps the wallet's registry client: when the registry acknowledged each PUT."""
+
+    def __init__(self, w: Wallet) -> None:
+        self.acked: list[tuple[str, int, float]] = []
+        client = w.lists.registry
+        original = client.publish
+
+        def publish(list_id: str, token: bytes) -> dict[str, Any]:
+            body = original(list_id, token)
+            self.acked.append((list_id, int(body["iat"]), time.perf_counter()))
+            return body
+
+        client.publish = publish  # type: ignore[method-assign]
+
+
 def until_refused(http: httpx.Client, url: str, credential: bytes, start: float, limit: float) -> tuple[float, int]:
     """(seconds from ``start`` to the first ``revoked`` answer, presentations released meanwhile)."""
     released = 0
@@ -82,7 +133,8 @@ def until_refused(http: httpx.Client, url: str, credential: bytes, start: float,
 
 
 def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: Path | None = None,
-              passphrase_file: Path | None = None, limit: float = 30.0, jitter: float = 0.0) -> dict[str, Any]:
+              passphrase_file: Path | None = None, limit: float = 30.0, jitter: float = 0.0,
+              timer: PublishTimer | None = None, watch: FeedWatch | None = None) -> dict[str, Any]:
     """Revoke each consent (library, or CLI when ``home`` is given) and time the first refusal.
 
     ``jitter``: wait a random 0..jitter s before revoking, so that revocations land at random
@@ -91,12 +143,15 @@ def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: P
     """
     rng = random.Random(9)
     latencies, after_return, released_after, revoke_times = [], [], 0, []
+    to_ack, to_event, to_refused = [], [], []
     with httpx.Client(timeout=10.0) as http:
         for consent_id, credential in consents:
             first = present(http, url, credential)
             assert first.status_code == 200, first.text  # active, and the list is cached
             if jitter:
                 time.sleep(rng.uniform(0, jitter))
+            if timer is not None:
+                timer.acked.clear()
             began = time.perf_counter()
             if home is None:
                 result = w.revoke(consent_id)
@@ -108,13 +163,26 @@ def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: P
             start = time.perf_counter()
             revoke_times.append(start - began)
             seconds, released = until_refused(http, url, credential, start, limit)
-            latencies.append(seconds + (start - began))  # from the user's action, signing included
+            refused = start + seconds
+            latencies.append(refused - began)  # from the user's action, signing included
             after_return.append(seconds)
             released_after += released
+            if timer is not None and watch is not None and timer.acked:
+                list_id, iat, acked = timer.acked[-1]
+                arrived = watch.arrival(list_id, iat)
+                if arrived is not None:
+                    to_ack.append(acked - began)
+                    to_event.append(arrived - acked)
+                    to_refused.append(refused - arrived)
     stats = latency_stats(latencies)
+    split: dict[str, Any] = {}
+    for name, values in (("action_to_ack", to_ack), ("ack_to_event", to_event), ("event_to_refused", to_refused)):
+        if values:
+            seg = latency_stats(values)
+            split[f"{name}_p50_ms"], split[f"{name}_p99_ms"] = seg["p50_ms"], seg["p99_ms"]
     return {**stats, "released_after_revoke": released_after,
             "revoke_call_p50_ms": latency_stats(revoke_times)["p50_ms"],
-            "after_return_p99_ms": latency_stats(after_return)["p99_ms"]}
+            "after_return_p99_ms": latency_stats(after_return)["p99_ms"], **split}
 
 
 def main() -> None:
@@ -145,7 +213,11 @@ def main() -> None:
                                consents[args.push + args.cli:-1])
 
             url = world.start_verifier()
-            rows.append({"mode": "push (change feed), library revoke", **run_phase(w, url, push)})
+            watch = FeedWatch(registry_url)
+            timer = PublishTimer(w)
+            rows.append({"mode": "push (change feed), library revoke",
+                         **run_phase(w, url, push, timer=timer, watch=watch)})
+            watch.close()
             if cli:
                 rows.append({"mode": "push (change feed), `copyme wallet revoke`",
                              **run_phase(w, url, cli, home=home, passphrase_file=pass_file)})
@@ -165,9 +237,17 @@ def main() -> None:
     table(rows, ["mode", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms", "released_after_revoke",
                  "revoke_call_p50_ms", "after_return_p99_ms"],
           title="Time from the user's revoke (before signing) to the first refused POST /v1/data")
+    segments = [{"segment": name, "p50_ms": rows[0].get(f"{key}_p50_ms"), "p99_ms": rows[0].get(f"{key}_p99_ms")}
+                for name, key in (("user's action -> registry acknowledged the PUT", "action_to_ack"),
+                                  ("PUT acknowledged -> event at a feed subscriber", "ack_to_event"),
+                                  ("event at a subscriber -> first refused POST /v1/data", "event_to_refused"))]
+    table(segments, ["segment", "p50_ms", "p99_ms"], title="Push, library revoke, split by segment")
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     p99 = rows[0]["p99_ms"]
     print(f"push p99 {p99} ms from the user's action (aim <= 100 ms)")
-    write_result("revocation-quick" if args.quick else "revocation", {"rows": rows, "poll_ttl": args.poll_ttl})
+    write_result("revocation-quick" if args.quick else "revocation",
+                 {"rows": rows, "segments": segments, "poll_ttl": args.poll_ttl, "load_average": load})
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ deadline (``timeout`` seconds for the whole exchange, not per read).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterable, Iterator
@@ -32,7 +35,15 @@ from protocol import CopyMeError, DecodeError, InvalidArgument, StatusUntrusted,
 from .hosts import is_loopback_host
 from .peer import PeerClient, PeerResponse
 
-__all__ = ["EventStream", "FetchResult", "ListEvent", "RegistryClient", "check_trusted_list_uri"]
+__all__ = [
+    "MAX_EVENT_LINE",
+    "MAX_PUSHED_TOKEN",
+    "EventStream",
+    "FetchResult",
+    "ListEvent",
+    "RegistryClient",
+    "check_trusted_list_uri",
+]
 
 #: How long a change-feed read may stay silent before the connection counts as dropped
 #: (the registry sends a heartbeat comment every ~15 s).
@@ -40,6 +51,16 @@ FEED_READ_TIMEOUT = 45.0
 
 #: The largest answer taken from a registry (a status list or trust list is at most 1 MiB).
 MAX_ANSWER = 1024 * 1024 + 4096
+
+#: The largest status list token a change event carries (bytes).  A registry leaves a larger
+#: one out (the subscriber fetches it); a subscriber ignores a larger one it is sent.
+MAX_PUSHED_TOKEN = 8192
+
+#: The longest change-feed line read (bytes): an event with the largest pushed token is ~11 KiB.
+#: A longer line is not kept in memory; it makes the event unreadable (``malformed``).
+MAX_EVENT_LINE = 64 * 1024
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -53,13 +74,34 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class ListEvent:
-    """One accepted update from the change feed; ``id`` is the registry's global sequence number."""
+    """One accepted update from the change feed; ``id`` is the registry's global sequence number.
+
+    ``token`` is the signed StatusListToken of that version when the registry pushed it (at most
+    :data:`MAX_PUSHED_TOKEN` bytes), else ``None``.  It is as untrusted as a fetched one: verify
+    it exactly as if it had been fetched (``StatusListToken.decode`` and every check after it).
+    """
 
     id: str
     list_id: str
     iat: int
     etag: str
     uri: str
+    token: bytes | None = None
+
+
+def _pushed_token(value: Any) -> bytes | None:
+    """The bytes of an event's ``token`` field (base64url, unpadded); ``None`` when it is absent,
+    not well-formed base64url or longer than :data:`MAX_PUSHED_TOKEN` - the subscriber then
+    fetches the list as it would without push."""
+    if not isinstance(value, str) or not value or len(value) > (MAX_PUSHED_TOKEN * 4 + 2) // 3:
+        return None
+    if _BASE64URL.fullmatch(value) is None or len(value) % 4 == 1:
+        return None
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) <= MAX_PUSHED_TOKEN else None
 
 
 def _unquote_etag(value: str | None) -> str:
@@ -345,9 +387,11 @@ class EventStream:
         data: list[str] = []
         event_id: str | None = None
         event_type = ""
-        for line in response.iter_lines():
+        for line in _capped_lines(response.iter_bytes(), MAX_EVENT_LINE):
             if self._closed.is_set():
                 return
+            if line is None:
+                raise DecodeError(f"the registry sent a change-feed line longer than {MAX_EVENT_LINE} bytes")
             if line == "":
                 if data and event_type in ("", "list"):
                     yield self._event("\n".join(data), event_id)
@@ -376,6 +420,27 @@ class EventStream:
                 iat=int(body["iat"]),
                 etag=str(body["etag"]),
                 uri=str(body["uri"]),
+                token=_pushed_token(body.get("token")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise DecodeError("the registry sent a change event that is not the expected JSON") from err
+
+
+def _capped_lines(chunks: Iterable[bytes], cap: int) -> Iterator[str | None]:
+    """The lines of an SSE body (ended by LF or CRLF), each at most ``cap`` bytes; a longer line
+    is dropped as it arrives (never held whole) and stands as one ``None``."""
+    buffer = b""
+    skipping = False
+    for chunk in chunks:
+        buffer += chunk
+        while (end := buffer.find(b"\n")) >= 0:
+            line, buffer = buffer[:end], buffer[end + 1:]
+            if skipping:
+                skipping = False
+                yield None
+                continue
+            yield line.removesuffix(b"\r").decode("utf-8", "replace")
+        if len(buffer) > cap:
+            buffer, skipping = b"", True
+    if buffer and not skipping:
+        yield buffer.removesuffix(b"\r").decode("utf-8", "replace")

@@ -184,7 +184,8 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
     sse_doc: dict[int | str, dict[str, Any]] = {
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
               "description": "each accepted write as `id: <seq>` / `event: list` / "
-                             "`data: {\"list_id\", \"iat\", \"etag\", \"uri\"}`; "
+                             "`data: {\"list_id\", \"iat\", \"etag\", \"uri\", \"token\"}` "
+                             "(`token`: the new signed list, base64url, when it is at most 8 KiB); "
                              "a `: heartbeat` comment when idle"},
         400: _BAD_ID,
     }

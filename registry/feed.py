@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from common.registry_client import MAX_PUSHED_TOKEN
 from protocol import DecodeError
 
 from .service import Registry
@@ -123,8 +124,11 @@ def parse_last_event_id(value: str | None) -> int | None:
 
 
 def format_event(event: Event) -> bytes:
-    """One SSE message: ``id`` (the global sequence number), ``event: list`` and the JSON data."""
-    data = json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=True)
+    """One SSE message: ``id`` (the global sequence number), ``event: list`` and the JSON data,
+    which carries the list's signed token when the event's version is still the newest and the
+    token is at most :data:`~common.registry_client.MAX_PUSHED_TOKEN` bytes (a larger one is left
+    out: the subscriber fetches it)."""
+    data = json.dumps(event.to_json(MAX_PUSHED_TOKEN), separators=(",", ":"), ensure_ascii=True)
     return f"id: {event.seq}\nevent: list\ndata: {data}\n\n".encode()
 
 

@@ -39,6 +39,10 @@ WRITE_LOCK = 0x636F70_7972_6567  # "copyregistry"-ish; any fixed 64-bit number
 _MIGRATE_LOCK = WRITE_LOCK + 1
 _COLUMNS = "list_id, kid, size, iat, exp, ttl, etag, uri, token, seq"
 _ERR = "registry database error"
+#: Events with the token of the version each wrote while it is still the list's newest (one
+#: statement, one snapshot: a superseded event carries none, its successor carries the newer one).
+_EVENTS = ("SELECT e.seq, e.list_id, e.iat, e.etag, e.uri, CASE WHEN l.seq = e.seq THEN l.token END "
+           "FROM events e LEFT JOIN lists l ON l.list_id = e.list_id ")
 
 
 class PostgresStore:
@@ -97,14 +101,12 @@ class PostgresStore:
         """Events with a sequence number above ``seq``, oldest first (one list's only, if given)."""
         with pg_errors(_ERR), self._pool.connection() as conn:
             if list_id is None:
-                rows = conn.execute(
-                    "SELECT seq, list_id, iat, etag, uri FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
-                    [seq, limit]).fetchall()
+                rows = conn.execute(_EVENTS + "WHERE e.seq > %s ORDER BY e.seq LIMIT %s", [seq, limit]).fetchall()
             else:
-                rows = conn.execute(
-                    "SELECT seq, list_id, iat, etag, uri FROM events WHERE list_id = %s AND seq > %s "
-                    "ORDER BY seq LIMIT %s", [list_id, seq, limit]).fetchall()
-        return [Event(*r) for r in rows]
+                rows = conn.execute(_EVENTS + "WHERE e.list_id = %s AND e.seq > %s ORDER BY e.seq LIMIT %s",
+                                    [list_id, seq, limit]).fetchall()
+        return [Event(int(r[0]), r[1], int(r[2]), r[3], r[4], bytes(r[5]) if r[5] is not None else None)
+                for r in rows]
 
     def listen(self, on_event: Callable[[int], None]) -> Callable[[], None]:
         """LISTEN on :data:`CHANNEL` in a daemon thread; returns the function that stops it."""

@@ -127,17 +127,13 @@ class SQLiteStore:
         """Events with a sequence number above ``seq``, oldest first (one list's only, if given)."""
         with _translated():
             if list_id is None:
-                rows = self._reader().execute(
-                    "SELECT seq, list_id, iat, etag, uri FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                    [seq, limit],
-                ).fetchall()
+                rows = self._reader().execute(_EVENTS + "WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
+                                              [seq, limit]).fetchall()
             else:
-                rows = self._reader().execute(
-                    "SELECT seq, list_id, iat, etag, uri FROM events WHERE list_id = ? AND seq > ? "
-                    "ORDER BY seq LIMIT ?",
-                    [list_id, seq, limit],
-                ).fetchall()
-        return [Event(*r) for r in rows]
+                rows = self._reader().execute(_EVENTS + "WHERE e.list_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
+                                              [list_id, seq, limit]).fetchall()
+        return [Event(int(r[0]), r[1], int(r[2]), r[3], r[4], bytes(r[5]) if r[5] is not None else None)
+                for r in rows]
 
     def listen(self, on_event: Callable[[int], None]) -> Callable[[], None]:
         """SQLite cannot push: never calls ``on_event`` (the feed polls on its heartbeat)."""
@@ -177,6 +173,12 @@ class SQLiteStore:
             conn.execute("INSERT INTO settings (name, value) VALUES (?, ?) "
                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value", ["trust_list", raw])
         return raw
+
+
+#: Events with the token of the version each wrote while it is still the list's newest (one
+#: statement, one snapshot: a superseded event carries none, its successor carries the newer one).
+_EVENTS = ("SELECT e.seq, e.list_id, e.iat, e.etag, e.uri, CASE WHEN l.seq = e.seq THEN l.token END "
+           "FROM events e LEFT JOIN lists l ON l.list_id = e.list_id ")
 
 
 def _get(conn: sqlite3.Connection, list_id: str) -> ListRow | None:

@@ -8,8 +8,9 @@ What a registry keeps, whatever the engine:
 ``events``
     append-only; one row per accepted write.  ``seq`` is the global sequence the change feed
     hands out as SSE ids; it grows by one per write and a reader never sees ``seq`` N+1 before
-    N (writers are serialised), so a cursor never skips an event.  No token bytes: subscribers
-    fetch the list itself.
+    N (writers are serialised), so a cursor never skips an event.  No token bytes: an event read
+    while its version is still the list's newest carries the token from ``lists`` (the feed
+    pushes it, so a subscriber need not fetch it); a superseded one carries none.
 ``organisations`` / ``registries`` / ``settings``
     the operator's trust list entries (organisations, and other registries it vouches for) and
     the signed TrustList bytes.
@@ -24,6 +25,7 @@ statement lives in those two modules; their engine errors leave as
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -51,17 +53,26 @@ class ListRow:
 
 @dataclass(frozen=True)
 class Event:
-    """One accepted write, as the change feed sends it."""
+    """One accepted write, as the change feed sends it.
+
+    ``token`` is the signed StatusListToken that write stored, when it is still the list's
+    newest version (``None`` once a later write superseded it).
+    """
 
     seq: int
     list_id: str
     iat: int
     etag: str
     uri: str
+    token: bytes | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The SSE ``data`` body."""
-        return {"list_id": self.list_id, "iat": self.iat, "etag": self.etag, "uri": self.uri}
+    def to_json(self, token_limit: int = 0) -> dict[str, Any]:
+        """The SSE ``data`` body; with ``token`` (base64url, unpadded) when there is one of at
+        most ``token_limit`` bytes."""
+        body: dict[str, Any] = {"list_id": self.list_id, "iat": self.iat, "etag": self.etag, "uri": self.uri}
+        if self.token is not None and len(self.token) <= token_limit:
+            body["token"] = base64.urlsafe_b64encode(self.token).rstrip(b"=").decode("ascii")
+        return body
 
 
 #: Signs the trust list for the organisations and registries now stored; returns the signed bytes.

@@ -4,11 +4,15 @@ A cached list is used until the earliest of: its ``ttl`` (or the registry's ``ma
 was fetched, the maximum staleness this holder allows, and the token's ``exp``.  Past that it is
 fetched again; if that fails the answer is ``status_unavailable`` - never a release on old news.
 
-One background subscription to the registry's ``/v1/events`` change feed re-fetches a cached
+One background subscription to the registry's ``/v1/events`` change feed replaces a cached
 list the moment the registry accepts a new version, so a revocation takes effect at the next
-request rather than after ``ttl``.  The subscription resumes after a dropped connection with
-``Last-Event-ID``, so updates published meanwhile are not missed; if a push-triggered re-fetch
-fails, the cached copy is dropped (fail closed).
+request rather than after ``ttl``.  An event carries the new signed token itself (spec 8.1.1);
+it is applied only if it passes every check a fetched token passes, and is signed by the key
+of the cached copy and newer than it; otherwise (no token, or one refused) the list is
+re-fetched as it would be without push.  The subscription resumes after a dropped connection
+with ``Last-Event-ID``, so updates published meanwhile are not missed; if a push-triggered
+re-fetch fails, the cached copy is dropped (fail closed), and so is every cached copy when the
+feed sends an event that cannot be read (the change it announced is unknown).
 
 The feed never starts "from now": a list fetched before the subscription connected (or while
 it was down before its first event) could change in between and nobody would say so until
@@ -40,14 +44,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common import check_trusted_list_uri
-from protocol import Status, StatusListToken, StatusRef, clock
+from common.registry_client import MAX_PUSHED_TOKEN
+from protocol import Status, StatusListToken, StatusRef, cid_of, clock
 from protocol.errors import (
     CopyMeError,
+    DecodeError,
+    Expired,
     Revoked,
     StatusInvalid,
     StatusRollback,
     StatusUnavailable,
     Suspended,
+    TooLarge,
 )
 
 from .store import HolderDatabase
@@ -102,6 +110,9 @@ class StatusCache:
         self._stream: Any = None
         self._by_list: dict[str, set[str]] = {}
         self.events_seen = 0
+        #: Pushed tokens used in place of a re-fetch, and pushed tokens refused (then fetched).
+        self.pushes_applied = 0
+        self.pushes_refused = 0
         self._registry_key = str(getattr(client, "base_url", "") or "")
         #: Base URLs of the registries whose lists may be fetched (fail closed: none without one).
         self.trusted_registries = tuple(r for r in (self._registry_key, *trusted_registries) if r)
@@ -197,13 +208,26 @@ class StatusCache:
         if entry is not None and current >= entry.fresh_until:
             self._entries.pop(uri, None)
 
-    def _verify(self, uri: str, data: bytes) -> StatusListToken:
+    def _verify(self, uri: str, data: bytes, cached: StatusListToken | None = None,
+                now: int | None = None) -> StatusListToken:
+        """``data`` decoded and checked: signature, ``sub``, not older than the newest seen (which
+        it then becomes).  With ``cached`` (a pushed token) also: signed by the cached copy's key,
+        strictly newer than it and not expired at ``now`` - checked before the newest ``iat`` is
+        recorded, so a token that is not used cannot raise the bar for the real list."""
         try:
             token = StatusListToken.decode(data)
         except CopyMeError as err:
             raise StatusInvalid(f"the status list does not verify ({err.code}): {err.detail}") from None
         if token.uri != uri:
             raise StatusInvalid("the status list is about another URI than the consent names")
+        if cached is not None:
+            if token.signer != cached.signer:
+                raise StatusInvalid("the pushed status list is not signed by the key of the cached one")
+            if token.issued_at <= cached.issued_at:
+                raise StatusRollback(f"pushed status list issued at {token.issued_at} is not newer than "
+                                     f"the cached {cached.issued_at}")
+            if token.expires_at is not None and now is not None and now >= token.expires_at:
+                raise Expired("the pushed status list has expired")
         with self._db.lock:
             newest = self._newest.get(uri)
             if self._db.dialect != "sqlite":  # other workers record what they saw in the shared database
@@ -242,8 +266,10 @@ class StatusCache:
 
     # ------------------------------------------------------------------ the change feed
 
-    def on_event(self, uri: str, etag: str | None = None, iat: int | None = None) -> None:
-        """A list changed at the registry: re-fetch it now if cached (drop it if that fails).
+    def on_event(self, uri: str, etag: str | None = None, iat: int | None = None,
+                 token: bytes | None = None) -> None:
+        """A list changed at the registry: if cached, apply the pushed ``token`` (when it passes
+        every check) or re-fetch it now (drop the cached copy if that fails).
 
         Nothing to do when the cached copy is that version (``etag``) or a newer one (``iat``).
         """
@@ -254,10 +280,37 @@ class StatusCache:
             return
         try:
             with self._lock_for(uri):
-                self._fetch(uri, self._clock(), entry, version=etag)
+                entry = self._entries.get(uri)
+                if entry is None:
+                    return  # dropped meanwhile: the next check fetches it
+                current = self._clock()
+                if token is not None:
+                    try:
+                        self._apply_pushed(uri, entry, etag, token, current)
+                        return
+                    except CopyMeError as err:  # refused: never used; ask the registry itself
+                        self.pushes_refused += 1
+                        log.warning("pushed status list refused (%s); fetching it instead", err.code)
+                self._fetch(uri, current, entry, version=etag)
         except CopyMeError as err:
             log.warning("dropping cached status list after a failed push refresh: %s", err.code)
             self.invalidate(uri)
+
+    def _apply_pushed(self, uri: str, entry: _Entry, etag: str | None, data: bytes, current: int) -> _Entry:
+        """Use a token the change feed pushed in place of ``entry``, checked as a fetched one is
+        (spec 8.1.1): size, the event's ``etag`` is its CID, signature, ``sub``, the cached copy's
+        key, newer than the cached copy and than any seen, not expired.  Raises the refusal."""
+        if len(data) > MAX_PUSHED_TOKEN:
+            raise TooLarge(f"a pushed status list is at most {MAX_PUSHED_TOKEN} bytes")
+        cid = cid_of(data)
+        if etag is not None and etag != cid:
+            raise StatusInvalid("the pushed status list is not the version the event names")
+        token = self._verify(uri, data, entry.token, current)
+        new = _Entry(token=token, etag=cid, fetched_at=current,
+                     fresh_until=_fresh_until(token, current, None, self.max_staleness))
+        self._entries[uri] = new
+        self.pushes_applied += 1
+        return new
 
     def subscribe(self) -> None:
         """Start the one background subscription to the registry's change feed."""
@@ -307,24 +360,30 @@ class StatusCache:
                         return
                     delay = 0.2
                     self._on_feed_event(str(event.uri), str(event.list_id), getattr(event, "etag", None),
-                                        getattr(event, "iat", None))
+                                        getattr(event, "iat", None), getattr(event, "token", None))
                     self.last_event_id = str(event.id)  # only once handled: a crash replays it
                     self.events_seen += 1
                     self._save_position()
+            except DecodeError:
+                # an event that cannot be read announced a change we cannot place: fail closed
+                log.warning("unreadable change event after %s; dropping every cached status list",
+                            self.last_event_id)
+                self._entries.clear()
             except Exception as err:  # noqa: BLE001 - the feed must survive anything and resume
                 log.info("status change feed dropped (%s); resuming after %s", type(err).__name__, self.last_event_id)
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, 5.0)
 
-    def _on_feed_event(self, uri: str, list_id: str, etag: str | None, iat: int | None = None) -> None:
+    def _on_feed_event(self, uri: str, list_id: str, etag: str | None, iat: int | None = None,
+                       token: bytes | None = None) -> None:
         # By list id, not only by URI: the registry may name itself by another host than the
         # credential does (127.0.0.1 / localhost).  A dict lookup, so replaying the log is cheap.
         cached = set(self._by_list.get(list_id, ()))
         if uri in self._entries:
             cached.add(uri)
         for each in cached:
-            self.on_event(each, etag, iat)
+            self.on_event(each, etag, iat, token)
 
 
 def _list_id(uri: str) -> str:

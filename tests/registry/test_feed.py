@@ -159,3 +159,41 @@ def test_close_from_another_thread_is_prompt(tmp_path: Path) -> None:
         assert not feed.thread.is_alive() and time.monotonic() - started < 2
     finally:
         server.stop()
+
+
+def test_an_event_carries_the_token_while_its_version_is_the_newest(running: Running) -> None:
+    """Spec 8.1.1: a subscriber gets the signed list with the event; once superseded, the store has none."""
+    first, second = running.token(iat=NOW), running.token(iat=NOW + 1)
+    running.client.publish(LIST_ID, first)
+    feed = Collector(running.client.events(last_event_id="0"))
+    try:
+        [live] = feed.take(1)
+        assert live.token == first and live.etag == cid_of(first)
+        running.client.publish(LIST_ID, second)
+        [pushed] = feed.take(1, timeout=5)
+        assert pushed.token == second
+    finally:
+        feed.close()
+    replay = Collector(running.client.events(last_event_id="0"))
+    try:
+        old, new = replay.take(2)
+        assert old.iat == NOW and old.token in (None, first)  # only ever its own version's token
+        assert (new.iat, new.token) == (NOW + 1, second)
+    finally:
+        replay.close()
+    registry = running.open()  # the log as read from the store: the registry keeps the newest token only
+    try:
+        assert [(e.iat, e.token) for e in registry.events_after(0)] == [(NOW, None), (NOW + 1, second)]
+    finally:
+        registry.close()
+
+
+def test_a_token_above_the_push_limit_is_left_out_of_the_event() -> None:
+    from common.registry_client import MAX_PUSHED_TOKEN
+    from registry.feed import format_event
+    from registry.store import Event
+
+    small = Event(1, LIST_ID, NOW, "etag", "http://127.0.0.1/v1/lists/x", b"\x01" * MAX_PUSHED_TOKEN)
+    large = Event(2, LIST_ID, NOW, "etag", "http://127.0.0.1/v1/lists/x", b"\x01" * (MAX_PUSHED_TOKEN + 1))
+    assert b'"token":"AQEB' in format_event(small)
+    assert b'"token"' not in format_event(large)
