@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,27 @@ from hypothesis import strategies as st
 from protocol import DecodeError, TooLarge, cbor
 
 EXAMPLES = json.loads((Path(__file__).parent / "data" / "rfc8949_examples.json").read_text())
+
+
+@pytest.fixture(autouse=True, scope="module", params=["c", "reference"])
+def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs against the C decoder and against the pure-Python reference."""
+    saved = cbor._accelerated
+    if request.param == "c" and saved is None:
+        pytest.skip("the C decoder is not built here (test_the_c_decoder_is_built fails instead)")
+    if request.param == "reference":
+        cbor._accelerated = None
+    yield request.param
+    cbor._accelerated = saved
+
+
+def test_the_c_decoder_is_built() -> None:
+    """The install (``pip install -e .``) compiled protocol/_cbor.c and protocol.cbor uses it.
+
+    The package works without it (the reference decoder is the fallback), so only this test
+    notices a build that silently fell back; CI's product environment must have it.
+    """
+    assert cbor.ACCELERATED, "protocol._cbor did not build or import: is a C compiler installed?"
 
 
 def _value(example: dict[str, Any]) -> Any:
