@@ -237,6 +237,7 @@ read_item(Reader *r, int depth)
 {
     int major;
     uint64_t arg;
+    unsigned char first = r->pos < r->len ? r->data[r->pos] : 0;
     if (read_head(r, &major, &arg) < 0) {
         return NULL;
     }
@@ -276,14 +277,14 @@ read_item(Reader *r, int depth)
             Py_DECREF(content);
             return tag;
         }
-    default: /* major 7: only false, true and null, each in its one-byte form */
-        if (r->data[r->pos - 1] == 0xf4) {
+    default: /* major 7: only false, true and null, each its one head byte (never a float's last byte) */
+        if (first == 0xf4) {
             Py_RETURN_FALSE;
         }
-        if (r->data[r->pos - 1] == 0xf5) {
+        if (first == 0xf5) {
             Py_RETURN_TRUE;
         }
-        if (r->data[r->pos - 1] == 0xf6) {
+        if (first == 0xf6) {
             Py_RETURN_NONE;
         }
         return refuse("floats and simple values other than false, true and null are not part of the data model");

@@ -198,7 +198,10 @@ def _edges() -> Iterator[tuple[bytes, tuple[int, ...]]]:
             "f4", "f5", "f6", "f7", "f8", "f814", "f820", "f93c00", "fa47c35000", "ff", "1c", "3f", "5f41ffff",
             "7f6161ff", "9fff", "bfff", "a16161f4", "a1f4f5", "a1a000", "a18000", "a14000", "a2616101616101",
             "a2616201616101", "a20100010000", "a200", "d2", "d280", "d81280", "c0", "d9ffff00", "62c328",
-            "63eda080", "62c0af", "6180", "00ff", "8100ff")]:
+            "63eda080", "62c0af", "6180", "00ff", "8100ff",
+            # floats and simple values whose last argument byte is the head of false, true or null
+            "f9f9f5", "f9f4f4", "f9f6f6", "f8f5", "f8f4", "faf5f5f5f5", "fbf6f6f6f6f6f6f6f6", "81f9f9f5",
+            "a101f9f9f5")]:
         for tags in TAG_SETS:
             yield data, tags
 
