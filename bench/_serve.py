@@ -1,7 +1,7 @@
 """Run a verifier or registry app with options the CLI does not expose, optionally sampling its stacks.
 
     python bench/_serve.py verifier --home DIR --registry URL [--no-feed] [--max-staleness N]
-                                    [--profile FILE] --host 127.0.0.1 --port N
+                                    [--synchronous normal|full] [--profile FILE] --host 127.0.0.1 --port N
     python bench/_serve.py registry --home DIR [--profile FILE] --host 127.0.0.1 --port N
 
 ``--no-feed`` starts the verifier without its change-feed subscription (poll-only: a list is
@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--no-feed", action="store_true")
     parser.add_argument("--max-staleness", type=int, default=None)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -104,7 +105,7 @@ def main() -> None:
         from verifier.sources import demo_source
 
         app = create_app(home=args.home, registry_url=args.registry, max_staleness=args.max_staleness,
-                         follow_feed=not args.no_feed, source=demo_source())
+                         follow_feed=not args.no_feed, synchronous=args.synchronous, source=demo_source())
     else:
         from registry.app import create_app as registry_app
 

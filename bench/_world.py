@@ -59,16 +59,17 @@ class World:
             holder.close()
 
     def start_verifier(self, *, feed: bool = True, max_staleness: int | None = None,
-                       profile: Path | None = None, workers: int = 1) -> str:
+                       profile: Path | None = None, workers: int = 1, synchronous: str = "normal") -> str:
         """The verifier as ``copyme verifier serve`` (feed on) or ``bench/_serve.py`` (options)."""
         assert self.registry is not None
         if feed and max_staleness is None and profile is None:
             extra = ["--db", self.database, "--workers", str(workers)] if self.database else []
             self.verifier = Service.cli("verifier", "serve", "--home", str(self.verifier_home),
-                                        "--registry", self.registry.url, "--demo", *extra, timeout=120.0)
+                                        "--registry", self.registry.url, "--demo", "--synchronous", synchronous,
+                                        *extra, timeout=120.0)
         else:
             args = [str(ROOT / "bench" / "_serve.py"), "verifier", "--home", str(self.verifier_home),
-                    "--registry", self.registry.url]
+                    "--registry", self.registry.url, "--synchronous", synchronous]
             if not feed:
                 args.append("--no-feed")
             if max_staleness is not None:
@@ -120,7 +121,8 @@ def users(n: int) -> list[KeyPair]:
     return [KeyPair.from_seed(bytes([0x40 + i]) * 32) for i in range(n)]
 
 
-def setup_gate(tmp: Path, *, profile: Path | None = None, n_users: int = 3) -> tuple[World, list[bytes]]:
+def setup_gate(tmp: Path, *, profile: Path | None = None, n_users: int = 3,
+               synchronous: str = "normal") -> tuple[World, list[bytes]]:
     """A registry with one all-valid list, a verifier with ``n_users`` linked users; their credentials."""
     world = World(tmp)
     world.start_registry()
@@ -129,7 +131,7 @@ def setup_gate(tmp: Path, *, profile: Path | None = None, n_users: int = 3) -> t
     list_id = "bench-gate-" + secrets.token_hex(8)
     world.publish(list_id)
     creds = [world.credential(user, list_id, 100 + i) for i, user in enumerate(people)]
-    world.start_verifier(profile=profile)
+    world.start_verifier(profile=profile, synchronous=synchronous)
     return world, creds
 
 

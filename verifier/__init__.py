@@ -8,6 +8,7 @@ the registry's change feed, recipient names from its trust list, and a data sour
 
 from __future__ import annotations
 
+from .commits import GroupCommit
 from .credentials import CredentialCache
 from .errors import DataUnavailable, LinkCodeInvalid, NoDataSource, RecordsTampered
 from .grant import Grant
@@ -32,6 +33,7 @@ __all__ = [
     "DataSource",
     "DataUnavailable",
     "Grant",
+    "GroupCommit",
     "Holder",
     "HolderDatabase",
     "LinkCodeInvalid",

@@ -254,7 +254,8 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         body = await read_capped(request.stream(), MAX_PRESENTATION_SIZE, request.headers.get("content-length"))
         # On the loop when nothing can block (cached list, in-memory source): ~0.5 ms CPU less per
         # request than the hop to a worker thread and back; else on a thread as any blocking call.
-        release = gate.release_without_io(body)
+        # Either way the response waits for the commit of the request's record (group commit).
+        release = await gate.release_async(body)
         if release is None:
             release = await run_in_threadpool(gate.release, body)
         # Already plain JSON data: rendered directly, not re-validated through DataBody (which

@@ -51,7 +51,7 @@ def serve(
                                       help="Longest a status list is used without re-fetching (seconds)."),
     synchronous: str = typer.Option("normal", "--synchronous",
                                     help="SQLite commit durability: normal (survives a process crash) or full "
-                                         "(also a power cut: fsync per request)."),
+                                         "(also a power cut: one fsync per group of concurrent releases)."),
     council: str | None = typer.Option(None, "--council",
                                           help="DID that must sign the registry's trust list (recipient names). "
                                                "Default: the first one seen."),

@@ -2,10 +2,11 @@
 
 :class:`Holder` is what the HTTP service and the CLI call.  ``release()`` is the only way data
 leaves: it verifies, reads exactly the granted items from the source, writes the provision
-record, and returns; every refusal on the way is recorded with its reason.  A request costs one
-SQLite transaction: its replay entry (and nonce) are checked during verification and written
-together with its provision or refusal record (:class:`~verifier.replay.Claims`), and that
-commit happens before any data is returned.
+record, and returns; every refusal on the way is recorded with its reason.  A request's replay
+entry (and nonce) are checked during verification and written together with its provision or
+refusal record and usage receipt (:class:`~verifier.replay.Claims`), in a transaction that
+concurrent requests share (:class:`~verifier.commits.GroupCommit`: one commit for all of them);
+that commit has returned before any data is returned.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from protocol import KeyPair, Presentation, cid_binary, cid_bytes, cid_text, clo
 from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
 
+from .commits import GroupCommit
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .errors import NoDataSource
 from .grant import Grant
@@ -72,6 +74,16 @@ class Release:
         return {"consent_id": self.grant.consent_id, "purpose": self.grant.purpose, "items": self.items}
 
 
+@dataclass(frozen=True)
+class _Decided:
+    """A decided request before its record is written: the record, its receipt's attempt, and the outcome."""
+
+    entry: dict[str, Any]
+    attempt: Attempt | None
+    release: Release | None = None
+    error: CopyMeError | None = None
+
+
 class Holder:
     """A data holder's verifier: key, links, replay cache, nonces, status cache, records, source."""
 
@@ -102,6 +114,8 @@ class Holder:
         self.credentials = CredentialCache(credential_cache)
         self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
                                 clock_fn=self._clock)
+        #: The writer every release, refusal and decision commits through, batched with concurrent ones.
+        self.commits = GroupCommit(db)
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
@@ -157,8 +171,9 @@ class Holder:
         self.trust.close()
 
     def close(self) -> None:
-        """Stop the background work and close the database."""
+        """Stop the background work, commit what is queued, and close the database."""
         self.stop()
+        self.commits.close()
         with self.db.lock:
             self.db.conn.close()
 
@@ -171,78 +186,97 @@ class Holder:
                                    credentials=self.credentials,
                                    window=self.window, now=self.now(now))
 
-    def _check(self, data: bytes, current: int, claims: Claims) -> Grant:
-        """:meth:`verify` with the single-use values only checked, into ``claims``; refusals recorded."""
-        try:
-            return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
-                                       replay=claims, status=self.status, nonces=claims,
-                                       credentials=self.credentials, window=self.window, now=current)
-        except CopyMeError as err:
-            self._record_refusal(err, data, current, claims)
-            raise
-
     def decide(self, data: bytes, now: int | None = None) -> Grant:
         """The decision without data (``POST /v1/verify``): uses the presentation up, records a refusal."""
         current = self.now(now)
         claims = Claims(self.db, self.replay, self.nonces)
-        grant = self._check(data, current, claims)
         try:
-            claims.commit(current)
-        except Replayed as err:  # the same presentation won in another thread meanwhile
-            self._record_refusal(err, data, current)
+            grant = self._verify(data, current, claims)
+        except CopyMeError as err:
+            self._record(self._refused(err, data, current), claims, data, current)
+            raise
+        try:
+            self.commits.run(lambda: claims.write(current), claims.committed)
+        except Replayed as err:  # the same presentation won in another request meanwhile
+            self._record(self._refused(err, data, current), None, data, current)
             raise
         return grant
 
     def release(self, data: bytes, now: int | None = None) -> Release:
         """Verify, read exactly the granted items, write the provision record; or refuse and record why.
 
-        The provision record and the presentation's replay entry are one commit, made before the
-        items are returned: once data leaves, the record exists and the presentation is used up.
+        The provision record, its usage receipt and the presentation's replay entry are written
+        in one transaction, which has committed before this returns (it may be shared with
+        concurrent requests: :class:`~verifier.commits.GroupCommit`): once data leaves, the
+        record exists and the presentation is used up.
         """
         current = self.now(now)
         claims = Claims(self.db, self.replay, self.nonces)
-        grant = self._check(data, current, claims)
+        return self._outcome(self._record(self._decide(data, current, claims), claims, data, current))
+
+    @property
+    def nonblocking(self) -> bool:
+        """Whether a release can run on an event loop: an in-memory source and checks that read no disk.
+
+        Commits never block the loop: they happen on the group-commit thread, whatever the
+        ``synchronous`` setting.  On PostgreSQL the checks read the shared database (replay
+        entries of other workers), so releases run on a thread there.
+        """
+        return bool(getattr(self.source, "nonblocking", False)) and self.db.dialect == "sqlite"
+
+    async def release_async(self, data: bytes, now: int | None = None) -> Release | None:
+        """:meth:`release` on an event loop, awaiting the group commit; ``None``: call :meth:`release` on a thread.
+
+        The service calls this on its event loop: handing each request to a worker thread and
+        back cost more CPU than the checks themselves (GIL hand-offs).  It gives up - before
+        anything is written - when the status list would have to be fetched or the data source
+        may block.  The response is sent only after the request's record has committed.
+        """
+        if not self.nonblocking:
+            return None
+        current = self.now(now)
+        claims = Claims(self.db, self.replay, self.nonces)
+        try:
+            with self.status.cache_only():
+                decided = self._decide(data, current, claims)
+        except WouldBlock:
+            return None
+        try:
+            await self.commits.run_async(self._writer(decided, claims), claims.committed)
+        except Replayed as raced:  # another request used the same id or nonce first: record that instead
+            decided = self._after_race(decided, raced, data, current)
+            await self.commits.run_async(self._writer(decided, None))
+        return self._outcome(decided)
+
+    # ------------------------------------------------------------------ deciding and recording
+
+    def _verify(self, data: bytes, current: int, claims: Claims) -> Grant:
+        """:meth:`verify` with the single-use values only checked, into ``claims``."""
+        return verify_presentation(data, holder=self.did, customer_for=self.links.customer_for,
+                                   replay=claims, status=self.status, nonces=claims,
+                                   credentials=self.credentials, window=self.window, now=current)
+
+    def _decide(self, data: bytes, current: int, claims: Claims) -> _Decided:
+        """Verify and read the granted items: the release or the refusal, with the record to write."""
+        try:
+            grant = self._verify(data, current, claims)
+        except CopyMeError as err:
+            return self._refused(err, data, current)
         name = self.trust.name_of(grant.recipient)
         attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=cid_binary(grant.consent_id),
                           presenter=grant.recipient, items=grant.items, purpose=grant.purpose)
         try:
             items = fetch_items(self.source, grant.customer_id, grant.items)
         except CopyMeError as err:
-            self._refusal(err, claims, attempt, recipient=grant.recipient, recipient_name=name,
-                          person=grant.customer_id, user=grant.user, items=grant.items, purpose=grant.purpose,
-                          consent_id=grant.consent_id, now=current)
-            raise
-        try:
-            self.records.provision(grant, current, recipient_name=name, claims=claims,
-                                   also=lambda at: self.receipts.append(attempt, "released", None, at))
-        except Replayed as err:  # the same presentation won in another thread meanwhile: nothing leaves
-            self._record_refusal(err, data, current)
-            raise
-        return Release(grant, items)
+            entry = Records.refusal_entry(err.code, err.detail, recipient=grant.recipient, recipient_name=name,
+                                          person=grant.customer_id, user=grant.user, items=grant.items,
+                                          purpose=grant.purpose, consent_id=grant.consent_id, now=current)
+            return _Decided(entry, attempt, error=err)
+        return _Decided(Records.provision_entry(grant, current, recipient_name=name), attempt,
+                        release=Release(grant, items))
 
-    @property
-    def nonblocking(self) -> bool:
-        """Whether a release can run without waiting on I/O (an in-memory source, no fsync per commit)."""
-        return bool(getattr(self.source, "nonblocking", False)) and getattr(self.db, "synchronous", "") == "normal"
-
-    def release_without_io(self, data: bytes, now: int | None = None) -> Release | None:
-        """:meth:`release` when it needs no network or disk wait; ``None``: call :meth:`release` on a thread.
-
-        The service calls this on its event loop: handing each request to a worker thread and
-        back cost more CPU than the checks themselves (GIL hand-offs).  It gives up - before
-        anything is written - when the status list would have to be fetched, when the data
-        source may block, or when commits wait for an fsync.
-        """
-        if not self.nonblocking:
-            return None
-        try:
-            with self.status.cache_only():
-                return self.release(data, now)
-        except WouldBlock:
-            return None
-
-    def _record_refusal(self, err: CopyMeError, data: bytes, now: int, claims: Claims | None = None) -> None:
-        """Log a refusal with whatever of the request could be read (only from verified bytes).
+    def _refused(self, err: CopyMeError, data: bytes, now: int) -> _Decided:
+        """A refusal with whatever of the request could be read (only from verified bytes).
 
         A refusal the holder can attribute to a customer also gets that customer's usage receipt.
         """
@@ -259,8 +293,45 @@ class Holder:
         fields: dict[str, Any] = {}
         if attempt is not None:
             fields = dict(person=attempt.customer_id, user=attempt.user, consent_id=cid_text(attempt.consent))
-        self._refusal(err, claims, attempt, recipient=recipient, recipient_name=self.trust.name_of(recipient),
-                      items=items, purpose=purpose, now=now, **fields)
+        entry = Records.refusal_entry(err.code, err.detail, recipient=recipient,
+                                      recipient_name=self.trust.name_of(recipient), items=items, purpose=purpose,
+                                      now=now, **fields)
+        return _Decided(entry, attempt, error=err)
+
+    def _writer(self, decided: _Decided, claims: Claims | None) -> Callable[[], object]:
+        """The write of ``decided``'s record (and receipt, and ``claims``) inside the shared transaction."""
+        entry = dict(decided.entry)  # written afresh on every try: the chain fields are added to the copy
+        attempt = decided.attempt
+        outcome, reason = ("released", None) if decided.error is None else ("refused", decided.error.code)
+
+        def receipt(at: int) -> None:
+            if attempt is not None:
+                self.receipts.append(attempt, outcome, reason, at)
+
+        return lambda: self.records.write(entry, claims, receipt)
+
+    def _after_race(self, decided: _Decided, raced: Replayed, data: bytes, now: int) -> _Decided:
+        """What to record when another request used ``decided``'s claims first: the refusal, without claims."""
+        if decided.error is None:  # it would have been released: it is refused as replayed instead
+            return self._refused(raced, data, now)
+        return decided  # already a refusal: recorded with its own reason, the claims stay the winner's
+
+    def _record(self, decided: _Decided, claims: Claims | None, data: bytes, now: int) -> _Decided:
+        """Write ``decided``'s record with ``claims`` through the group commit (on this thread's wait)."""
+        try:
+            self.commits.run(self._writer(decided, claims), claims.committed if claims else None)
+        except Replayed as raced:
+            decided = self._after_race(decided, raced, data, now)
+            self.commits.run(self._writer(decided, None))
+        return decided
+
+    @staticmethod
+    def _outcome(decided: _Decided) -> Release:
+        """The release of a recorded decision, or its refusal raised."""
+        if decided.error is not None:
+            raise decided.error
+        assert decided.release is not None
+        return decided.release
 
     def _attempt(self, presentation: Presentation) -> Attempt | None:
         """The customer a verified presentation is about, if its credential verifies and its signer is linked."""
@@ -270,18 +341,6 @@ class Holder:
             return None
         return Attempt(customer_id=customer_id, user=credential.issuer, consent=cid_bytes(presentation.credential),
                        presenter=presentation.presenter, items=presentation.items, purpose=presentation.purpose)
-
-    def _refusal(self, err: CopyMeError, claims: Claims | None, attempt: Attempt | None = None,
-                 **fields: Any) -> None:
-        """Write a refusal record (and the attempt's usage receipt), with the request's claims when it got that far."""
-        def receipt(at: int) -> None:
-            if attempt is not None:
-                self.receipts.append(attempt, "refused", err.code, at)
-
-        try:
-            self.records.refusal(err.code, err.detail, claims=claims, also=receipt, **fields)
-        except Replayed:  # its claims were taken by a racing request; the refusal is still recorded
-            self.records.refusal(err.code, err.detail, also=receipt, **fields)
 
     # ------------------------------------------------------------------ usage receipts
 

@@ -17,10 +17,12 @@ outside the holder, and ``verify_chain(expect_head=...)`` later checks that the 
 holds that record at that position.
 
 A record is written in one transaction together with the single-use values its request used up
-(:class:`verifier.replay.Claims`): one commit per request, and a crash keeps both or neither.
-The writer reads the chain's head inside that transaction, after taking the records lock
-(``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so writers in many threads,
-processes or workers extend one chain and never fork it.
+(:class:`verifier.replay.Claims`), and a crash keeps both or neither.  The holder writes through
+:meth:`Records.write` inside a transaction that concurrent requests share
+(:class:`verifier.commits.GroupCommit`: one commit for the batch); :meth:`Records.provision` and
+:meth:`Records.refusal` commit one record on their own.  The writer reads the chain's head inside
+the transaction, after taking the records lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock
+on PostgreSQL), so writers in many threads, processes or workers extend one chain and never fork it.
 """
 
 from __future__ import annotations
@@ -97,16 +99,15 @@ class Records:
 
     def provision(self, grant: Grant, now: int | None = None, *, recipient_name: dict[str, str] | None = None,
                   claims: Claims | None = None, also: Callable[[int], object] | None = None) -> dict[str, Any]:
-        """Record a release under ``grant`` (consent obtained, with its id).
+        """Record a release under ``grant`` (consent obtained, with its id), in a transaction of its own.
 
         ``claims`` (the request's replay entry and nonce) are written in the same transaction,
         so the data may leave once this returns; a lost race raises ``replayed`` and writes nothing.
         ``also(at)`` runs inside that transaction too (the holder signs the usage receipt there).
+        The holder itself writes through :meth:`write` inside a shared transaction
+        (:class:`verifier.commits.GroupCommit`).
         """
-        return self._append(dict(at=clock.now(now), kind="provision", recipient=grant.recipient,
-                                 recipient_name=recipient_name, person=grant.customer_id, user=grant.user,
-                                 items=list(grant.items), purpose=grant.purpose, consent_obtained=True,
-                                 consent_id=grant.consent_id, reason=None, detail=None), claims, also)
+        return self._append(self.provision_entry(grant, now, recipient_name=recipient_name), claims, also)
 
     def refusal(self, code: str, detail: str, *, recipient: str | None = None, person: str | None = None,
                 user: str | None = None, items: tuple[str, ...] = (), purpose: str | None = None,
@@ -114,33 +115,62 @@ class Records:
                 claims: Claims | None = None, now: int | None = None,
                 also: Callable[[int], object] | None = None) -> dict[str, Any]:
         """Record a refused request with its reason code (nothing was provided); ``also`` as in :meth:`provision`."""
-        return self._append(dict(at=clock.now(now), kind="refusal", recipient=recipient,
-                                 recipient_name=recipient_name, person=person, user=user, items=list(items),
-                                 purpose=purpose, consent_obtained=False, consent_id=consent_id, reason=code,
-                                 detail=detail[:500]), claims, also)
+        entry = self.refusal_entry(code, detail, recipient=recipient, person=person, user=user, items=items,
+                                   purpose=purpose, consent_id=consent_id, recipient_name=recipient_name, now=now)
+        return self._append(entry, claims, also)
+
+    @staticmethod
+    def provision_entry(grant: Grant, now: int | None = None, *,
+                        recipient_name: dict[str, str] | None = None) -> dict[str, Any]:
+        """The (not yet chained) provision record of a release under ``grant``, for :meth:`write`."""
+        return dict(at=clock.now(now), kind="provision", recipient=grant.recipient, recipient_name=recipient_name,
+                    person=grant.customer_id, user=grant.user, items=list(grant.items), purpose=grant.purpose,
+                    consent_obtained=True, consent_id=grant.consent_id, reason=None, detail=None)
+
+    @staticmethod
+    def refusal_entry(code: str, detail: str, *, recipient: str | None = None, person: str | None = None,
+                      user: str | None = None, items: tuple[str, ...] = (), purpose: str | None = None,
+                      consent_id: str | None = None, recipient_name: dict[str, str] | None = None,
+                      now: int | None = None) -> dict[str, Any]:
+        """The (not yet chained) refusal record of a request refused with ``code``, for :meth:`write`."""
+        return dict(at=clock.now(now), kind="refusal", recipient=recipient, recipient_name=recipient_name,
+                    person=person, user=user, items=list(items), purpose=purpose, consent_obtained=False,
+                    consent_id=consent_id, reason=code, detail=detail[:500])
 
     def _append(self, row: dict[str, Any], claims: Claims | None = None,
                 also: Callable[[int], object] | None = None) -> dict[str, Any]:
-        name = row["recipient_name"]
         with self._db.lock:
-            with self._db.transaction() as conn:
-                self._db.serialise(RECORDS_LOCK)
-                if claims:
-                    claims.write(row["at"])
-                if also is not None:
-                    also(row["at"])
-                last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-                row["seq"] = int(last[0]) + 1 if last else 1
-                row["prev"] = str(last[1]) if last else GENESIS
-                row["hash"] = _digest(row)
-                conn.execute(
-                    f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [row["seq"], row["at"], row["kind"], row["recipient"], row["person"], row["user"],
-                     json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
-                     row["reason"], row["detail"], row["prev"], row["hash"],
-                     None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
+            with self._db.transaction():
+                self.write(row, claims, also)
             if claims:
                 claims.committed()
+        return row
+
+    def write(self, row: dict[str, Any], claims: Claims | None = None,
+              also: Callable[[int], object] | None = None) -> dict[str, Any]:
+        """Chain and insert ``row`` (an entry of :meth:`provision_entry` / :meth:`refusal_entry`).
+
+        Call inside the caller's transaction with the database lock held; ``claims`` are written
+        first (``replayed`` if another request used them: the caller rolls back), then
+        ``also(at)``, then the record.  The caller runs ``claims.committed()`` after its commit.
+        """
+        name = row["recipient_name"]
+        conn = self._db.conn
+        self._db.serialise(RECORDS_LOCK)
+        if claims:
+            claims.write(row["at"])
+        if also is not None:
+            also(row["at"])
+        last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        row["seq"] = int(last[0]) + 1 if last else 1
+        row["prev"] = str(last[1]) if last else GENESIS
+        row["hash"] = _digest(row)
+        conn.execute(
+            f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [row["seq"], row["at"], row["kind"], row["recipient"], row["person"], row["user"],
+             json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
+             row["reason"], row["detail"], row["prev"], row["hash"],
+             None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
         return row
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

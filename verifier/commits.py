@@ -1,0 +1,192 @@
+"""Group commit: the records of concurrent requests share one transaction and one commit.
+
+A release must be durably recorded before its response leaves (its replay entry, provision
+record and usage receipt in one transaction).  Committing each request on its own made the
+commit - and with ``synchronous=full`` its fsync - the largest cost of a release.  Here one
+writer thread per holder collects every write that is waiting, runs them in **one**
+transaction, commits once, and only then wakes each caller with its own outcome:
+
+- each write runs inside its own ``SAVEPOINT``: one that raises (a presentation id another
+  write of the same batch already used: ``replayed``) is rolled back alone and its caller gets
+  the error; the others still commit;
+- a caller is woken only after ``COMMIT`` returned, so no response is sent for a record that
+  is not committed; if the commit fails, every caller of that batch gets the error and nothing
+  of the batch is written;
+- ``committed`` hooks (the replay cache's in-memory front) run after the commit, before callers
+  wake, so a repeat of a committed id is refused from memory at once.
+
+What "committed" means is the database's durability: on SQLite in WAL mode ``synchronous=normal``
+survives a kill of the process (the commit is in the WAL file when ``COMMIT`` returns) but not a
+power cut; ``full`` fsyncs the WAL before ``COMMIT`` returns (one fsync per batch here, not per
+request); PostgreSQL commits with its own ``synchronous_commit``.
+
+Callers on an event loop ``await`` :meth:`GroupCommit.run_async` (no thread hop per request:
+the writer wakes the loop once per batch); threads call :meth:`GroupCommit.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from .store import HolderDatabase
+
+__all__ = ["MAX_BATCH", "GroupCommit"]
+
+T = TypeVar("T")
+
+#: Most writes in one transaction (a bound on how long one commit holds the database lock).
+MAX_BATCH = 256
+_STOP = object()
+
+
+class _Job(Generic[T]):
+    """One caller's write, its outcome, and how to wake the caller."""
+
+    __slots__ = ("committed", "error", "event", "future", "loop", "result", "write")
+
+    def __init__(self, write: Callable[[], T], committed: Callable[[], object] | None) -> None:
+        self.write = write
+        self.committed = committed
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.future: asyncio.Future[T] | None = None
+        self.event: threading.Event | None = None
+
+
+class GroupCommit:
+    """A writer thread that commits the writes of concurrent callers together (see the module docstring)."""
+
+    def __init__(self, db: HolderDatabase, *, max_batch: int = MAX_BATCH) -> None:
+        self._db = db
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+        #: Transactions committed and writes in them (for tests and benchmarks).
+        self.batches = 0
+        self.writes = 0
+
+    # ------------------------------------------------------------------ callers
+
+    def run(self, write: Callable[[], T], committed: Callable[[], object] | None = None) -> T:
+        """Run ``write()`` in the next shared transaction; return its result once that committed.
+
+        ``write`` runs on the writer thread with the database lock held, inside the open
+        transaction (use ``db.conn``); what it raises is raised here, and its writes are undone.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a group-commit write cannot wait for another one")
+        job: _Job[T] = _Job(write, committed)
+        job.event = threading.Event()
+        self._submit(job)
+        job.event.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    async def run_async(self, write: Callable[[], T], committed: Callable[[], object] | None = None) -> T:
+        """:meth:`run` for a caller on an event loop: awaits the commit without blocking the loop."""
+        job: _Job[T] = _Job(write, committed)
+        job.loop = asyncio.get_running_loop()
+        job.future = job.loop.create_future()
+        self._submit(job)
+        return await job.future
+
+    def _submit(self, job: _Job[Any]) -> None:
+        with self._start_lock:  # nothing is queued behind the stop marker: every job is answered
+            if self._closed:
+                raise RuntimeError("the holder's database is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="copyme-group-commit", daemon=True)
+                self._thread.start()
+            self._queue.put(job)
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread (waits for it)."""
+        with self._start_lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(_STOP)
+        if thread is not None:
+            thread.join()
+
+    # ------------------------------------------------------------------ the writer thread
+
+    def _writer(self) -> None:
+        stop = False
+        while not stop:
+            batch: list[_Job[Any]] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+                if len(batch) >= self.max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+                self._wake(batch)
+
+    def _commit(self, batch: list[_Job[Any]]) -> None:
+        db = self._db
+        try:
+            with db.lock:
+                with db.transaction() as conn:
+                    for job in batch:
+                        conn.execute("SAVEPOINT copyme_write")
+                        try:
+                            job.result = job.write()
+                        except BaseException as err:  # noqa: BLE001 - handed to its caller, the batch goes on
+                            job.error = err
+                            conn.execute("ROLLBACK TO SAVEPOINT copyme_write")
+                        conn.execute("RELEASE SAVEPOINT copyme_write")
+                for job in batch:
+                    if job.error is None and job.committed is not None:
+                        job.committed()
+        except BaseException as err:  # noqa: BLE001 - no commit: every caller of the batch gets the error
+            for job in batch:
+                if job.error is None:
+                    job.error = err
+                    job.result = None
+            return
+        self.batches += 1
+        self.writes += sum(1 for job in batch if job.error is None)
+
+    def _wake(self, batch: list[_Job[Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+        for job in batch:
+            if job.loop is not None:
+                by_loop.setdefault(job.loop, []).append(job)
+            elif job.event is not None:
+                job.event.set()
+        for loop, jobs in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, jobs)  # one wake-up of the loop per batch
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting any more
+                pass
+
+
+def _settle(jobs: list[_Job[Any]]) -> None:
+    """On the caller's loop: hand each job's outcome to its awaiting request."""
+    for job in jobs:
+        future = job.future
+        if future is None or future.done():
+            continue
+        if job.error is not None:
+            future.set_exception(job.error)
+        else:
+            future.set_result(job.result)
