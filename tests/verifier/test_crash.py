@@ -97,7 +97,7 @@ def test_kill_9_under_eight_clients_loses_no_acknowledged_release(tmp_path: Path
             proc = _serve(home, registry.url, port, synchronous)
             stop = threading.Event()
 
-            def client(i: int) -> None:
+            def client(i: int, stop: threading.Event = stop) -> None:
                 with httpx.Client(timeout=10.0) as http:
                     for _ in range(10_000):  # bounded; ends at the kill
                         if stop.is_set():
