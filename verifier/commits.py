@@ -20,8 +20,14 @@ survives a kill of the process (the commit is in the WAL file when ``COMMIT`` re
 power cut; ``full`` fsyncs the WAL before ``COMMIT`` returns (one fsync per batch here, not per
 request); PostgreSQL commits with its own ``synchronous_commit``.
 
-Callers on an event loop ``await`` :meth:`GroupCommit.run_async` (no thread hop per request:
-the writer wakes the loop once per batch); threads call :meth:`GroupCommit.run`.
+Callers on an event loop ``await`` :meth:`GroupCommit.run_async`; threads call
+:meth:`GroupCommit.run`.  Where a commit never waits for the disk (SQLite with
+``synchronous=normal``: it only writes to the WAL file) the holder makes the group commit
+``inline``: the writes queued by a loop's requests are committed on that loop, once per loop
+iteration, after every request that was ready in it - no thread at all, which measured about a
+quarter less CPU per release than handing each batch to the writer thread and back (the two
+threads took turns at the GIL).  Where it waits (an fsync, a PostgreSQL round trip) the writer
+thread commits and wakes each loop once per batch, so the loop keeps serving meanwhile.
 """
 
 from __future__ import annotations
@@ -61,9 +67,13 @@ class _Job(Generic[T]):
 class GroupCommit:
     """A writer thread that commits the writes of concurrent callers together (see the module docstring)."""
 
-    def __init__(self, db: HolderDatabase, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: HolderDatabase, *, max_batch: int = MAX_BATCH, inline: bool = False) -> None:
         self._db = db
         self.max_batch = max_batch
+        #: Commit event-loop callers' writes on the loop itself (once per loop iteration), not on
+        #: the writer thread: right when a commit never waits for the disk (no fsync).
+        self.inline = inline
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -95,8 +105,24 @@ class GroupCommit:
         job: _Job[T] = _Job(write, committed)
         job.loop = asyncio.get_running_loop()
         job.future = job.loop.create_future()
-        self._submit(job)
+        if self.inline:
+            if self._closed:
+                raise RuntimeError("the holder's database is closed")
+            waiting = self._pending.setdefault(job.loop, [])
+            if not waiting:  # flushed after every request that is ready in this loop iteration
+                job.loop.call_soon(self._flush, job.loop)
+            waiting.append(job)
+        else:
+            self._submit(job)
         return await job.future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: commit the writes its requests queued in this iteration, then answer them."""
+        waiting = self._pending.pop(loop, [])
+        for start in range(0, len(waiting), self.max_batch):
+            batch = waiting[start:start + self.max_batch]
+            self._commit(batch)
+            _settle(batch)
 
     def _submit(self, job: _Job[Any]) -> None:
         with self._start_lock:  # nothing is queued behind the stop marker: every job is answered

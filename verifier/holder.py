@@ -11,6 +11,7 @@ that commit has returned before any data is returned.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,11 @@ class _Decided:
     error: CopyMeError | None = None
 
 
+# A consent is presented again and again: its binary CID is remembered, not decoded from base32
+# (pure Python) on every release.
+_consent_binary = functools.lru_cache(maxsize=4096)(cid_binary)
+
+
 class Holder:
     """A data holder's verifier: key, links, replay cache, nonces, status cache, records, source."""
 
@@ -115,7 +121,9 @@ class Holder:
         self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
                                 clock_fn=self._clock)
         #: The writer every release, refusal and decision commits through, batched with concurrent ones.
-        self.commits = GroupCommit(db)
+        # commits that never wait for the disk (SQLite, synchronous=normal) are made on the event
+        # loop itself; the others (an fsync, a PostgreSQL round trip) on the writer thread
+        self.commits = GroupCommit(db, inline=db.dialect == "sqlite" and getattr(db, "synchronous", "") == "normal")
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
@@ -263,7 +271,7 @@ class Holder:
         except CopyMeError as err:
             return self._refused(err, data, current)
         name = self.trust.name_of(grant.recipient)
-        attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=cid_binary(grant.consent_id),
+        attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=_consent_binary(grant.consent_id),
                           presenter=grant.recipient, items=grant.items, purpose=grant.purpose)
         try:
             items = fetch_items(self.source, grant.customer_id, grant.items)

@@ -18,13 +18,14 @@ records lock (:data:`verifier.records.RECORDS_LOCK`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-from protocol import KeyPair, ReceiptQuery, UsageReceipt, cid_bytes, clock
+from protocol import KeyPair, ReceiptQuery, UsageReceipt, cid_bytes, cid_text, clock
 from protocol.errors import NotLinked, TooLarge, WrongAudience
 from protocol.receipt_query import QUERY_LEEWAY
 
@@ -132,7 +133,8 @@ class ReceiptLog:
         raw = receipt.sign(self._key)
         conn.execute("INSERT INTO receipts (customer_id, seq, at, user, consent_id, outcome, reason, raw) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     [attempt.customer_id, seq, now, attempt.user, receipt.consent_id, outcome, reason, raw])
+                     [attempt.customer_id, seq, now, attempt.user, _consent_text(attempt.consent), outcome, reason,
+                      raw])
         return receipt
 
     def of_customer(self, customer_id: str, after: int = 0, limit: int = PAGE_SIZE) -> ReceiptPage:
@@ -170,6 +172,12 @@ class ReceiptLog:
         with self._db.lock:
             row = self._db.conn.execute("SELECT COUNT(*) FROM receipts").fetchone()
         return int(row[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _consent_text(consent: bytes) -> str:
+    """The text CID of a consent (remembered: a consent is presented again and again)."""
+    return cid_text(consent)
 
 
 def _stored(row: Any) -> StoredReceipt:

@@ -117,3 +117,23 @@ def test_a_caller_on_an_event_loop_is_woken_after_the_commit(tmp_path: Path) -> 
     commits.close()
     with pytest.raises(RuntimeError):
         commits.run(_insert(db, "late"))
+
+
+def test_inline_commits_on_the_loop_once_per_iteration_and_undoes_a_failing_write_alone(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    commits = GroupCommit(db, inline=True)
+
+    async def main() -> list[object]:
+        calls = [commits.run_async(_insert(db, k)) for k in ("a", "b", "a", "c")]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        other = sqlite3.connect(tmp_path / "c.db")  # answered only once committed
+        assert sorted(r[0] for r in other.execute("SELECT k FROM t")) == ["a", "b", "c"]
+        other.close()
+        return list(outcomes)
+
+    outcomes = asyncio.run(main())
+    assert outcomes[0] == "a" and outcomes[1] == "b" and outcomes[3] == "c"
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert commits.batches == 1 and commits._thread is None  # one commit, and no thread was needed
+    assert asyncio.run(commits.run_async(_insert(db, "d"))) == "d"  # another loop later: its own flush
+    commits.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol import LinkProof
 from protocol.errors import Replayed
 from tests.support.samples import KEYS
 from tests.verifier.test_replay import NOW, _holder, _OneList, _presentation
@@ -43,8 +44,15 @@ def test_blocking_sources_use_a_thread_and_fsync_per_commit_does_not(tmp_path: P
     # synchronous=full fsyncs on the group-commit thread: the loop only awaits it
     durable = Holder(KEYS.holder, open_database(tmp_path / "b.db", synchronous="full"), _OneList(),
                      clock_fn=lambda: NOW, source=demo_source())
-    assert durable.nonblocking
-    assert _holder(tmp_path / "c.db").nonblocking
+    assert durable.nonblocking and not durable.commits.inline  # its commits wait for the disk: on the writer
+    fast = _holder(tmp_path / "c.db")
+    assert fast.nonblocking and fast.commits.inline  # its commits only write the WAL: on the loop
+    code = durable.new_link_code("C-1001", now=NOW)
+    durable.link(LinkProof(user=KEYS.user.did, holder=KEYS.holder.did, code=code, issued_at=NOW).sign(KEYS.user))
+    assert asyncio.run(durable.release_async(_presentation())) is None  # the list is not cached yet
+    durable.release(_presentation())
+    assert asyncio.run(durable.release_async(_presentation())) is not None
+    fast.close()
     for holder in (slow, durable):
         holder.close()
 
