@@ -5,14 +5,21 @@
 Real processes on loopback: ``copyme registry serve`` and the verifier (``copyme verifier serve``,
 which follows the registry's ``/v1/events`` change feed).  A real wallet (library, Argon2id
 ``min`` cost to keep set-up short) accepts consents to requests naming that verifier; its DID
-is linked to a customer there.  For each consent: one presentation is released (so the
-verifier holds the list in its cache), then ``Wallet.revoke`` signs the new list and publishes
-it; the clock starts when the user acts, i.e. just before ``revoke`` is called (signing the new
-list and publishing it are part of the figure), and once ``revoke`` returns fresh presentations
-are sent back to back until the verifier answers ``403 revoked``.  ``--cli`` revocations go
-through the real ``copyme wallet revoke`` process instead (the clock starts before the process
-does, so its start-up counts).  ``after_return_p99_ms`` is the older figure, from ``revoke``
-returning.
+is linked to a customer there.  For each consent, a prober process (``bench/_prober.py``, a
+data user in a process of its own) presents it back to back; after its first release (the
+verifier now holds the list in its cache) ``Wallet.revoke`` signs the new list and publishes
+it.  The clock starts when the user acts, i.e. just before ``revoke`` is called (signing the new
+list and publishing it are part of the figure), and stops when the prober gets ``403 revoked``,
+whatever the wallet is still doing after the registry accepted the list.  ``--cli``
+revocations go through the real ``copyme wallet revoke`` process instead (the clock starts
+before the process does, so its start-up counts).  ``after_return_p99_ms``: how long after
+``revoke`` returned the refusal came (0 when it came before).  ``released_after_ack``:
+presentations sent after the registry acknowledged the new list and still released.
+
+The push run is also split by segment: the user's action -> the registry acknowledged the PUT
+(the wallet's registry client, timed) -> the event reached a second subscriber of the change
+feed (standing for the verifier's) -> the first refusal.  The load average is printed: the
+machine is shared.
 
 Baseline in the same run: the poll-only figure, a verifier started without the change feed
 (``bench/_serve.py --no-feed``) reading lists whose ``ttl`` is ``--poll-ttl`` seconds, so a
@@ -25,24 +32,21 @@ Aim (issue 15): p99 <= 100 ms with push, library revoke.  Writes ``bench/results
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _world import World
 
 import wallet.status
-from common.registry_client import RegistryClient
-from protocol import Presentation
 from tests.support import samples
 from tests.support.samples import KEYS
 from wallet import Wallet
@@ -64,42 +68,74 @@ def make_consents(w: Wallet, n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def present(http: httpx.Client, url: str, credential: bytes) -> httpx.Response:
-    body = Presentation.create(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=credential,
-                               items=("transactions",), purpose="dpv:ServiceProvision").sign(KEYS.requester)
-    return http.post(url + "/v1/data", content=body)
+class Prober:
+    """``bench/_prober.py``: a data user presenting back to back, in its own process."""
+
+    def __init__(self, url: str) -> None:
+        self._proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_prober.py"), url],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+    def _read(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise SystemExit("the prober process ended")
+        message: dict[str, Any] = json.loads(line)
+        if "error" in message:
+            raise SystemExit(f"prober: {message['error']}")
+        return message
+
+    def start(self, credential: bytes, limit: float) -> None:
+        """Start presenting ``credential``; returns after its first release (the list is cached)."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps({"credential": credential.hex(), "limit": limit}) + "\n")
+        self._proc.stdin.flush()
+        self._read()
+
+    def refused(self) -> tuple[float, list[float]]:
+        """(arrival of the first refusal, sending times of the presentations still released)."""
+        message = self._read()
+        return float(message["refused_at"]), [float(t) for t in message["released_sent"]]
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
 
 
 class FeedWatch:
-    """A second subscriber on the registry's change feed: when each list version reached it.
+    """A second subscriber on the registry's change feed (``bench/_prober.py --watch``, a process
+    of its own): when each list version reached it.
 
     It stands for "the event reached the verifier" (the same SSE fan-out, one more connection),
-    without instrumenting the verifier process.
+    without instrumenting the verifier process.  Its lines are read only after each refusal, so
+    nothing in the wallet's process wakes when an event goes out.
     """
 
     def __init__(self, registry_url: str) -> None:
-        self._stream = RegistryClient(registry_url).events()  # from now on
+        self._proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_prober.py"), "--watch", registry_url],
+                                      stdout=subprocess.PIPE, text=True, cwd=ROOT)
         self.seen: dict[tuple[str, int], float] = {}
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        assert self._proc.stdout is not None
+        self._proc.stdout.readline()  # ready (subscribed a moment later: the first revocation waits a little)
+        time.sleep(0.5)
 
-    def _run(self) -> None:
-        try:
-            for event in self._stream:
-                with self._cond:
-                    self.seen[(event.list_id, event.iat)] = time.perf_counter()
-                    self._cond.notify_all()
-        except Exception:  # noqa: BLE001 - closed at the end of the run
-            return
-
-    def arrival(self, list_id: str, iat: int, timeout: float = 10.0) -> float | None:
-        with self._cond:
-            self._cond.wait_for(lambda: (list_id, iat) in self.seen, timeout)
-            return self.seen.get((list_id, iat))
+    def arrival(self, list_id: str, iat: int) -> float | None:
+        assert self._proc.stdout is not None
+        while (list_id, iat) not in self.seen:
+            line = self._proc.stdout.readline()
+            if not line:
+                return None
+            event = json.loads(line)
+            self.seen[(event["list_id"], int(event["iat"]))] = float(event["at"])
+        return self.seen[(list_id, iat)]
 
     def close(self) -> None:
-        self._stream.close()
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
 
 
 class PublishTimer:
@@ -107,10 +143,12 @@ class PublishTimer:
 
     def __init__(self, w: Wallet) -> None:
         self.acked: list[tuple[str, int, float]] = []
+        self.sent: list[float] = []
         client = w.lists.registry
         original = client.publish
 
         def publish(list_id: str, token: bytes) -> dict[str, Any]:
+            self.sent.append(time.perf_counter())
             body = original(list_id, token)
             self.acked.append((list_id, int(body["iat"]), time.perf_counter()))
             return body
@@ -118,40 +156,29 @@ class PublishTimer:
         client.publish = publish  # type: ignore[method-assign]
 
 
-def until_refused(http: httpx.Client, url: str, credential: bytes, start: float, limit: float) -> tuple[float, int]:
-    """(seconds from ``start`` to the first ``revoked`` answer, presentations released meanwhile)."""
-    released = 0
-    while True:
-        response = present(http, url, credential)
-        if response.status_code == 403 and response.json().get("error") == "revoked":
-            return time.perf_counter() - start, released
-        if response.status_code != 200:
-            raise SystemExit(f"unexpected answer while waiting: {response.status_code} {response.text}")
-        released += 1
-        if time.perf_counter() - start > limit:
-            raise SystemExit(f"still released {limit}s after revoke")
-
-
 def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: Path | None = None,
               passphrase_file: Path | None = None, limit: float = 30.0, jitter: float = 0.0,
               timer: PublishTimer | None = None, watch: FeedWatch | None = None) -> dict[str, Any]:
     """Revoke each consent (library, or CLI when ``home`` is given) and time the first refusal.
 
-    ``jitter``: wait a random 0..jitter s before revoking, so that revocations land at random
-    points of a poll-only verifier's refresh cycle (back to back they would all land just
+    A prober process presents the consent back to back from before the user's action until the
+    verifier refuses it, so the refusal is timed on the verifier's side, not after ``revoke``
+    returns.  ``jitter``: wait a random 0..jitter s before revoking, so that revocations land at
+    random points of a poll-only verifier's refresh cycle (back to back they would all land just
     after a refresh, the worst case).
     """
     rng = random.Random(9)
     latencies, after_return, released_after, revoke_times = [], [], 0, []
-    to_ack, to_event, to_refused = [], [], []
-    with httpx.Client(timeout=10.0) as http:
+    to_sent, to_ack, to_event, to_refused, action_event = [], [], [], [], []
+    prober = Prober(url)
+    try:
         for consent_id, credential in consents:
-            first = present(http, url, credential)
-            assert first.status_code == 200, first.text  # active, and the list is cached
+            prober.start(credential, limit)  # released once: active, and the list is cached
             if jitter:
                 time.sleep(rng.uniform(0, jitter))
             if timer is not None:
                 timer.acked.clear()
+                timer.sent.clear()
             began = time.perf_counter()
             if home is None:
                 result = w.revoke(consent_id)
@@ -160,27 +187,33 @@ def run_phase(w: Wallet, url: str, consents: list[tuple[str, bytes]], *, home: P
                 subprocess.run([sys.executable, "-m", "copyme", "wallet", "revoke", consent_id, "--home", str(home),
                                 "--passphrase-file", str(passphrase_file), "--json"],
                                check=True, capture_output=True, cwd=ROOT)
-            start = time.perf_counter()
-            revoke_times.append(start - began)
-            seconds, released = until_refused(http, url, credential, start, limit)
-            refused = start + seconds
+            returned = time.perf_counter()
+            refused, released = prober.refused()
+            revoke_times.append(returned - began)
             latencies.append(refused - began)  # from the user's action, signing included
-            after_return.append(seconds)
-            released_after += released
-            if timer is not None and watch is not None and timer.acked:
-                list_id, iat, acked = timer.acked[-1]
-                arrived = watch.arrival(list_id, iat)
+            after_return.append(max(0.0, refused - returned))
+            accepted = returned
+            if timer is not None and timer.acked:
+                list_id, iat, accepted = timer.acked[-1]
+                arrived = watch.arrival(list_id, iat) if watch is not None else None
                 if arrived is not None:
-                    to_ack.append(acked - began)
-                    to_event.append(arrived - acked)
+                    to_sent.append(timer.sent[0] - began)
+                    to_ack.append(accepted - began)
+                    to_event.append(arrived - accepted)
+                    action_event.append(arrived - began)
                     to_refused.append(refused - arrived)
+            # still released although sent after the registry had accepted the new list
+            released_after += sum(1 for sent in released if sent > accepted)
+    finally:
+        prober.close()
     stats = latency_stats(latencies)
     split: dict[str, Any] = {}
-    for name, values in (("action_to_ack", to_ack), ("ack_to_event", to_event), ("event_to_refused", to_refused)):
+    for name, values in (("action_to_put", to_sent), ("action_to_ack", to_ack), ("ack_to_event", to_event),
+                         ("action_to_event", action_event), ("event_to_refused", to_refused)):
         if values:
             seg = latency_stats(values)
             split[f"{name}_p50_ms"], split[f"{name}_p99_ms"] = seg["p50_ms"], seg["p99_ms"]
-    return {**stats, "released_after_revoke": released_after,
+    return {**stats, "released_after_ack": released_after,
             "revoke_call_p50_ms": latency_stats(revoke_times)["p50_ms"],
             "after_return_p99_ms": latency_stats(after_return)["p99_ms"], **split}
 
@@ -234,13 +267,16 @@ def main() -> None:
         finally:
             world.stop()
 
-    table(rows, ["mode", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms", "released_after_revoke",
+    table(rows, ["mode", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms", "released_after_ack",
                  "revoke_call_p50_ms", "after_return_p99_ms"],
           title="Time from the user's revoke (before signing) to the first refused POST /v1/data")
     segments = [{"segment": name, "p50_ms": rows[0].get(f"{key}_p50_ms"), "p99_ms": rows[0].get(f"{key}_p99_ms")}
-                for name, key in (("user's action -> registry acknowledged the PUT", "action_to_ack"),
-                                  ("PUT acknowledged -> event at a feed subscriber", "ack_to_event"),
-                                  ("event at a subscriber -> first refused POST /v1/data", "event_to_refused"))]
+                for name, key in (("user's action -> the wallet sends the PUT (signed, committed)", "action_to_put"),
+                                  ("user's action -> registry acknowledged the PUT", "action_to_ack"),
+                                  ("PUT acknowledged -> event at a feed subscriber (< 0: the event came first)",
+                                   "ack_to_event"),
+                                  ("event at a subscriber -> first refused POST /v1/data", "event_to_refused"),
+                                  ("(user's action -> event at a feed subscriber)", "action_to_event"))]
     table(segments, ["segment", "p50_ms", "p99_ms"], title="Push, library revoke, split by segment")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

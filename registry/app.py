@@ -24,6 +24,7 @@ from protocol import KeyPair, Typ, __version__
 
 from .feed import Feed, parse_last_event_id, stream
 from .service import Registry, check_list_id
+from .store import Event
 
 __all__ = ["create_app"]
 
@@ -156,7 +157,8 @@ def create_app(home_or_db: str | Path | Registry, *, council_key: KeyPair | None
         body = await read_capped(request.stream(), cap, request.headers.get("content-length"))
         client = request.client.host if request.client else "unknown"
         published = await run_in_threadpool(lambda: registry.publish(list_id, body, client=client))
-        await app.state.feed.announce(published.seq)
+        await app.state.feed.announce(published.seq, Event(published.seq, list_id, published.iat, published.etag,
+                                                           published.uri, published.token))
         return JSONResponse(published.to_json(), status_code=201 if published.created else 200)
 
     @app.get(

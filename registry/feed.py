@@ -10,6 +10,8 @@ writes made by another process on the same SQLite file).
 One read per change, not one per subscriber: the feed keeps the newest events in memory (a
 contiguous tail of the log), filled by one read of the store when a newer number is announced;
 streams whose cursor lies inside the tail are served from it, older cursors read the store.
+A write of this process goes into the tail as it is announced (when it is the next event), so
+no read of the store stands between its commit and its subscribers.
 
 Why no update is lost: a PUT announces its sequence number only after its transaction
 committed, and writers are serialised, so every event up to an announced number is readable.
@@ -88,8 +90,20 @@ class Feed:
                     return
                 self._top = new[-1].seq
 
-    async def announce(self, seq: int) -> None:
-        """Tell waiting streams that the event ``seq`` committed."""
+    async def announce(self, seq: int, event: Event | None = None) -> None:
+        """Tell waiting streams that the event ``seq`` committed.
+
+        With ``event`` (a write of this process, just committed) the tail takes it at once when
+        it is the next one, so streams send it without reading the store first; otherwise they
+        read it from the store as they would an event of another worker.
+        """
+        if event is not None:
+            async with self._filling:  # not while a fill reads the store (it would add it twice)
+                if event.seq == self._top + 1:
+                    if len(self._tail) == self._tail.maxlen:
+                        self._floor = self._tail[0].seq
+                    self._tail.append(event)
+                    self._top = event.seq
         async with self._changed:
             if seq > self.latest:
                 self.latest = seq

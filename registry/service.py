@@ -98,6 +98,9 @@ class Published:
     etag: str
     seq: int
     created: bool
+    #: The list's URI (the token's ``sub``) and the token stored: what the change event carries.
+    uri: str = ""
+    token: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
         """The PUT response body."""
@@ -200,7 +203,7 @@ class Registry:
         seq = self.store.put_list(row, current, check)
         log.info("list %s %s iat=%d seq=%d", list_id, "created" if created else "updated",
                  decoded.issued_at, seq)
-        return Published(list_id, decoded.issued_at, etag, seq, created)
+        return Published(list_id, decoded.issued_at, etag, seq, created, decoded.uri, bytes(token))
 
     def get(self, list_id: str) -> ListRow:
         """The stored state of ``list_id``; ``not_found`` if nothing was ever published there."""

@@ -9,7 +9,8 @@ because the registry refuses anything not newer (``status_rollback``).
 
 Signing happens inside the caller's transaction; publishing happens after it, over the network,
 without the wallet's guard (held only around the reads and writes either side), and one
-publisher at a time so that versions reach the registry in order.
+publisher at a time so that versions reach the registry in order.  A user's change (revoke,
+suspend, resume) is published first, before any other pending list (:meth:`StatusLists.publish_change`).
 A version the registry has not accepted yet is *pending*: ``lists.iat > lists.published_iat``.
 Status events (the history shown by ``show``) carry the ``iat`` of the version that holds them
 and are marked published when a version at least that new is accepted.
@@ -178,6 +179,26 @@ class StatusLists:
         """
         with self._publishing:
             return self._publish(list_id, now)
+
+    def publish_change(self, list_id: str, now: int | None = None) -> PublishResult:
+        """Publish the version that carries the user's change, before anything else; then the rest.
+
+        Between the user's action and this PUT the wallet has done only the transaction that
+        signed the version (durable first, so the registry never holds a version the wallet could
+        lose).  Other lists' pending versions and the re-signing of lists near expiry
+        (:meth:`sync`) wait until the registry answered; if it refused or could not be reached,
+        they wait for the next sync rather than make the user wait for each in turn.
+        """
+        with self._publishing:
+            with self.guard:
+                row = self.list_row(list_id)
+            if row["published_iat"] >= row["iat"]:  # published meanwhile (by a sync on another thread)
+                mine = PublishResult(list_id, int(row["iat"]), True)
+            else:
+                mine = self._publish(list_id, now)
+        if mine.accepted:
+            self.sync(now)
+        return mine
 
     def _publish(self, list_id: str, now: int | None) -> PublishResult:
         with self.guard:

@@ -403,13 +403,10 @@ class Wallet:
                 verb = {"revoked": "revoke", "suspended": "suspend", "active": "resume"}[new]
                 raise Conflict(f"cannot {verb} a consent that is {row['state']}"
                                + (" (revoking is final)" if row["state"] == "revoked" else ""))
-            iat = self.lists.set(row["list_id"], row["idx"], _STATUS_OF[new], current)
+            self.lists.set(row["list_id"], row["idx"], _STATUS_OF[new], current)
             db.conn.execute("UPDATE consents SET state = ? WHERE id = ?", (new, full))
             self._event(full, new, row["list_id"], current)
-        results = {r.list_id: r for r in self.lists.sync(current)}
-        mine = results.get(row["list_id"])
-        if mine is None:
-            return ChangeResult(full, new, iat, False, "pending", "not published")
+        mine = self.lists.publish_change(row["list_id"], current)  # first: nothing else before the PUT
         return ChangeResult(full, new, mine.iat, mine.accepted, mine.error, mine.detail)
 
     def _event(self, consent_id: str, status: str, list_id: str, now: int) -> None:

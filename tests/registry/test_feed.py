@@ -197,3 +197,32 @@ def test_a_token_above_the_push_limit_is_left_out_of_the_event() -> None:
     large = Event(2, LIST_ID, NOW, "etag", "http://127.0.0.1/v1/lists/x", b"\x01" * (MAX_PUSHED_TOKEN + 1))
     assert b'"token":"AQEB' in format_event(small)
     assert b'"token"' not in format_event(large)
+
+
+def test_a_write_of_this_process_joins_the_tail_without_a_read_and_never_twice() -> None:
+    """Feed.announce(seq, event): the next event goes into the tail as announced; one that is not
+    next (announced out of order by concurrent writers) is read from the store, once."""
+    import asyncio
+
+    from registry.feed import Feed
+    from registry.store import Event
+
+    log = [Event(seq, LIST_ID, NOW + seq, f"e{seq}", "u", b"t") for seq in range(1, 4)]
+    reads: list[int] = []
+
+    def read(after: int, list_id: str | None, limit: int) -> list[Event]:
+        reads.append(after)
+        return [e for e in log if e.seq > after][:limit]
+
+    async def run() -> None:
+        feed = Feed(0, read)
+        await feed.announce(1, log[0])
+        assert await feed.read(0, None, feed.latest) == ([log[0]], 1) and reads == []  # no store read
+        await feed.announce(3, log[2])  # not next: 2 is still committing in another thread
+        await feed.announce(2, log[1])
+        events, covered = await feed.read(1, None, feed.latest)
+        assert [e.seq for e in events] == [2, 3] and covered == 3
+        assert reads == [2]  # 3 came from the store, once
+        assert [e.seq for e in feed._tail] == [1, 2, 3]
+
+    asyncio.run(run())
