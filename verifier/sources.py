@@ -37,7 +37,7 @@ __all__ = ["DEMO_CUSTOMERS", "DataSource", "demo_source", "fetch_items", "json_c
 #: ``source(customer_id, items)`` returns each requested item's value (JSON-serialisable).
 #: A source that answers from memory, never waiting on I/O, may say so with an attribute
 #: ``nonblocking = True``: the service then serves its releases on the event loop instead of a
-#: worker thread (see :meth:`verifier.Holder.release_without_io`).
+#: worker thread (see :meth:`verifier.Holder.release_async`).
 DataSource = Callable[[str, tuple[str, ...]], Mapping[str, Any]]
 
 
