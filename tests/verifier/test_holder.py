@@ -4,15 +4,17 @@ concurrent releases share one commit (group commit) without sharing a presentati
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from pathlib import Path
 
 import pytest
 
-from protocol import LinkProof
+from protocol import ConsentCredential, LinkProof, Presentation, StatusRef
 from protocol.errors import Replayed
+from tests.support import samples
 from tests.support.samples import KEYS
-from tests.verifier.test_replay import NOW, _holder, _OneList, _presentation
+from tests.verifier.test_replay import NOW, URI, _holder, _OneList, _presentation
 from verifier.holder import Holder
 from verifier.sources import demo_source
 from verifier.store import open_database
@@ -133,3 +135,32 @@ def test_a_release_whose_record_cannot_be_written_leaves_nothing(tmp_path: Path)
         holder.release(data)
     assert _written(holder) == (1, 1)  # neither its replay entry nor a record
     holder.close()
+
+
+def test_one_nonce_in_two_presentations_of_one_batch_is_used_once(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "v.db")
+    holder.release(_presentation())
+    nonce = holder.issue_nonce()
+    first, second = (_with_nonce(nonce) for _ in range(2))  # two ids, one nonce
+
+    async def together() -> list[object]:
+        return await asyncio.gather(holder.release_async(first), holder.release_async(second),
+                                    return_exceptions=True)
+
+    before = holder.commits.batches
+    outcomes = asyncio.run(together())
+    assert holder.commits.batches - before == 2  # one batch for both, one for the loser's refusal
+    assert sum(1 for o in outcomes if isinstance(o, Replayed)) == 1
+    assert sum(1 for o in outcomes if o is not None and not isinstance(o, BaseException)) == 1
+    with pytest.raises(Replayed):  # the nonce stays used up
+        holder.release(_with_nonce(nonce))
+    holder.close()
+
+
+def _with_nonce(nonce: bytes) -> bytes:
+    credential = ConsentCredential.grant(samples.signed_request(KEYS, NOW), user=KEYS.user.did,
+                                         items=("transactions", "balance"),
+                                         status=StatusRef(URI, 1234, KEYS.status.did), now=NOW).sign(KEYS.user)
+    return Presentation(presenter=KEYS.requester.did, audience=KEYS.holder.did, credential=credential,
+                        items=("balance",), purpose="dpv:ServiceProvision", issued_at=NOW,
+                        presentation_id=secrets.token_bytes(16), nonce=nonce).sign(KEYS.requester)
