@@ -14,6 +14,11 @@
  * or the same refusal.  The caller (protocol.cbor.decode) has already checked the input type,
  * the size cap and emptiness; this module sees a non-empty ``bytes`` object.
  *
+ * The module also splits a COSE_Sign1 envelope of the one shape CopyMe produces and builds the
+ * Sig_structure its signature covers (``sign1_parts``), the other fixed cost around a verify, and
+ * writes the base32 text of a content id (``base32``): a data holder names every consent it
+ * verifies by that id, and the standard library's base32 is written in Python.
+ *
  * Accepted: unsigned and negative integers (major types 0 and 1, the full 64-bit range), byte
  * and text strings (text must be valid UTF-8), arrays, maps whose keys are integers or text,
  * false, true, null, and tag 18 only when the caller allows it (anywhere a value may be, as the
@@ -299,6 +304,7 @@ PyDoc_STRVAR(decode_doc,
 static PyObject *
 decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 2 || !PyBytes_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "decode(data: bytes, allow_tag18: bool)");
         return NULL;
@@ -319,8 +325,165 @@ decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return value;
 }
 
+/* ---------------------------------------------------------------- the COSE_Sign1 envelope */
+
+/* A byte string at *pos whose head is minimal and whose length fits in 1, 2 or 4 bytes (as
+ * protocol.cose._read_bstr reads it); sets *start and *size and moves *pos past it. */
+static int
+envelope_bstr(const unsigned char *data, Py_ssize_t len, Py_ssize_t *pos, Py_ssize_t *start, Py_ssize_t *size)
+{
+    if (*pos >= len || data[*pos] >> 5 != 2) {
+        return -1;
+    }
+    int info = data[*pos] & 0x1f;
+    Py_ssize_t at = *pos + 1;
+    uint64_t n;
+    if (info < 24) {
+        n = (uint64_t)info;
+    }
+    else if (info <= 26) {
+        Py_ssize_t width = (Py_ssize_t)1 << (info - 24);
+        if (len - at < width) {
+            return -1;
+        }
+        n = 0;
+        for (Py_ssize_t i = 0; i < width; i++) {
+            n = (n << 8) | data[at + i];
+        }
+        if (n < (width == 1 ? 24 : ((uint64_t)1 << (4 * width)))) {
+            return -1;
+        }
+        at += width;
+    }
+    else {
+        return -1;
+    }
+    if (n > (uint64_t)(len - at)) {
+        return -1;
+    }
+    *start = at;
+    *size = (Py_ssize_t)n;
+    *pos = at + (Py_ssize_t)n;
+    return 0;
+}
+
+/* The minimal head of a byte string of ``size`` bytes, written at ``out``; returns its length. */
+static Py_ssize_t
+bstr_head(unsigned char *out, Py_ssize_t size)
+{
+    uint64_t n = (uint64_t)size;
+    if (n < 24) {
+        out[0] = (unsigned char)(0x40 | n);
+        return 1;
+    }
+    int width = n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x100000000ULL ? 4 : 8;
+    out[0] = (unsigned char)(0x40 | (width == 1 ? 24 : width == 2 ? 25 : width == 4 ? 26 : 27));
+    for (int i = 0; i < width; i++) {
+        out[1 + i] = (unsigned char)(n >> (8 * (width - 1 - i)));
+    }
+    return 1 + width;
+}
+
+PyDoc_STRVAR(sign1_parts_doc,
+"sign1_parts(data: bytes) -> tuple[bytes, bytes, bytes, bytes] | None\n\n"
+"(protected, payload, signature, Sig_structure) if ``data`` is exactly the deterministic\n"
+"encoding of a tagged COSE_Sign1 with an empty unprotected header and a 64-byte signature\n"
+"(what protocol.cose._split_fast accepts), else None.");
+
+static PyObject *
+sign1_parts(PyObject *module, PyObject *data_obj)
+{
+    (void)module;
+    if (!PyBytes_Check(data_obj)) {
+        PyErr_SetString(PyExc_TypeError, "sign1_parts(data: bytes)");
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
+    Py_ssize_t len = PyBytes_GET_SIZE(data_obj);
+    Py_ssize_t pos = 2, protected_at, protected_size, payload_at, payload_size;
+    if (len < 2 || data[0] != 0xd2 || data[1] != 0x84
+            || envelope_bstr(data, len, &pos, &protected_at, &protected_size) < 0
+            || pos >= len || data[pos] != 0xa0) {
+        Py_RETURN_NONE;
+    }
+    pos += 1;
+    if (envelope_bstr(data, len, &pos, &payload_at, &payload_size) < 0
+            || len - pos != 66 || data[pos] != 0x58 || data[pos + 1] != 0x40) {
+        Py_RETURN_NONE;
+    }
+    /* Sig_structure = ["Signature1", protected, h'', payload] (RFC 9052 section 4.4) */
+    static const unsigned char context[] = "\x84\x6aSignature1";
+    unsigned char head[9];
+    Py_ssize_t context_len = (Py_ssize_t)sizeof(context) - 1;
+    Py_ssize_t total = context_len + bstr_head(head, protected_size) + protected_size + 1
+        + bstr_head(head, payload_size) + payload_size;
+    PyObject *to_be_signed = PyBytes_FromStringAndSize(NULL, total);
+    if (to_be_signed == NULL) {
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(to_be_signed);
+    memcpy(out, context, (size_t)context_len);
+    out += context_len;
+    out += bstr_head(out, protected_size);
+    memcpy(out, data + protected_at, (size_t)protected_size);
+    out += protected_size;
+    *out++ = 0x40;  /* external_aad: always empty */
+    out += bstr_head(out, payload_size);
+    memcpy(out, data + payload_at, (size_t)payload_size);
+    PyObject *result = Py_BuildValue("(y#y#y#N)", (const char *)data + protected_at, protected_size,
+                                     (const char *)data + payload_at, payload_size,
+                                     (const char *)data + pos + 2, (Py_ssize_t)64, to_be_signed);
+    return result;
+}
+
+/* ---------------------------------------------------------------- content ids */
+
+PyDoc_STRVAR(base32_doc,
+"base32(data: bytes) -> str\n\n"
+"``data`` in RFC 4648 base32, lower case, without padding: the text of a CID after its\n"
+"multibase prefix ``b`` (what protocol.cid.cid_text writes with base64.b32encode).");
+
+static PyObject *
+base32(PyObject *module, PyObject *data_obj)
+{
+    (void)module;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    if (!PyBytes_Check(data_obj)) {
+        PyErr_SetString(PyExc_TypeError, "base32(data: bytes)");
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(data_obj);
+    Py_ssize_t len = PyBytes_GET_SIZE(data_obj);
+    if (len > PY_SSIZE_T_MAX / 8 - 4) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t chars = (len * 8 + 4) / 5;
+    PyObject *text = PyUnicode_New(chars, 127);
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    uint32_t buffer = 0;
+    int bits = 0;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        buffer = (buffer << 8) | data[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            out[at++] = (Py_UCS1)alphabet[(buffer >> bits) & 31];
+        }
+    }
+    if (bits > 0) {
+        out[at++] = (Py_UCS1)alphabet[(buffer << (5 - bits)) & 31];
+    }
+    return text;
+}
+
 static PyMethodDef methods[] = {
+    {"base32", (PyCFunction)base32, METH_O, base32_doc},
     {"decode", (PyCFunction)(void (*)(void))decode, METH_FASTCALL, decode_doc},
+    {"sign1_parts", (PyCFunction)sign1_parts, METH_O, sign1_parts_doc},
     {NULL, NULL, 0, NULL},
 };
 

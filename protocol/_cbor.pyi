@@ -9,3 +9,9 @@ class Invalid(ValueError):
 
 def decode(data: bytes, allow_tag18: bool, /) -> Any:
     """The value ``data`` encodes, or raise :class:`Invalid`."""
+
+def sign1_parts(data: bytes, /) -> tuple[bytes, bytes, bytes, bytes] | None:
+    """(protected, payload, signature, Sig_structure) of a COSE_Sign1 of CopyMe's one shape, else None."""
+
+def base32(data: bytes, /) -> str:
+    """``data`` in RFC 4648 base32, lower case, without padding."""

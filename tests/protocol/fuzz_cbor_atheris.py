@@ -11,7 +11,8 @@ bounded time after changing ``protocol/_cbor.c`` or the reference decoder::
 header, as seeds; libFuzzer adds what it finds to that folder.)
 
 The first byte of each input picks the allowed tags (none, or tag 18); the rest is decoded by
-both decoders, which must give equal values of identical types or refuse with the same code.
+both decoders, which must give equal values of identical types or refuse with the same code,
+and split as a COSE_Sign1 envelope by both splitters (``protocol.cose``), which must agree.
 Any other exception, a disagreement or a crash of the C code stops the run with the input.
 To also catch memory errors in the C code, build it with AddressSanitizer and pass its path::
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 with atheris.instrument_imports():
     import cbor2
 
-    from protocol import DecodeError, cbor
+    from protocol import DecodeError, cbor, cose
 
 RUNS = 0
 
@@ -52,6 +53,7 @@ def _load_c_decoder(path: str) -> None:
     loader.exec_module(module)
     cbor._accelerated = module.decode
     cbor._Invalid = module.Invalid
+    cose._sign1_parts = module.sign1_parts
 
 
 def _typed(value: Any) -> Any:
@@ -87,6 +89,10 @@ def one_input(raw: bytes) -> None:
         cbor._accelerated = c_decoder
     if c_result != reference:
         raise AssertionError(f"{data.hex()} tags={tags}: C {c_result} != reference {reference}")
+    parts = cose._split_fast(data)
+    expected = None if parts is None else (*parts, cose.sig_structure(parts[0], parts[1]))
+    if cose._sign1_parts(data) != expected:  # type: ignore[misc]
+        raise AssertionError(f"{data.hex()}: the C envelope split differs from protocol.cose._split_fast")
 
 
 ACCELERATED_DECODER: Any = None

@@ -1,5 +1,7 @@
 """The C decoder (``protocol/_cbor.c``) against the pure-Python reference: same value or same refusal.
 
+(And the module's two other helpers against theirs: the COSE_Sign1 envelope split, and base32.)
+
 Each input goes through ``protocol.cbor.decode`` twice, once with the C decoder switched in and
 once with the reference, and the two outcomes must be identical: equal values of identical types
 (``1`` is not ``True``; map order counts), or the same error code.  Inputs: valid values encoded
@@ -9,6 +11,7 @@ bytes, mutations of every signed vector in ``specs/vectors``, and hand-made host
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol import DecodeError, cbor
+from protocol import DecodeError, cbor, cid, cose
 
 VECTORS = Path(__file__).parents[2] / "specs" / "vectors"
 SEEDS = [bytes.fromhex(vector[field]) for path in sorted(VECTORS.glob("*.json"))
@@ -227,3 +230,47 @@ def test_size_cap_alike() -> None:
     data = cbor.encode(b"x" * 100)
     assert assert_same(data, max_size=101) == ("refused", "too_large")
     assert assert_same(data, max_size=102)[0] == "value"
+
+
+# ---------------------------------------------------------------- the COSE_Sign1 envelope
+
+
+def _python_parts(data: bytes) -> Any:
+    parts = cose._split_fast(data)
+    return None if parts is None else (*parts, cose.sig_structure(parts[0], parts[1]))
+
+
+def assert_same_parts(data: bytes) -> None:
+    assert cose._sign1_parts is not None
+    assert cose._sign1_parts(data) == _python_parts(data), data.hex()
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s[:6].hex())
+def test_every_vector_splits_alike(seed: bytes) -> None:
+    assert_same_parts(seed)
+
+
+@FUZZ
+@given(data=st.one_of(_mutated(), st.binary(max_size=200), _heads()))
+def test_envelopes_split_alike(data: bytes) -> None:
+    assert_same_parts(data)
+    assert_same_parts(b"\xd2\x84" + data)
+
+
+@FUZZ
+@given(protected=st.binary(max_size=300),
+       payload=st.one_of(st.binary(max_size=300), st.sampled_from([23, 24, 255, 256, 65535, 65536]).map(lambda n: b"p" * n)),
+       signature=st.binary(min_size=63, max_size=65))
+def test_envelopes_of_every_length_split_alike(protected: bytes, payload: bytes, signature: bytes) -> None:
+    # lengths on each side of every head size (23/24, 255/256, 65535/65536)
+    assert_same_parts(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature])))
+
+
+# ---------------------------------------------------------------- content ids
+
+
+@FUZZ
+@given(data=st.binary(max_size=100))
+def test_base32_in_c_is_the_standard_librarys(data: bytes) -> None:
+    assert cid._base32 is not None
+    assert cid._base32(data) == base64.b32encode(data).decode("ascii").rstrip("=").lower()
