@@ -37,9 +37,10 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 with atheris.instrument_imports():
-    import cbor2
+    import cbor2  # noqa: F401  (imported here to be instrumented: the reference decoder runs on it)
 
     from protocol import DecodeError, cbor, cose
+    from tests.support.decoding import typed
 
 RUNS = 0
 
@@ -56,20 +57,10 @@ def _load_c_decoder(path: str) -> None:
     cose._sign1_parts = module.sign1_parts
 
 
-def _typed(value: Any) -> Any:
-    if isinstance(value, cbor2.CBORTag):
-        return ("tag", value.tag, _typed(value.value))
-    if isinstance(value, dict):
-        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
-    if isinstance(value, list):
-        return ("list", [_typed(v) for v in value])
-    return (type(value).__name__, value)
-
-
 def _outcome(data: bytes, tags: tuple[int, ...], decoder: Any) -> Any:
     cbor._accelerated = decoder
     try:
-        return ("value", _typed(cbor.decode(data, tags=tags)))
+        return ("value", typed(cbor.decode(data, tags=tags)))
     except DecodeError as err:
         return ("refused", err.code)
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import DecodeError, cbor, cid, cose
+from tests.support.decoding import mutations, typed
 
 VECTORS = Path(__file__).parents[2] / "specs" / "vectors"
 SEEDS = [bytes.fromhex(vector[field]) for path in sorted(VECTORS.glob("*.json"))
@@ -35,22 +36,11 @@ pytestmark = pytest.mark.skipif(not cbor.ACCELERATED, reason="the C decoder is n
                                 "(tests/protocol/test_cbor.py::test_the_c_decoder_is_built fails instead)")
 
 
-def _typed(value: Any) -> Any:
-    """``value`` with the type of every part spelled out, so that ``1`` and ``True`` differ."""
-    if isinstance(value, cbor2.CBORTag):
-        return ("tag", value.tag, _typed(value.value))
-    if isinstance(value, dict):
-        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
-    if isinstance(value, list):
-        return ("list", [_typed(v) for v in value])
-    return (type(value).__name__, value)
-
-
 def _outcome(data: Any, tags: tuple[int, ...], accelerated: bool, max_size: int = cbor.MAX_SIZE) -> Any:
     saved = cbor._accelerated
     cbor._accelerated = saved if accelerated else None
     try:
-        return ("value", _typed(cbor.decode(data, tags=tags, max_size=max_size)))
+        return ("value", typed(cbor.decode(data, tags=tags, max_size=max_size)))
     except DecodeError as err:  # TooLarge included; anything else fails the test by propagating
         return ("refused", err.code)
     finally:
@@ -146,27 +136,8 @@ def test_hostile_heads_decode_alike(data: bytes, tags: tuple[int, ...]) -> None:
     assert_same(data, tags)
 
 
-@st.composite
-def _mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "cut", "insert", "delete", "byte"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "cut":
-            data = data[:pos]
-        elif kind == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "delete" and data:
-            del data[pos]
-        elif data:
-            data[pos] = draw(st.integers(0, 255))
-    return bytes(data)
-
-
 @FUZZ
-@given(data=_mutated(), tags=st.sampled_from(TAG_SETS))
+@given(data=mutations(st.sampled_from(SEEDS)), tags=st.sampled_from(TAG_SETS))
 def test_mutated_vectors_decode_alike(data: bytes, tags: tuple[int, ...]) -> None:
     assert_same(data, tags)
 
@@ -251,7 +222,7 @@ def test_every_vector_splits_alike(seed: bytes) -> None:
 
 
 @FUZZ
-@given(data=st.one_of(_mutated(), st.binary(max_size=200), _heads()))
+@given(data=st.one_of(mutations(st.sampled_from(SEEDS)), st.binary(max_size=200), _heads()))
 def test_envelopes_split_alike(data: bytes) -> None:
     assert_same_parts(data)
     assert_same_parts(b"\xd2\x84" + data)

@@ -33,6 +33,7 @@ from protocol import (
     public_key_from_did,
 )
 from tests.support import samples
+from tests.support.decoding import mutations
 from tests.support.samples import KEYS
 
 DECODERS = [ConsentRequest, ConsentCredential, Presentation, StatusListToken, TrustList, LinkProof, UsageReceipt,
@@ -72,30 +73,11 @@ def test_random_bytes(cls: Any, data: bytes) -> None:
     _only_our_errors(cls.decode, data)
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, seed: bytes) -> bytes:
-    data = bytearray(seed)
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "cut", "insert", "delete", "byte"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "cut":
-            data = data[:pos]
-        elif kind == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "delete" and data:
-            del data[pos]
-        elif data:
-            data[pos] = draw(st.integers(0, 255))
-    return bytes(data)
-
-
 @pytest.mark.parametrize("cls", DECODERS, ids=lambda c: c.__name__)
 @FUZZ
 @given(data=st.data())
 def test_mutated_valid_objects(cls: Any, data: st.DataObject) -> None:
-    mutated = data.draw(_mutations(SEEDS[cls]))
+    mutated = data.draw(mutations(st.just(SEEDS[cls])))
     _only_our_errors(cls.decode, mutated)
 
 
