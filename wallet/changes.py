@@ -4,7 +4,8 @@ A data user that changes its terms, or asks to renew a consent, sends a consent 
 ``replaces`` names the consent it replaces (spec 7.11).  :func:`compare` puts the old consent's
 terms (what was granted, and the request it answered) next to the new request and lists every
 difference a user must see — items, purposes, retention, onward sharing, validity, recipient and
-data holder — as short sentences in Japanese or English.  No difference at all is a renewal:
+data holder — as short sentences in Japanese or English (the words are the glossary's
+:data:`~wallet.glossary.CHANGES`).  No difference at all is a renewal:
 "the same terms, valid until …".
 """
 
@@ -16,32 +17,9 @@ from typing import Any
 
 from protocol import DEFAULT_VOCABULARY, ConsentCredential, ConsentRequest, Vocabulary
 
+from .glossary import CHANGES
+
 __all__ = ["Change", "Replacement", "compare"]
-
-#: The phrases of a change, per language ({a}: the old value or a list, {b}: the new value).
-PHRASES: dict[str, dict[str, str]] = {
-    "ja": {
-        "items_added": "新たに求めるデータ：{a}", "items_removed": "求めなくなるデータ：{a}",
-        "now_required": "必須になるデータ：{a}", "now_optional": "任意になるデータ：{a}",
-        "purposes_added": "新しい利用目的：{a}", "purposes_removed": "なくなる利用目的：{a}",
-        "retention": "保存期間：{a}日 → {b}日", "onward": "第三者への再提供：{a} → {b}",
-        "validity": "同意の有効期間：{a}日 → {b}日", "recipient": "データを受け取る会社が変わります：{a} → {b}",
-        "holder": "データの提供元が変わります：{a} → {b}", "yes": "あり", "no": "なし", "sep": "、",
-        "renewal": "内容は今と同じです。同意すると {b} まで有効になり、今の同意は撤回されます。",
-        "replacing": "この依頼は、今の同意（{a} まで有効）の代わりになります。同意すると今の同意は撤回されます。",
-    },
-    "en": {
-        "items_added": "New data asked for: {a}", "items_removed": "No longer asked for: {a}",
-        "now_required": "Now required: {a}", "now_optional": "Now optional: {a}",
-        "purposes_added": "New purposes: {a}", "purposes_removed": "Purposes dropped: {a}",
-        "retention": "Kept for: {a} → {b} days", "onward": "Passed on to others: {a} → {b}",
-        "validity": "Consent valid for: {a} → {b} days", "recipient": "The company receiving the data changes: {a} → {b}",
-        "holder": "The data comes from elsewhere: {a} → {b}", "yes": "yes", "no": "no", "sep": ", ",
-        "renewal": "The same terms as now. If you agree it is valid until {b}, and the current consent is revoked.",
-        "replacing": "This replaces your current consent (valid until {a}). If you agree, the current one is revoked.",
-    },
-}
-
 
 @dataclass(frozen=True)
 class Change:
@@ -80,7 +58,7 @@ def compare(old: ConsentCredential, old_request: ConsentRequest, new: ConsentReq
 
     ``names`` are the old and new requester names to show (default: the requests' own names).
     """
-    words = PHRASES[lang]
+    words = CHANGES[lang if lang in CHANGES else "ja"]
     sep = words["sep"]
 
     def items(ids: list[str] | set[str]) -> str:

@@ -1,6 +1,7 @@
 """Every word the wallet shows a person, one table per language (``ja``, ``en``).
 
-The dashboard's pages, the CLI's rendering and the texts for reason codes all read from here,
+The dashboard's pages, the CLI's rendering, what a replacement request changes (:data:`CHANGES`)
+and the texts for reason codes all read from here,
 so one state has one name everywhere (一時停止中, never also 停止中) and a new page cannot
 invent a second word for the same thing.  Add a word to *both* languages; the tests check that
 the tables have the same keys, that every reason code of every party has a text in each
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["LANGS", "NOTES", "PULL_PROBLEMS", "REASONS", "REFUSALS", "STATES", "pull_problem", "reason", "refusal",
-           "state", "words"]
+__all__ = ["CHANGES", "LANGS", "NOTES", "PULL_PROBLEMS", "REASONS", "REFUSALS", "STATES", "pull_problem", "reason",
+           "refusal", "state", "words"]
 
 #: The languages the wallet speaks; the first one is the default.
 LANGS = ("ja", "en")
@@ -60,7 +61,7 @@ _JA: dict[str, str] = {
     "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
     "pull_failed": "記録を取り寄せられませんでした。",
     "receipt_warning": "{holder}からの記録に問題があります：{why}",
-    "data_user": "データ利用者", "holder_no": "提供元の記録番号",
+    "data_user": "データ利用者", "holder_no": "提供元の記録番号"
     # one consent
     "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
     "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
@@ -173,7 +174,8 @@ _EN: dict[str, str] = {
     "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
     "pull_failed": "The records could not be fetched.",
     "receipt_warning": "A problem with the records from {holder}: {why}",
-    "data_user": "Data user", "holder_no": "Holder record no.",
+    "data_user": "Data user", "holder_no": "Holder record no."
+
     "detail_title": "Consent details", "shown": "What you saw when you consented",
     "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
     "at": "When", "reached": "Reached the registry", "receipts": "When your data was used, or refused",
@@ -409,6 +411,32 @@ PULL_PROBLEMS: dict[str, dict[str, str]] = {
            "bad_signature": "a record's signature is not valid (it may be forged); it was not taken in.",
            "wrong_audience": "a record was signed by another company; it was not taken in.",
            "other": "the records could not be fetched."},
+}
+
+
+#: What a replacement request changes (:mod:`wallet.changes`), per language ({a}: the old value
+#: or a list, {b}: the new value).
+CHANGES: dict[str, dict[str, str]] = {
+    "ja": {
+        "items_added": "新たに求めるデータ：{a}", "items_removed": "求めなくなるデータ：{a}",
+        "now_required": "必須になるデータ：{a}", "now_optional": "任意になるデータ：{a}",
+        "purposes_added": "新しい利用目的：{a}", "purposes_removed": "なくなる利用目的：{a}",
+        "retention": "保存期間：{a}日 → {b}日", "onward": "第三者への再提供：{a} → {b}",
+        "validity": "同意の有効期間：{a}日 → {b}日", "recipient": "データを受け取る会社が変わります：{a} → {b}",
+        "holder": "データの提供元が変わります：{a} → {b}", "yes": "あり", "no": "なし", "sep": "、",
+        "renewal": "内容は今と同じです。同意すると {b} まで有効になり、今の同意は撤回されます。",
+        "replacing": "この依頼は、今の同意（{a} まで有効）の代わりになります。同意すると今の同意は撤回されます。",
+    },
+    "en": {
+        "items_added": "New data asked for: {a}", "items_removed": "No longer asked for: {a}",
+        "now_required": "Now required: {a}", "now_optional": "Now optional: {a}",
+        "purposes_added": "New purposes: {a}", "purposes_removed": "Purposes dropped: {a}",
+        "retention": "Kept for: {a} → {b} days", "onward": "Passed on to others: {a} → {b}",
+        "validity": "Consent valid for: {a} → {b} days", "recipient": "The company receiving the data changes: {a} → {b}",
+        "holder": "The data comes from elsewhere: {a} → {b}", "yes": "yes", "no": "no", "sep": ", ",
+        "renewal": "The same terms as now. If you agree it is valid until {b}, and the current consent is revoked.",
+        "replacing": "This replaces your current consent (valid until {a}). If you agree, the current one is revoked.",
+    },
 }
 
 

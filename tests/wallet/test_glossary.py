@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,12 @@ def _codes() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("table", [glossary.STATES, glossary.REASONS, glossary.NOTES])
-def test_every_table_has_the_same_keys_in_both_languages(table: dict[str, dict[str, str]]) -> None:
+TABLES = ("STATES", "REASONS", "NOTES", "REFUSALS", "PULL_PROBLEMS", "CHANGES")
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_table_has_the_same_keys_in_both_languages(name: str) -> None:
+    table: dict[str, dict[str, str]] = getattr(glossary, name)
     assert set(table) == set(glossary.LANGS)
     assert set(table["ja"]) == set(table["en"])
 
@@ -79,7 +84,7 @@ def test_an_unknown_code_still_gets_a_sentence_in_the_language() -> None:
     assert glossary.state("suspended", "ja") == "一時停止中"
 
 
-@pytest.mark.parametrize("name", ["words", "STATES", "REASONS", "NOTES"])
+@pytest.mark.parametrize("name", ["words", *TABLES])
 def test_no_english_sentence_among_the_japanese_words(name: str) -> None:
     table = glossary.words("ja") if name == "words" else getattr(glossary, name)["ja"]
     # a command the CLI tells you to type is quoted 「like this」 and is not a sentence
@@ -93,3 +98,28 @@ def test_one_word_per_thing() -> None:
     texts = " ".join(ja.values()) + " ".join(glossary.STATES["ja"].values())
     for second in ("停止中", "未公開", "データ保有者"):
         assert second not in texts.replace("一時停止中", ""), second
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_both_languages_fill_in_the_same_values(name: str) -> None:
+    table: dict[str, dict[str, str]] = getattr(glossary, name)
+    assert {k: _fields(v) for k, v in table["ja"].items()} == {k: _fields(v) for k, v in table["en"].items()}
+
+
+def test_the_words_of_a_replacement_come_from_the_glossary() -> None:
+    """The re-consent diff has no words of its own (issue: two glossaries); every change it can
+    name has a phrase in both languages."""
+    from wallet import changes
+
+    assert not [n for n, v in vars(changes).items() if isinstance(v, dict) and v is not glossary.CHANGES
+                and not n.startswith("__")]
+    assert changes.CHANGES is glossary.CHANGES
+    terms = {"items_added", "items_removed", "now_required", "now_optional", "purposes_added", "purposes_removed",
+             "retention", "onward", "validity", "recipient", "holder", "renewal", "replacing"}
+    for lang in glossary.LANGS:
+        assert terms <= set(glossary.CHANGES[lang])
+    assert glossary.CHANGES["ja"]["onward"].startswith(glossary.words("ja")["onward"])
