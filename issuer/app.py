@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +38,10 @@ from .service import DB_FILE, Issuer, IssuerConfig, check_account, load_or_creat
 from .status_watch import StatusWatcher
 from .store import open_store
 
-__all__ = ["create_app"]
+__all__ = ["cookie_name", "create_app"]
 
 log = logging.getLogger("copyme.issuer")
 HERE = Path(__file__).parent
-ACCOUNT_COOKIE = "kakeibo_account"
 LANG_COOKIE = "lang"
 MAX_JSON = 16 * 1024
 
@@ -71,6 +71,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     key = load_or_create_key(home)
     store = open_store(database if database is not None else home / DB_FILE)
     watcher = StatusWatcher(store, registries=registries, now=clock_fn) if watch_status else None
+
     issuer = Issuer(key, store, config or kakeibo_config(holder),
                     holder=holder_did or (lambda: resolve_holder(holder)), watcher=watcher,
                     use_nonce=use_nonce, clock_fn=clock_fn)
@@ -86,6 +87,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
 
     app = FastAPI(title=f"{issuer.config.name.get('en', 'Issuer')} (CopyMe issuer)", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.issuer = issuer
+    account_cookie = app.state.account_cookie = cookie_name(issuer.config.name)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -103,7 +105,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
         cached: tuple[str, bool] | None = getattr(request.state, "account", None)
         if cached is not None:
             return cached
-        given = request.query_params.get("account") or request.cookies.get(ACCOUNT_COOKIE)
+        given = request.query_params.get("account") or request.cookies.get(account_cookie)
         found = (check_account(given), False) if given else ("demo-" + secrets.token_hex(4), True)
         request.state.account = found
         return found
@@ -120,7 +122,7 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
                "col_label": lambda c: t("col_" + c, lang) if "col_" + c in TEXTS else c, "path": request.url.path, **context}
         response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
         if new or request.query_params.get("account"):
-            response.set_cookie(ACCOUNT_COOKIE, account, httponly=True, samesite="lax", max_age=365 * 86400)
+            response.set_cookie(account_cookie, account, httponly=True, samesite="lax", max_age=365 * 86400)
         if request.query_params.get("lang") in LANGS:
             response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
         return response
@@ -353,3 +355,11 @@ def replaces_header(value: str | None) -> bytes | None:
 
 
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def cookie_name(name: Mapping[str, str]) -> str:
+    """The demo account cookie of the app called ``name`` (``kakeibo_account``, ``hoken_account``):
+    one per app, since browsers share cookies between ports of one host, and two demo companies
+    on 127.0.0.1 must not read each other's account."""
+    words = re.findall(r"[a-z0-9]+", (name.get("en") or "").lower())
+    return f"{words[0] if words else 'issuer'}_account"

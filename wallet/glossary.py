@@ -61,7 +61,7 @@ _JA: dict[str, str] = {
     "pull": "今すぐ記録を取り寄せる", "pulled": "データの提供元から記録を取り寄せました。",
     "pull_failed": "記録を取り寄せられませんでした。",
     "receipt_warning": "{holder}からの記録に問題があります：{why}",
-    "data_user": "データ利用者", "holder_no": "提供元の記録番号"
+    "data_user": "データ利用者", "holder_no": "提供元の記録番号", "data_used": "使われたデータ",
     # one consent
     "detail_title": "同意の詳細", "shown": "同意したときに表示された内容",
     "shown_lang": "表示言語", "not_granted": "渡していない", "history": "状態の履歴",
@@ -174,8 +174,7 @@ _EN: dict[str, str] = {
     "pull": "Get the latest records now", "pulled": "The latest records were fetched from your data holders.",
     "pull_failed": "The records could not be fetched.",
     "receipt_warning": "A problem with the records from {holder}: {why}",
-    "data_user": "Data user", "holder_no": "Holder record no."
-
+    "data_user": "Data user", "holder_no": "Holder record no.", "data_used": "Data used",
     "detail_title": "Consent details", "shown": "What you saw when you consented",
     "shown_lang": "shown in", "not_granted": "not shared", "history": "Status history",
     "at": "When", "reached": "Reached the registry", "receipts": "When your data was used, or refused",
@@ -325,6 +324,7 @@ REASONS: dict[str, dict[str, str]] = {
         "erasure_failed": "The company could not finish deleting the data yet; your request stays open.",
         "expired": "It has expired.",
         "foreign_consent": "It tries to replace a consent you gave to another company.",
+
         "internal": "Something went wrong inside the other service. Try again later.",
         "invalid": "The input is not valid.",
         "items_not_granted": "Data items you did not consent to were asked for.",

@@ -191,7 +191,7 @@ def detail_view(detail: ConsentDetail, *, with_credential: bool = True, lang: st
     parts.append(history)
     if detail.receipts:
         receipts = Table(title=w["receipts"])
-        for col in (w["at"], w["data_user"], w["data_items"], w["purpose"], w["outcome"], w["holder_no"]):
+        for col in (w["at"], w["data_user"], w["data_used"], w["purpose"], w["outcome"], w["holder_no"]):
             receipts.add_column(col)
         for r in detail.receipts:
             receipts.add_row(_date(r.at), r.presenter, ", ".join(r.items), r.purpose,
@@ -272,13 +272,19 @@ def pull_text(results: list[PullResult]) -> str:
                      for r in results)
 
 
-def receipts_text(receipts: list[HeldReceipt]) -> str:
-    """``receipts``: one line per verified receipt."""
+def receipts_text(receipts: list[HeldReceipt], lang: str = "en") -> str:
+    """``receipts``: one line per verified receipt, numbered within its consent as the consent's
+    page numbers them (the holder's own sequence runs across all of the customer's consents, so
+    it skips; it stays in ``--json`` as ``seq``).  ``receipts`` are oldest first."""
     if not receipts:
         return "no receipts"
-    return "\n".join(f"{_date(r.at)}  {short_id(r.consent_id)}  "
-                     + (f"refused ({r.reason})" if r.refused else "released")
-                     + f"  {r.presenter}  {','.join(r.items)}  {r.purpose}  (holder #{r.seq})" for r in receipts)
+    counted: dict[str, int] = {}
+    lines = []
+    for r in receipts:
+        counted[r.consent_id] = n = counted.get(r.consent_id, 0) + 1
+        lines.append(f"{_date(r.at)}  {short_id(r.consent_id)}  " + (f"refused ({r.reason})" if r.refused else "released")
+                     + f"  {r.presenter}  {','.join(r.items)}  {r.purpose}  ({_w(lang)['receipt_no'].format(n=n)})")
+    return "\n".join(lines)
 
 
 def console() -> Console:

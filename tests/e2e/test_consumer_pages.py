@@ -235,7 +235,11 @@ def test_who_has_my_data_per_company(demo: Demo, browser: Any, consents: dict[st
     expect(company).to_have_count(1)
     expect(company.get_by_test_id("received")).to_contain_text("Account balance")
     expect(company.get_by_test_id("uses")).to_contain_text("Handed over")
+    # past uses say what was used, not what a request asks to share
+    expect(company.get_by_test_id("uses").locator("th").nth(1)).to_have_text("Data used")
     expect(company).to_contain_text("May still fetch your data")
+    page.goto(demo.wallet_url + "/who?lang=ja")
+    expect(page.get_by_test_id("uses").first.locator("th").nth(1)).to_have_text("使われたデータ")
     context.close()
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 import issuer
+from issuer.app import cookie_name, create_app
 from issuer.demo import hoken_config
 from protocol import InvalidArgument
 from tests.support.samples import KEYS
@@ -166,3 +167,18 @@ def test_the_home_page_renders_when_the_bank_is_down(tmp_path: Path) -> None:
             assert page.status_code == 200 and 'data-testid="holder-down"' in page.text and words in page.text
         fetch = http.post(url + "/api/fetch", json={"account": "bob"})
         assert fetch.status_code in (404, 503)  # no consent yet; the fetch is where errors are told
+
+
+def test_each_demo_app_has_its_own_account_cookie(tmp_path: Path) -> None:
+    """Browsers share cookies between the ports of one host: Kakeibo and Hoken side by side on
+    127.0.0.1 must not read each other's demo account."""
+    assert cookie_name({"ja": "かけいぼ", "en": "Kakeibo"}) == "kakeibo_account"
+    assert cookie_name({"ja": "ほけん", "en": "Hoken Insurance"}) == "hoken_account"
+    assert cookie_name({"ja": "会社"}) == "issuer_account"
+    app = create_app(tmp_path / "hoken", "http://127.0.0.1:9/", holder_did=KEYS.holder.did, watch_status=False,
+                     config=hoken_config("http://127.0.0.1:9/"))
+    with serve(app) as url, httpx.Client(base_url=url) as browser:
+        assert browser.get("/").status_code == 200
+        assert set(browser.cookies.keys()) >= {"hoken_account"} and "kakeibo_account" not in browser.cookies
+        account = browser.cookies["hoken_account"]
+        assert browser.get("/").status_code == 200 and browser.cookies["hoken_account"] == account

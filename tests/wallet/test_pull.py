@@ -86,6 +86,8 @@ def test_sync_pulls_a_use_and_a_refused_attempt_from_the_bank(env: Env, bank: Ba
     assert [r["outcome"] for r in env.json("show", consent_id)["receipts"]] == ["released", "refused"]
     text = env.wallet("receipts").stdout
     assert "released" in text and "refused (purpose_not_granted)" in text
+    # numbered within the consent, as its page numbers them (not the holder's own sequence)
+    assert "(no. 1 under this consent)" in text and "(no. 2 under this consent)" in text and "#" not in text
     # nothing new: a second sync asks again (a fresh query) and adds nothing
     assert env.json("sync")["receipts"][0]["new"] == 0
     bank.holder.release(_present(credential))
