@@ -59,6 +59,17 @@ BUDGET_NAME = {"ja": "かけいぼ", "en": "Kakeibo"}
 INSURER_NAME = {"ja": "ほけん", "en": "Hoken Insurance"}
 
 
+#: Kakeibo's key points for its changed terms (a second purpose, kept two years).
+_NEW_TERMS_NOTICE = {
+    "ja": {"title": "銀行の入出金明細を家計簿に取り込みます",
+           "points": ["明細は家計簿の表示とおすすめに使います", "第三者には渡しません（2年で削除）",
+                      "いつでも撤回・一時停止できます"]},
+    "en": {"title": "Import your bank transactions into your budget",
+           "points": ["Used for your budget and suggestions", "Never passed on (deleted after 2 years)",
+                      "Revoke or pause at any time"]},
+}
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as sock:
@@ -403,7 +414,9 @@ def run_script(demo: Demo, console: Console, *, lang: str = "en") -> bool:
                         "one step: the new consent is active and the one it replaces is revoked")
 
         step.title(f"{budget_label} changes its terms (a second purpose, kept two years) and asks you again")
-        replace_step({"purposes": ["dpv:ServiceProvision", "dpv:ServicePersonalisation"], "retention_days": 730})
+        # changed terms come with key points that say so (a request keeping the old ones is stale_notice)
+        replace_step({"purposes": ["dpv:ServiceProvision", "dpv:ServicePersonalisation"], "retention_days": 730,
+                      "notice": _NEW_TERMS_NOTICE})
         step.title(f"{budget_label} asks you to renew the consent on the same terms")
         replace_step(None)
         step.title(f"{budget_label} fetches under the renewed consent")

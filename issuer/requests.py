@@ -3,7 +3,9 @@
 :func:`build_request` is the friendly front of :class:`protocol.ConsentRequest`: items are
 given as ``required`` and ``optional`` lists, purposes are checked against the W3C DPV
 vocabulary the wallet can label, the notice is a plain mapping per language, and the terms
-hash is computed from the terms document.  A mistake (a fourth key point, an unknown
+hash is computed from the terms document.  A replacement that changes what the key points sum
+up without new key points is refused (``stale_notice``; see :mod:`protocol.replacing`).
+A mistake (a fourth key point, an unknown
 purpose, a missing language) is an :class:`protocol.InvalidArgument` subclass whose
 ``field`` says exactly what to fix, e.g. ``notice.en.points``.
 
@@ -37,6 +39,7 @@ from protocol import (
     Notice,
     NoticeText,
     Vocabulary,
+    check_new_notice,
     clock,
 )
 
@@ -66,6 +69,7 @@ def build_request(
     callback: str,
     rights: str | None = None,
     replaces: bytes | None = None,
+    previous: ConsentRequest | None = None,
     retention_days: int = 365,
     onward_sharing: bool = False,
     validity_days: int = 180,
@@ -80,8 +84,14 @@ def build_request(
     Items and purposes must be known to ``vocabulary`` so that the wallet can show them in
     plain words; deployments with their own items pass an extended vocabulary.  ``rights`` is
     the endpoint that takes rights requests (stop use / erase) about the consents given;
-    ``replaces`` is the binary CID of a consent this request replaces (changed terms, renewal).
+    ``replaces`` is the binary CID of a consent this request replaces (changed terms, renewal)
+    and ``previous`` the request that consent answered: a replacement that changes a term the key
+    points sum up (items, purposes, retention, onward sharing, data holder) must come with new key
+    points, else it is refused (``stale_notice``, field ``notice``) before anything is signed.
     """
+    if (replaces is None) != (previous is None):
+        raise InvalidArgument("a replacement gives both replaces and previous (the request the replaced "
+                              "consent answered); any other request neither", field="previous")
     items = _items(required, optional, vocabulary)
     checked_purposes = _purposes(purposes, vocabulary)
     texts = {lang: _notice_text(lang, notice) for lang in LANGUAGES}
@@ -115,6 +125,8 @@ def build_request(
         rights=rights,
         replaces=replaces,
     )
+    if previous is not None:
+        check_new_notice(previous, request)
     return ConsentRequest.decode(request.sign(requester))
 
 

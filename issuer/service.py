@@ -154,8 +154,10 @@ class Issuer:
         """A request that replaces one of our consents: changed terms, or (no ``changes``) a renewal
         of the same terms.  It starts from the terms of the request the consent answered;
         ``changes`` may set ``required``, ``optional``, ``purposes``, ``retention_days``,
-        ``onward_sharing``, ``validity_days`` and ``notice``.  The wallet shows the user what
-        changed; accepting revokes the old consent."""
+        ``onward_sharing``, ``validity_days`` and ``notice``; changing a term the key points sum
+        up (items, purposes, retention, onward sharing) needs a new ``notice`` too
+        (``stale_notice`` otherwise).  The wallet shows the user what changed; accepting revokes
+        the old consent."""
         consent = self.store.consent(consent_id)
         unknown = set(changes or {}) - REPLACEABLE
         if unknown:
@@ -167,7 +169,7 @@ class Issuer:
             validity_days=old.validity_days,
             notice={lang: {"title": t.title, "points": list(t.points)} for lang, t in old.notice.texts.items()})
         config = dataclasses.replace(current_terms, **dict(changes or {}))
-        request = self._sign_request(config, base_url, self.now(now), replaces=cid_bytes(consent.raw))
+        request = self._sign_request(config, base_url, self.now(now), replaces=cid_bytes(consent.raw), previous=old)
         return publish(self.store, request, account=consent.account, base_url=base_url, wallet_url=wallet_url)[1]
 
     def renew(self, consent_id: str, base_url: str, *, wallet_url: str | None = None,
@@ -184,13 +186,13 @@ class Issuer:
         return CopyMeButton(request_url(base_url, open_request.id), wallet_url)
 
     def _sign_request(self, cfg: IssuerConfig, base_url: str, now: int, *,
-                      replaces: bytes | None = None) -> ConsentRequest:
+                      replaces: bytes | None = None, previous: ConsentRequest | None = None) -> ConsentRequest:
         base = base_url.rstrip("/")
         return build_request(
             requester=self.key, requester_name=cfg.name, holder=self.holder_did(),
             holder_url=cfg.holder_url, required=cfg.required, optional=cfg.optional,
             purposes=cfg.purposes, notice=cfg.notice, terms_url=cfg.terms_url, terms=cfg.terms,
-            callback=base + "/callback", rights=base + "/rights", replaces=replaces,
+            callback=base + "/callback", rights=base + "/rights", replaces=replaces, previous=previous,
             retention_days=cfg.retention_days, onward_sharing=cfg.onward_sharing,
             validity_days=cfg.validity_days, expires_in=cfg.expires_in, now=now,
         )

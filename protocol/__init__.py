@@ -35,6 +35,7 @@ from .errors import (
     Replayed,
     RequestMismatch,
     Revoked,
+    StaleNotice,
     StatusInvalid,
     StatusRollback,
     StatusUnavailable,
@@ -59,6 +60,7 @@ from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
 from .receipt import UsageReceipt
 from .receipt_query import ReceiptQuery
+from .replacing import SUMMARISED_TERMS, changed_terms, check_new_notice
 from .request import ConsentRequest, Item, Notice, NoticeText
 from .rights import RightsAck, RightsDone, RightsKind, RightsRequest
 from .status_list import DEFAULT_LIST_SIZE, StatusList, StatusListToken
@@ -112,6 +114,8 @@ __all__ = [
     "RightsDone",
     "RightsKind",
     "RightsRequest",
+    "SUMMARISED_TERMS",
+    "StaleNotice",
     "Status",
     "StatusInvalid",
     "StatusList",
@@ -136,6 +140,8 @@ __all__ = [
     "WrongSigner",
     "WrongType",
     "cbor",
+    "changed_terms",
+    "check_new_notice",
     "check_registry_url",
     "cid_binary",
     "cid_bytes",

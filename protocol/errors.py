@@ -38,6 +38,7 @@ The tree::
     ├── ChainBroken                            chain_broken     a usage receipt was rewritten
     ├── WrongSigner                            wrong_signer     signed by a key other than the one it must be
     ├── ForeignConsent                         foreign_consent  names a consent given to another data user
+    ├── StaleNotice                            stale_notice     changes summarised terms, keeps the old key points
     ├── NotFound                               not_found
     │   └── UnknownConsent                     unknown_consent
     ├── Conflict                               conflict
@@ -71,6 +72,7 @@ __all__ = [
     "Replayed",
     "RequestMismatch",
     "Revoked",
+    "StaleNotice",
     "StatusInvalid",
     "StatusRollback",
     "StatusUnavailable",
@@ -309,6 +311,14 @@ class ForeignConsent(_Refusal):
     """A replacement request naming a consent that was given to another data user."""
 
     code = "foreign_consent"
+
+
+class StaleNotice(_Refusal):
+    """A replacement request that changes a term its notice's key points summarise (items,
+    purposes, retention, onward sharing, data holder) but keeps the replaced request's key points:
+    the old points would tell the user something no longer true."""
+
+    code = "stale_notice"
 
 
 class NotFound(CopyMeError):

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from protocol import Conflict, ConsentCredential, ConsentRequest, NotFound, Vocabulary, clock
 
+from . import reconsent
 from .consents import Review, check_lang
 from .relationships import Relationships
 from .status import StatusLists
@@ -69,6 +70,8 @@ def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, 
     """Sign and store a consent to a pending request (all items, or ``items``); its id and holder."""
     request, _row, lang = _pending(wallet.store, review, lang)
     request.check_validity(now)
+    if request.replaces_cid is not None:  # checked when it was shown; again in case it was kept by an older wallet
+        reconsent.check(wallet.store, request)
     lang = check_lang(lang)
     if items is not None:
         for item in items:

@@ -269,6 +269,7 @@ REASONS: dict[str, dict[str, str]] = {
         "erasure_failed": "会社がデータの削除をまだ終えられていません。依頼は受け付けられたままです。",
         "expired": "期限が切れています。",
         "foreign_consent": "別の会社に与えた同意を置き換えようとしています。",
+        "stale_notice": "条件を変えているのに、要点の説明が前のままです。この依頼は受け付けません。",
         "internal": "相手のサービスの中で問題が起きました。しばらくしてからもう一度試してください。",
         "invalid": "入力が正しくありません。",
         "items_not_granted": "同意していないデータ項目が求められました。",
@@ -324,7 +325,8 @@ REASONS: dict[str, dict[str, str]] = {
         "erasure_failed": "The company could not finish deleting the data yet; your request stays open.",
         "expired": "It has expired.",
         "foreign_consent": "It tries to replace a consent you gave to another company.",
-
+        "stale_notice": "It changes the terms but keeps the old key points, so the summary would be wrong. "
+                        "It was not accepted.",
         "internal": "Something went wrong inside the other service. Try again later.",
         "invalid": "The input is not valid.",
         "items_not_granted": "Data items you did not consent to were asked for.",

@@ -4,7 +4,8 @@ A data user that changes its terms, or asks to renew, signs a request whose ``re
 the consent it replaces (spec 3.1, 7.11).  :func:`replaced` applies checks 8-9 of spec 7.11
 before anything is stored: the consent must be in this wallet (``unknown_consent``) and given to
 the very data user that signed the new request (``foreign_consent``: no company can replace
-another's consent).  :func:`with_changes` adds to the review what changes, in plain words
+another's consent); check 10 refuses a request that changes what the key points of the notice
+sum up but keeps the old points (``stale_notice``, :func:`protocol.check_new_notice`).  :func:`with_changes` adds to the review what changes, in plain words
 (:func:`wallet.changes.compare`); accepting then revokes the replaced consent once the new one is
 in place (see :meth:`wallet.Wallet.accept`), and declining leaves it untouched.
 """
@@ -14,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from protocol import ConsentCredential, ConsentRequest, ForeignConsent, UnknownConsent, Vocabulary
+from protocol import ConsentCredential, ConsentRequest, ForeignConsent, UnknownConsent, Vocabulary, check_new_notice
 
 from .changes import compare
 from .consents import Review
 from .store import Store
 
-__all__ = ["replaced", "with_changes"]
+__all__ = ["check", "replaced", "with_changes"]
 
 
 def replaced(store: Store, request: ConsentRequest) -> tuple[ConsentCredential, str]:
@@ -34,6 +35,20 @@ def replaced(store: Store, request: ConsentRequest) -> tuple[ConsentCredential, 
     return old, str(row["state"])
 
 
+def _answered(store: Store, old: ConsentCredential) -> ConsentRequest:
+    row = store.row("SELECT raw FROM requests WHERE cid = ?", (old.request_cid,))
+    if row is None:  # every stored consent's request is stored with it
+        raise UnknownConsent("the request of the replaced consent is not in this wallet")
+    return ConsentRequest.decode(row["raw"])
+
+
+def check(store: Store, request: ConsentRequest) -> None:
+    """Checks 8-10 of spec 7.11 on a received replacement request, before it is stored or shown:
+    ``unknown_consent``, ``foreign_consent``, ``stale_notice``."""
+    old, _state = replaced(store, request)
+    check_new_notice(_answered(store, old), request)
+
+
 def with_changes(store: Store, request: ConsentRequest, review: Review, *, now: int, vocabulary: Vocabulary,
                  shown_name: Callable[[str], str]) -> Review:
     """``review`` with what ``request`` changes in the consent it replaces (unchanged if it replaces
@@ -41,9 +56,6 @@ def with_changes(store: Store, request: ConsentRequest, review: Review, *, now: 
     if request.replaces_cid is None:
         return review
     old, state = replaced(store, request)
-    row = store.row("SELECT raw FROM requests WHERE cid = ?", (old.request_cid,))
-    if row is None:  # every stored consent's request is stored with it
-        raise UnknownConsent("the request of the replaced consent is not in this wallet")
     return replace(review, replacement=compare(
-        old, ConsentRequest.decode(row["raw"]), request, state=state, lang=review.lang, now=now,
+        old, _answered(store, old), request, state=state, lang=review.lang, now=now,
         vocabulary=vocabulary, names=(shown_name(old.cid), review.requester_name)))

@@ -201,6 +201,8 @@ class Wallet:
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard:
+            if request.replaces_cid is not None:
+                reconsent.check(self.store, request)
             return self._review_of(request, source, lang, decisions.decision(self.store, request.cid), now)
 
     def review_bytes(self, raw: bytes, *, source: str = "bytes", lang: str = "ja", now: int | None = None) -> Review:
@@ -209,7 +211,8 @@ class Wallet:
         request = _consents.verify_request(raw, now=now, vocabulary=self.vocabulary)
         if request.replaces_cid is not None:
             with self.guard:
-                reconsent.replaced(self.store, request)  # unknown_consent / foreign_consent: nothing stored
+                # unknown_consent / foreign_consent / stale_notice: nothing stored
+                reconsent.check(self.store, request)
         self.trust.load(now)  # over the network (if not loaded yet), before taking the guard
         with self.guard:
             decisions.keep(self.store, request, source=source, lang=lang, now=now)

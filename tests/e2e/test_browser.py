@@ -17,6 +17,13 @@ from copyme.demo import Demo
 
 pytestmark = pytest.mark.browser
 
+#: Key points for terms that now pass the data on (a replacement changing them needs new points).
+NEW_NOTICE = {"ja": {"title": "銀行の入出金明細を家計簿に取り込みます",
+                     "points": ["家計簿の表示とおすすめに使います", "提携先にも渡します（365日で削除）"]},
+              "en": {"title": "Import your bank transactions into your budget",
+                     "points": ["Used for your budget and suggestions", "Passed on to partners (deleted after 365 days)"]}}
+
+
 def _shot(page: object, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
@@ -231,7 +238,7 @@ def test_changed_terms_and_renewal_on_a_phone(demo: Demo, browser: object, scree
 
     changed = httpx.post(f"{demo.budget_url}/api/consents/{old_id}/replace", timeout=30,
                          json={"changes": {"purposes": ["dpv:ServiceProvision", "dpv:ServicePersonalisation"],
-                                           "onward_sharing": True}})
+                                           "onward_sharing": True, "notice": NEW_NOTICE}})
     assert changed.status_code == 200, changed.text
     page.get_by_test_id("back").click()
     page.get_by_test_id("update-button").click()

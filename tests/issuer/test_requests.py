@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from issuer import build_request
-from protocol import ConsentRequest, InvalidArgument, UnknownItem, UnknownPurpose
+from protocol import ConsentRequest, InvalidArgument, StaleNotice, UnknownItem, UnknownPurpose
 from tests.support.samples import KEYS, NOW
 
 from .conftest import GOOD_ARGS
@@ -82,3 +82,38 @@ def test_requester_must_be_a_key() -> None:
     with pytest.raises(InvalidArgument) as info:
         build_request(requester=KEYS.requester.did, **GOOD_ARGS)  # type: ignore[arg-type]
     assert info.value.field == "requester"
+
+
+CID = b"\x01\x51\x12\x20" + bytes(32)
+NEW_NOTICE = {"ja": {"title": "明細を取り込みます", "points": ["家計簿にだけ使います", "提携先にも渡します"]},
+              "en": {"title": "Import your transactions", "points": ["Only for your budget", "Passed on to partners"]}}
+
+
+def test_a_replacement_that_changes_onward_sharing_needs_new_key_points() -> None:
+    old = make()
+    with pytest.raises(StaleNotice) as caught:
+        make(replaces=CID, previous=old, onward_sharing=True)
+    assert (caught.value.code, caught.value.field) == ("stale_notice", "notice")
+    assert "onward" in caught.value.detail
+    new = make(replaces=CID, previous=old, onward_sharing=True, notice=NEW_NOTICE)
+    assert new.onward_sharing and new.replaces == CID
+
+
+@pytest.mark.parametrize("changes", [{"retention_days": 730}, {"purposes": ["dpv:ServiceProvision", "dpv:Marketing"]},
+                                     {"required": ["transactions", "balance"], "optional": ["name"]}])
+def test_every_summarised_term_is_checked(changes: dict[str, Any]) -> None:
+    with pytest.raises(StaleNotice):
+        make(replaces=CID, previous=make(), **changes)
+
+
+def test_a_renewal_or_a_new_validity_keeps_the_notice() -> None:
+    old = make()
+    assert make(replaces=CID, previous=old).notice == old.notice
+    assert make(replaces=CID, previous=old, validity_days=90).validity_days == 90
+
+
+def test_replaces_and_previous_come_together() -> None:
+    for args in ({"replaces": CID}, {"previous": make()}):
+        with pytest.raises(InvalidArgument) as caught:
+            make(**args)
+        assert (caught.value.code, caught.value.field) == ("invalid", "previous")

@@ -171,11 +171,17 @@ RIGHTS_URL = "https://kakeibo.example/copyme/rights"
 
 
 def replacement_request(keys: Keys = KEYS, now: int = NOW) -> ConsentRequest:
-    """Kakeibo's changed terms: it declares a rights endpoint, adds a purpose and asks to
-    replace :func:`credential` (whose CID it names)."""
+    """Kakeibo's changed terms: it declares a rights endpoint, adds a purpose (with key points
+    that say so: spec 3.1) and asks to replace :func:`credential` (whose CID it names)."""
     old = ConsentCredential.decode(credential(keys, now).sign(keys.user))
+    notice = Notice(
+        {"ja": NoticeText("銀行の入出金明細を家計簿に取り込みます",
+                          ("明細は家計簿の表示とおすすめに使います", "第三者には渡しません", "いつでも撤回できます")),
+         "en": NoticeText("Import your bank transactions into your budget",
+                          ("Used for your budget and suggestions", "Never passed on", "Revoke at any time"))},
+        "https://kakeibo.example/terms/v4", hashlib.sha256(b"Kakeibo terms v4").digest())
     return request(keys, now + 86400, purposes=("dpv:ServiceProvision", "dpv:ServicePersonalisation"),
-                   request_id=bytes(range(48, 64)), rights=RIGHTS_URL, replaces=cid_bytes(old.raw))
+                   notice=notice, request_id=bytes(range(48, 64)), rights=RIGHTS_URL, replaces=cid_bytes(old.raw))
 
 
 def rights_request(keys: Keys = KEYS, now: int = NOW, kind: RightsKind = RightsKind.BOTH) -> RightsRequest:
