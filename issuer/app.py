@@ -49,7 +49,7 @@ MAX_JSON = 16 * 1024
 def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
                public_url: str | None = None, config: IssuerConfig | None = None,
                holder_did: str | None = None, watch_status: bool = True,
-               use_nonce: bool = False, registries: Sequence[str] = (),
+               use_nonce: bool = False, registries: Sequence[str] = (), council: str | None = None,
                clock_fn: Callable[[], int] | None = None, database: str | None = None,
                demo: bool = False) -> FastAPI:
     """The demo app.  ``holder`` is the data holder's base URL (its verifier service).
@@ -58,7 +58,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     reach this app at (default: taken from each incoming request).  ``holder_did`` skips
     asking ``<holder>/v1/holder``.  ``wallet`` is a wallet dashboard's base URL: the button
     then links to ``<wallet>/review?u=<request url>``.  ``registries`` are the status
-    registries whose lists the status watcher may fetch (any other is ``status_untrusted``).
+    registries whose lists the status watcher may fetch (any other is ``status_untrusted``);
+    with ``council`` (a pinned council DID) also those its signed trust list names.
     ``clock_fn`` replaces the wall clock.
     ``database`` (a ``postgresql://`` URL or a SQLite file) replaces ``home``'s ``issuer.db``.
     ``config`` is what the company asks for; the Kakeibo demo's own is used only with
@@ -70,8 +71,8 @@ def create_app(home: str | Path, holder: str, *, wallet: str | None = None,
     home = Path(home)
     key = load_or_create_key(home)
     store = open_store(database if database is not None else home / DB_FILE)
-    watcher = StatusWatcher(store, registries=registries, now=clock_fn) if watch_status else None
-
+    watcher = (StatusWatcher(store, registries=registries, council=council, now=clock_fn)
+               if watch_status else None)
     issuer = Issuer(key, store, config or kakeibo_config(holder),
                     holder=holder_did or (lambda: resolve_holder(holder)), watcher=watcher,
                     use_nonce=use_nonce, clock_fn=clock_fn)

@@ -40,6 +40,8 @@ def serve(
     registry: list[str] = typer.Option([], "--registry", help="A status registry's base URL whose lists the status "
                                                                "watcher may fetch (repeatable); lists elsewhere stay "
                                                                "unknown (status_untrusted)."),
+    council: str | None = typer.Option(None, "--council", help="The council DID whose signed trust list (read from "
+                                                               "--registry) may name further registries to trust."),
     demo: bool = typer.Option(False, "--demo", help="Required: this command runs a demo company with its demo terms."),
 ) -> None:
     """Run a demo company (--demo; Kakeibo, or Hoken with --app hoken): the CopyMe button, the
@@ -59,7 +61,8 @@ def serve(
             raise InvalidArgument(f"--app must be one of {', '.join(DEMO_APPS)}", field="app")
         config = DEMO_APPS[demo_app](holder)
         web = create_app(home, holder, wallet=wallet, public_url=public_url, holder_did=holder_did,
-                         use_nonce=nonce, config=config, database=db, registries=registry, demo=demo)
+                         use_nonce=nonce, config=config, database=db, registries=registry, council=council,
+                         demo=demo)
     except CopyMeError as err:
         cli_exit(err)
     typer.echo(f"{config.name['en']} (issuer demo) on http://{host}:{port}  home={home}", err=True)

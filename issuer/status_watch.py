@@ -9,9 +9,11 @@ state: ``valid``, ``revoked``, ``suspended``, ``invalid`` (an application-specif
 re-checks status itself before releasing anything; this view is for the company's own
 bookkeeping (stop using data under a revoked consent, don't present a suspended one).
 
-Only the registries the company configured are asked (``registries``): a consent whose list
-is anywhere else stays ``unknown`` with ``status_untrusted`` and nothing is fetched, so a user
-cannot make the company's server send requests to an address of the user's choosing.
+Only the registries the company configured are asked (``registries``), and, with a pinned
+council (``council``), those its current signed trust list names (spec 3.5; see
+:mod:`issuer.council`): a consent whose list is anywhere else stays ``unknown`` with
+``status_untrusted`` and nothing is fetched, so a user cannot make the company's server send
+requests to an address of the user's choosing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Protocol
 from common import RegistryClient, check_trusted_list_uri
 from protocol import CopyMeError, Status, StatusInvalid, StatusListToken, StatusRollback, clock
 
+from .council import TRUST_REFRESH, CouncilRegistries
 from .store import IssuerStorage, StoredConsent
 
 __all__ = ["RegistryLike", "StatusWatcher", "registry_base"]
@@ -40,6 +43,8 @@ class RegistryLike(Protocol):
     def fetch(self, uri_or_list_id: str, etag: str | None = None) -> Any: ...
 
     def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Iterator[Any]: ...
+
+    def trust_list(self) -> bytes: ...
 
 
 def _close(stream: Any) -> None:
@@ -64,14 +69,18 @@ def _default_client(base_url: str) -> RegistryLike:
 class StatusWatcher:
     """Keeps each stored consent's last known state up to date from its registry."""
 
-    def __init__(self, store: IssuerStorage, *, registries: Sequence[str] = (),
+    def __init__(self, store: IssuerStorage, *, registries: Sequence[str] = (), council: str | None = None,
                  client_factory: Callable[[str], RegistryLike] = _default_client,
-                 now: Callable[[], int] | None = None) -> None:
+                 now: Callable[[], int] | None = None, trust_refresh: float = TRUST_REFRESH) -> None:
         self.store = store
-        #: Base URLs of the registries whose lists and feeds may be fetched (none: nothing is).
+        #: Base URLs of the configured registries whose lists and feeds may be fetched (none: nothing is).
         self.registries = tuple(r.rstrip("/") for r in registries)
         self._client_factory = client_factory
         self._now = now or (lambda: clock.now())
+        #: The registries the pinned ``council``'s trust list names (read from the configured ones).
+        self.council = CouncilRegistries(store, council, self.registries, client=self.client, now=self._now)
+        self.trust_refresh = trust_refresh
+        self._council_thread: threading.Thread | None = None
         self._threads: dict[str, threading.Thread] = {}
         self._streams: dict[str, Any] = {}
         self._stop = threading.Event()
@@ -80,6 +89,11 @@ class StatusWatcher:
     def client(self, base_url: str) -> RegistryLike:
         """A registry client for ``base_url``."""
         return self._client_factory(base_url)
+
+    def allowed_registries(self) -> tuple[str, ...]:
+        """The registries whose lists and feeds may be fetched now: the configured ones, then
+        those the pinned council's current trust list names."""
+        return self.registries + tuple(r for r in self.council.registries if r not in self.registries)
 
     # ---------------------------------------------------------------- one refresh
 
@@ -112,7 +126,7 @@ class StatusWatcher:
         return self.refresh_list(consent.status_uri).get(consent.id, "unknown")
 
     def _fetch_token(self, uri: str, keys: set[str]) -> StatusListToken:
-        check_trusted_list_uri(uri, self.registries)  # before any request
+        check_trusted_list_uri(uri, self.allowed_registries())  # before any request
         result = self.client(registry_base(uri)).fetch(uri)
         if result is None:  # 304 cannot happen without an etag; treat as unavailable
             raise StatusInvalid("the registry answered 304 to an unconditional fetch")
@@ -149,7 +163,8 @@ class StatusWatcher:
 
         Only a trusted registry is followed; consents on any other stay ``status_untrusted``.
         """
-        if base_url.rstrip("/") not in self.registries:
+        base_url = base_url.rstrip("/")
+        if base_url not in self.allowed_registries():
             log.info("not following the change feed of an untrusted registry")
             return
         with self._lock:
@@ -161,9 +176,27 @@ class StatusWatcher:
         thread.start()
 
     def follow_all(self) -> None:
-        """Follow the registry of every list our consents point to."""
+        """Follow the registry of every list our consents point to; with a pinned council, also
+        keep its trust list fresh in the background (and follow the registries it names)."""
         for uri in self.store.status_uris():
             self.follow(registry_base(uri))
+        if self.council.council is not None and self.registries:
+            with self._lock:
+                if self._council_thread is not None or self._stop.is_set():
+                    return
+                self._council_thread = threading.Thread(target=self._follow_council, daemon=True,
+                                                        name="status-watch council")
+            self._council_thread.start()
+
+    def _follow_council(self) -> None:
+        while not self._stop.is_set():
+            ok = self.council.refresh()
+            named = self.council.registries
+            for uri in self.store.status_uris():
+                if registry_base(uri) in named:
+                    self.follow(registry_base(uri))
+            # after a failure (registry not up yet) try again sooner
+            self._stop.wait(self.trust_refresh if ok else min(self.trust_refresh, 5.0))
 
     def stop(self) -> None:
         """Stop following: close every change feed (their threads end with the next heartbeat)."""
@@ -177,6 +210,11 @@ class StatusWatcher:
         meta_key = f"last_event:{base_url}"
         delay = 0.2
         while not self._stop.is_set():
+            if base_url not in self.allowed_registries():  # the council no longer names it
+                log.info("stopped following a registry no longer trusted")
+                with self._lock:
+                    self._threads.pop(base_url, None)
+                return
             try:
                 # Catch up first: events missed while we were not listening.
                 for uri in self.store.status_uris():

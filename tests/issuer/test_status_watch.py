@@ -12,7 +12,7 @@ import pytest
 from common.registry_client import RegistryClient
 from issuer import IssuerStorage, StatusWatcher, build_request, open_store, publish, receive_consent
 from issuer.status_watch import registry_base
-from protocol import KeyPair, Status, StatusList, StatusListToken
+from protocol import InvalidArgument, KeyPair, Status, StatusList, StatusListToken
 from registry.app import create_app as registry_app
 from tests.support.samples import KEYS
 from tests.support.servers import SlowServer, serve
@@ -133,3 +133,57 @@ def _wait(store: IssuerStorage, consent_id: str, state: str, timeout: float = 10
     while store.consent(consent_id).state != state:
         assert time.monotonic() < deadline, store.consent(consent_id)
         time.sleep(0.02)
+
+
+def test_registries_the_pinned_councils_trust_list_names_are_trusted(tmp_path: Path, store: IssuerStorage) -> None:
+    """As the data holder does (spec 3.5): with a pinned council, a registry its signed trust list
+    names is trusted too — only while named, only by that council's list, and across a restart."""
+    council_app = registry_app(tmp_path / "council-registry", council_key=KEYS.council, heartbeat=1.0)
+    with serve(council_app) as registry, serve(registry_app(tmp_path / "other", heartbeat=1.0)) as other:
+        now = int(time.time())
+        list_id = secrets.token_hex(16)
+        consent_id = consent_on(store, put_list(other, KEYS.status, list_id=list_id, iat=now))
+        council = council_app.state.registry
+
+        unpinned = StatusWatcher(store, registries=[registry])
+        assert not unpinned.council.refresh()  # no council pinned: no trust list is read
+        assert unpinned.refresh(consent_id) == "unknown"
+        assert store.consent(consent_id).state_detail == "status_untrusted"
+
+        council.trust_add_registry(other)
+        foreign = StatusWatcher(store, registries=[registry], council=KEYS.stranger.did)
+        assert not foreign.council.refresh()  # the list is signed by another council: it names nothing
+        assert foreign.allowed_registries() == (registry,) and foreign.refresh(consent_id) == "unknown"
+
+        watcher = StatusWatcher(store, registries=[registry], council=KEYS.council.did, trust_refresh=0.2)
+        assert watcher.council.refresh()
+        assert watcher.allowed_registries() == (registry, other)
+        assert watcher.refresh(consent_id) == "valid"
+
+        watcher.follow_all()  # keeps the list fresh and follows the named registry's change feed
+        try:
+            put_list(other, KEYS.status, Status.REVOKED, list_id=list_id, iat=now + 1)
+            _wait(store, consent_id, "revoked")
+            council.trust_remove_registry(other)
+            deadline = time.monotonic() + 10.0
+            while other in watcher.allowed_registries():
+                assert time.monotonic() < deadline, "the council's new list was never read"
+                time.sleep(0.05)
+            assert watcher.refresh(consent_id) == "unknown"
+            assert store.consent(consent_id).state_detail == "status_untrusted"
+        finally:
+            watcher.stop()
+
+        council.trust_add_registry(other)
+        assert StatusWatcher(store, registries=[registry], council=KEYS.council.did).council.refresh()
+    # a restart with the registries down: the stored list still names the other registry
+    restarted = StatusWatcher(store, registries=[registry], council=KEYS.council.did)
+    assert restarted.allowed_registries() == (registry, other)
+    later = StatusWatcher(store, registries=[registry], council=KEYS.council.did, now=lambda: now + 400 * 86400)
+    assert later.allowed_registries() == (registry,)  # an expired list names nothing
+
+
+def test_a_council_did_must_be_a_did(store: IssuerStorage) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        StatusWatcher(store, registries=["http://127.0.0.1:9"], council="not-a-did")
+    assert caught.value.field == "council"
