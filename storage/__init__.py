@@ -6,7 +6,9 @@ Every service keeps its SQL in its own store modules; what they share lives here
   ``postgresql://`` URL selects the PostgreSQL backend; anything else is a SQLite file path;
 - :func:`open_pool` — a psycopg 3 connection pool for a DSN that fails at start with one line
   (``unavailable: cannot reach PostgreSQL at host:port/db: ...``) when the server does not answer;
-- :func:`pg_errors` — translates psycopg errors into :class:`protocol.Unavailable` in one place;
+- :func:`pg_errors` — translates psycopg errors into :class:`protocol.Unavailable` in one place
+  (a pool with no free connection in time into :class:`DatabaseBusy`, ``busy``, HTTP 503 with
+  ``Retry-After``);
 - :class:`Migration`, :func:`migrate_sqlite`, :func:`migrate_postgres` — ordered, recorded schema
   steps; one list per service drives both backends (each step spelled in both dialects).
 
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 from .dsn import describe, is_postgres
 from .migrations import Migration, migrate_postgres, migrate_sqlite
-from .pg import open_pool, pg_errors
+from .pg import BUSY_RETRY_AFTER, DatabaseBusy, open_pool, pg_errors
 
 __all__ = [
+    "BUSY_RETRY_AFTER",
+    "DatabaseBusy",
     "Migration",
     "describe",
     "is_postgres",

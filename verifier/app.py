@@ -113,7 +113,8 @@ _PRESENTATION_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _err(f"`too_large`: the body is above {MAX_PRESENTATION_SIZE} bytes."),
     500: _err("`internal`: an unexpected failure; nothing was released."),
     503: _err("`status_unavailable`: no fresh status list could be had (fail closed); "
-              "`data_unavailable`: the data source failed."),
+              "`data_unavailable`: the data source failed; `busy` (with `Retry-After`): every database "
+              "connection stayed busy, retry; `unavailable`: the database cannot be reached."),
 }
 
 
@@ -193,7 +194,9 @@ def create_app(holder: Holder | None = None, *, home: str | Path | None = None,
         return HolderInfo(did=gate.did, name=gate.name)
 
     @app.get("/v1/nonce", response_model=NonceBody, summary="A single-use nonce",
-             responses={500: _err("`internal`")})
+             responses={500: _err("`internal`"),
+                        503: _err("`busy` (with `Retry-After`): every database connection stayed busy, retry; "
+                                  "`unavailable`: the database cannot be reached.")})
     async def nonce() -> NonceBody:
         """A nonce a data user may put in its next presentation instead of relying on its own id and time."""
         value = await run_in_threadpool(gate.issue_nonce)
