@@ -76,8 +76,8 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]
             yield from _paths(item, (*prefix, index))
 
 
-def _replaced(path: tuple[Any, ...], new: Any, original: Any = CLAIMS) -> Any:
-    claims = copy.deepcopy(original)
+def _change(claims: Any, path: tuple[Any, ...], new: Any) -> None:
+    """Put ``new`` at ``path`` in ``claims`` (or remove what is there, for ``_GONE``)."""
     parent = claims
     for step in path[:-1]:
         parent = parent[step]
@@ -85,6 +85,11 @@ def _replaced(path: tuple[Any, ...], new: Any, original: Any = CLAIMS) -> Any:
         del parent[path[-1]]
     else:
         parent[path[-1]] = new
+
+
+def _replaced(path: tuple[Any, ...], new: Any, original: Any = CLAIMS) -> Any:
+    claims = copy.deepcopy(original)
+    _change(claims, path, new)
     return claims
 
 
@@ -147,14 +152,8 @@ def test_random_changes_are_judged_alike(presentation: bool, data: st.DataObject
                                  min_size=1, max_size=3))
     claims = copy.deepcopy(PRESENTATION_CLAIMS if presentation else CLAIMS)
     for path, new in changes:
-        parent = claims
         try:
-            for step in path[:-1]:
-                parent = parent[step]
-            if new is _GONE:
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = new
+            _change(claims, path, new)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change removed or replaced this place
     assert_same(claims, None if presentation else SIGNER)
