@@ -25,6 +25,12 @@ whenever it is importable (``ACCELERATED``).  It accepts exactly the inputs the 
 accepts, giving equal values, and refuses exactly the ones it refuses, with the same code
 (``tests/protocol/test_cbor_differential.py`` checks this on random, mutated and hostile input).
 It handles tag 18 alone; a caller allowing any other tag gets the reference decoder.
+
+The encoder likewise: :func:`_canon` (which rebuilds every map in RFC 8949 key order and refuses
+what is outside the data model) followed by ``cbor2.dumps`` is the reference, and the C module's
+``encode`` does the same walk and writes the bytes itself, giving the same bytes for every value
+the reference accepts and the same refusal, detail included, for every value it refuses
+(``tests/protocol/test_cbor_encode_differential.py``).
 """
 
 from __future__ import annotations
@@ -53,17 +59,19 @@ _INT_MAX = 2**64 - 1
 Tag = cbor2.CBORTag
 
 _accelerated: Callable[[bytes, bool], Any] | None
+_accelerated_encode: Callable[[Any, Collection[int]], bytes] | None
 try:
     from ._cbor import Invalid as _Invalid
     from ._cbor import decode as _accelerated
-except ImportError:  # not compiled here (no C compiler at install time): the reference decoder does it all
-    _accelerated = None
+    from ._cbor import encode as _accelerated_encode
+except ImportError:  # not compiled here (no C compiler at install time): the reference code does it all
+    _accelerated = _accelerated_encode = None
 
     class _Invalid(ValueError):  # type: ignore[no-redef]  # never raised: stands in for the C module's error
         pass
 
-#: Whether :func:`decode` runs the C decoder (``protocol/_cbor.c``) rather than the pure-Python
-#: reference; both accept and refuse the same inputs.
+#: Whether :func:`decode` and :func:`encode` run the C code (``protocol/_cbor.c``) rather than the
+#: pure-Python reference; both accept and refuse the same inputs, and encode to the same bytes.
 ACCELERATED = _accelerated is not None
 
 
@@ -86,13 +94,21 @@ def _key_bytes(key: int | str) -> bytes:
     if cached is not None:
         return cached
     if isinstance(key, str):
-        raw = key.encode("utf-8")
+        raw = _utf8(key)
         encoded = head(3, len(raw)) + raw
     else:
         encoded = head(0, key) if key >= 0 else head(1, -1 - key)
     if len(_KEY_CACHE) < 4096:  # keys of our formats repeat; a peer's junk must not grow this
         _KEY_CACHE[(type(key), key)] = encoded
     return encoded
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` in UTF-8; a lone surrogate has none, so such a string is not part of the data model."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DecodeError("text strings must be valid Unicode (no lone surrogates)") from None
 
 
 _LEAVES = frozenset({str, bytes, bool, type(None)})
@@ -186,7 +202,11 @@ def _canon(value: Any, depth: int, tags: Collection[int]) -> Any:
         if not _INT_MIN <= value <= _INT_MAX:
             raise DecodeError("integer out of 64-bit range")
         return value
-    if kind is str or kind is bytes or kind is bool or value is None:
+    if kind is str:
+        if not value.isascii():  # O(1); only other text can hold a lone surrogate
+            _utf8(value)
+        return value
+    if kind is bytes or kind is bool or value is None:
         return value
     if kind is dict:
         items = []
@@ -211,7 +231,7 @@ def _canon(value: Any, depth: int, tags: Collection[int]) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):  # IntEnum members
         return _canon(int(value), depth, tags)
     if isinstance(value, str):  # StrEnum members
-        return str.__str__(value)
+        return _canon(str.__str__(value), depth, tags)
     raise DecodeError(f"{kind.__name__} values are not part of the CopyMe data model")
 
 
@@ -219,8 +239,19 @@ def encode(value: Any, *, tags: Collection[int] = (18,)) -> bytes:
     """Encode ``value`` in RFC 8949 core deterministic encoding.
 
     Raises :class:`~protocol.errors.DecodeError` for values outside the data model (floats,
-    sets, datetimes ...), because a value we could not read back must never be signed.
+    sets, datetimes, text with lone surrogates ...), because a value we could not read back must
+    never be signed.
     """
+    if _accelerated_encode is not None:
+        try:
+            return _accelerated_encode(value, tags)
+        except _Invalid as err:
+            raise DecodeError(str(err)) from None
+    return _encode_reference(value, tags)
+
+
+def _encode_reference(value: Any, tags: Collection[int]) -> bytes:
+    """The reference encoder: :func:`_canon`, then cbor2 (which keeps the order _canon made)."""
     return cbor2.dumps(_canon(value, 0, tags))
 
 

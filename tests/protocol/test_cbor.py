@@ -19,14 +19,14 @@ EXAMPLES = json.loads((Path(__file__).parent / "data" / "rfc8949_examples.json")
 
 @pytest.fixture(autouse=True, scope="module", params=["c", "reference"])
 def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against the C decoder and against the pure-Python reference."""
-    saved = cbor._accelerated
-    if request.param == "c" and saved is None:
+    """Every test here runs against the C decoder and encoder and against the pure-Python reference."""
+    saved = cbor._accelerated, cbor._accelerated_encode
+    if request.param == "c" and None in saved:
         pytest.skip("the C decoder is not built here (test_the_c_decoder_is_built fails instead)")
     if request.param == "reference":
-        cbor._accelerated = None
+        cbor._accelerated = cbor._accelerated_encode = None
     yield request.param
-    cbor._accelerated = saved
+    cbor._accelerated, cbor._accelerated_encode = saved
 
 
 def test_the_c_decoder_is_built() -> None:
@@ -120,10 +120,51 @@ def test_size_limit_applies_before_parsing() -> None:
     assert cbor.decode(cbor.encode(b"x" * 100), max_size=200) == b"x" * 100
 
 
-@pytest.mark.parametrize("value", [1.5, {1, 2}, object(), {(1, 2): 3}, 2**64])
-def test_encoder_refuses_values_outside_the_data_model(value: Any) -> None:
-    with pytest.raises(DecodeError):
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        (1.5, "float values are not part of the CopyMe data model"),
+        ({1, 2}, "set values are not part of the CopyMe data model"),
+        (object(), "object values are not part of the CopyMe data model"),
+        ({(1, 2): 3}, "map keys must be integers or text"),
+        ({True: 3}, "map keys must be integers or text"),
+        (2**64, "integer out of 64-bit range"),
+        (-(2**64) - 1, "integer out of 64-bit range"),
+        ({2**64: 0}, "integer out of 64-bit range"),
+        ("\ud800", "text strings must be valid Unicode (no lone surrogates)"),
+        ({"\udfff": 0}, "text strings must be valid Unicode (no lone surrogates)"),
+        (cbor2.CBORTag(1, 0), "CBOR tag 1 is not allowed here"),
+        ([[[[[[[[[0]]]]]]]]], "nesting deeper than 8 levels"),
+    ],
+)
+def test_encoder_refuses_values_outside_the_data_model(value: Any, detail: str) -> None:
+    with pytest.raises(DecodeError) as err:
         cbor.encode(value)
+    assert err.value.code == "malformed"
+    assert err.value.detail == detail
+
+
+@pytest.mark.parametrize(
+    ("value", "hex_output"),
+    [
+        (2**64 - 1, "1bffffffffffffffff"),
+        (-(2**64), "3bffffffffffffffff"),
+        (-(2**63) - 1, "3b8000000000000000"),
+        (bytearray(b"ab"), "426162"),
+        (memoryview(b"abcd")[::2], "426163"),
+        ((1, (2,)), "82018102"),
+        ({"b": 0, "a": {100: 0, -1: 0}}, "a26161a21864002000616200"),
+        (cbor2.CBORTag(18, []), "d280"),
+    ],
+)
+def test_encoder_writes_the_one_encoding(value: Any, hex_output: str) -> None:
+    assert cbor.encode(value).hex() == hex_output
+
+
+def test_enum_keys_are_converted_before_sorting() -> None:
+    from protocol import Claim
+
+    assert cbor.encode({Claim.EXP: 0, 1: 0, Claim.IAT: 0}).hex() == "a3010004000600"
 
 
 def test_non_bytes_input() -> None:
