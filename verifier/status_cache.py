@@ -27,10 +27,13 @@ A status URI is used only if it names a list on a registry this holder trusts (i
 registry, plus any ``trusted_registries`` given): any other is ``status_untrusted`` before any
 network request, so a credential cannot make the holder fetch from an address of its choosing.
 
-Every token is checked before use: its signature (``StatusListToken.decode``), its signer
-against the per-list key the credential names (``status_invalid``), its ``sub`` against the
-credential's status URI (``status_invalid``), and its ``iat`` against the newest one already
-seen for that URI (``status_rollback``) - the newest ``iat`` is kept in SQLite across restarts.
+Every token is checked before use, fetched or pushed, in one order (spec 7.3 step 8, 8.1.1): its
+signature (``StatusListToken.decode``), its ``sub`` against the credential's status URI, its
+signer against the per-list key the credential names (all ``status_invalid``), its ``exp``, and
+its ``iat`` against the newest one already seen for that URI (``status_rollback``).  Only a
+token that passed every check is remembered: it becomes the newest ``iat`` (kept in SQLite
+across restarts) and the cached copy.  So a trusted registry serving a token under another key,
+or an expired one, cannot raise the bar for the real list.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_STALENESS = 300
 #: Seconds between saves of the change feed position while events arrive.
 _SAVE_POSITION_EVERY = 1.0
+_WRONG_KEY = "the status list is not signed by the key the consent names"
+_EXPIRED = "the registry only has an expired status list"
 
 
 class WouldBlock(Exception):  # noqa: N818 - not an error: "do this on a thread instead"
@@ -156,10 +161,10 @@ class StatusCache:
         if entry is None or current >= entry.fresh_until:
             if getattr(self._cache_only, "on", False):
                 raise WouldBlock(ref.uri)
-            entry = self._refresh(ref.uri, current, entry)
+            entry = self._refresh(ref.uri, current, entry, ref.key)
         token = entry.token
-        if token.signer != ref.key:
-            raise StatusInvalid("the status list is not signed by the key the consent names")
+        if token.signer != ref.key:  # a copy fetched for another credential naming another key
+            raise StatusInvalid(_WRONG_KEY)
         return token.status_list.get(ref.index)
 
     # ------------------------------------------------------------------ fetching
@@ -168,14 +173,16 @@ class StatusCache:
         with self._guard:
             return self._locks.setdefault(uri, threading.Lock())
 
-    def _refresh(self, uri: str, current: int, seen: _Entry | None) -> _Entry:
+    def _refresh(self, uri: str, current: int, seen: _Entry | None, key: str) -> _Entry:
         with self._lock_for(uri):
             entry = self._entries.get(uri)
             if entry is not None and entry is not seen and current < entry.fresh_until:
                 return entry  # another thread refreshed it while we waited
-            return self._fetch(uri, current, entry)
+            return self._fetch(uri, current, entry, key)
 
-    def _fetch(self, uri: str, current: int, entry: _Entry | None, version: str | None = None) -> _Entry:
+    def _fetch(self, uri: str, current: int, entry: _Entry | None, key: str,
+               version: str | None = None) -> _Entry:
+        """Fetch ``uri`` and cache it if it passes every check, the signer being ``key``."""
         try:
             if version is None:
                 result = self._client.fetch(uri, entry.etag if entry is not None else None)
@@ -191,12 +198,16 @@ class StatusCache:
             if entry is None:
                 raise StatusUnavailable("the registry answered 'not modified' to a first fetch")
             token, etag, max_age = entry.token, entry.etag, None
+            if token.expires_at is not None and current >= token.expires_at:
+                self._entries.pop(uri, None)
+                raise StatusUnavailable(_EXPIRED)
         else:
-            token = self._verify(uri, result.token)
+            try:
+                token = self._verify(uri, result.token, key, current)
+            except CopyMeError:
+                self._drop_if_stale(uri, current)  # no fresh copy obtainable; nothing of this one kept
+                raise
             etag, max_age = str(result.etag), result.max_age
-        if token.expires_at is not None and current >= token.expires_at:
-            self._entries.pop(uri, None)
-            raise StatusUnavailable("the registry only has an expired status list")
         fresh = _fresh_until(token, current, max_age, self.max_staleness)
         new = _Entry(token=token, etag=etag, fetched_at=current, fresh_until=fresh)
         self._entries[uri] = new
@@ -208,26 +219,27 @@ class StatusCache:
         if entry is not None and current >= entry.fresh_until:
             self._entries.pop(uri, None)
 
-    def _verify(self, uri: str, data: bytes, cached: StatusListToken | None = None,
-                now: int | None = None) -> StatusListToken:
-        """``data`` decoded and checked: signature, ``sub``, not older than the newest seen (which
-        it then becomes).  With ``cached`` (a pushed token) also: signed by the cached copy's key,
-        strictly newer than it and not expired at ``now`` - checked before the newest ``iat`` is
-        recorded, so a token that is not used cannot raise the bar for the real list."""
+    def _verify(self, uri: str, data: bytes, key: str, now: int,
+                cached: StatusListToken | None = None) -> StatusListToken:
+        """``data`` decoded and checked, in the order of spec 8.1.1 for fetched and pushed tokens
+        alike: signature, ``sub``, signed by ``key``, (pushed, given the ``cached`` copy: strictly
+        newer than it), not expired at ``now``, not older than the newest ``iat`` seen.  Only then
+        is its ``iat`` recorded as the newest: a token that is refused never raises the bar."""
         try:
             token = StatusListToken.decode(data)
         except CopyMeError as err:
             raise StatusInvalid(f"the status list does not verify ({err.code}): {err.detail}") from None
         if token.uri != uri:
             raise StatusInvalid("the status list is about another URI than the consent names")
-        if cached is not None:
-            if token.signer != cached.signer:
-                raise StatusInvalid("the pushed status list is not signed by the key of the cached one")
-            if token.issued_at <= cached.issued_at:
-                raise StatusRollback(f"pushed status list issued at {token.issued_at} is not newer than "
-                                     f"the cached {cached.issued_at}")
-            if token.expires_at is not None and now is not None and now >= token.expires_at:
-                raise Expired("the pushed status list has expired")
+        if token.signer != key:
+            raise StatusInvalid(_WRONG_KEY if cached is None else
+                                "the pushed status list is not signed by the key of the cached one")
+        if cached is not None and token.issued_at <= cached.issued_at:
+            raise StatusRollback(f"pushed status list issued at {token.issued_at} is not newer than "
+                                 f"the cached {cached.issued_at}")
+        if token.expires_at is not None and now >= token.expires_at:
+            # fetched: an expired list is no list; pushed: refused, and the registry is asked instead
+            raise StatusUnavailable(_EXPIRED) if cached is None else Expired("the pushed status list has expired")
         with self._db.lock:
             newest = self._newest.get(uri)
             if self._db.dialect != "sqlite":  # other workers record what they saw in the shared database
@@ -291,7 +303,7 @@ class StatusCache:
                     except CopyMeError as err:  # refused: never used; ask the registry itself
                         self.pushes_refused += 1
                         log.warning("pushed status list refused (%s); fetching it instead", err.code)
-                self._fetch(uri, current, entry, version=etag)
+                self._fetch(uri, current, entry, entry.token.signer, version=etag)  # a list's key never changes
         except CopyMeError as err:
             log.warning("dropping cached status list after a failed push refresh: %s", err.code)
             self.invalidate(uri)
@@ -305,7 +317,7 @@ class StatusCache:
         cid = cid_of(data)
         if etag is not None and etag != cid:
             raise StatusInvalid("the pushed status list is not the version the event names")
-        token = self._verify(uri, data, entry.token, current)
+        token = self._verify(uri, data, entry.token.signer, current, entry.token)
         new = _Entry(token=token, etag=cid, fetched_at=current,
                      fresh_until=_fresh_until(token, current, None, self.max_staleness))
         self._entries[uri] = new

@@ -148,3 +148,62 @@ def test_the_feed_position_is_kept_across_a_restart(tmp_path: Path) -> None:
         assert again.status.last_event_id == str(published["seq"])
     finally:
         w.stop()
+
+
+class _Serving:
+    """A trusted registry that answers every list fetch with ``token`` (it could be lying)."""
+
+    def __init__(self, real: Any, token: bytes) -> None:
+        self.real, self.token = real, token
+
+    def fetch(self, uri: str, etag: str | None = None, version: str | None = None) -> Any:
+        from common.registry_client import FetchResult
+
+        return FetchResult(self.token, "bafy-served", 60)
+
+    def events(self, last_event_id: str | None = None, list_id: str | None = None) -> Any:
+        return self.real.events(last_event_id, list_id)
+
+
+def _expired_token(w: World, iat: int) -> bytes:
+    from protocol import StatusList, StatusListToken
+
+    token = StatusListToken.create(uri=w.list_uri(LIST), status_list=StatusList(), signer=KEYS.status.did,
+                                   ttl=TTL, now=iat, lifetime=1)
+    return token.sign(KEYS.status)
+
+
+@pytest.mark.parametrize("served", ["another key", "expired"])
+def test_a_fetched_list_that_fails_a_check_never_raises_the_rollback_bar(world: World, served: str) -> None:
+    """Nothing about a fetched list is remembered until every check passed (spec 7.3 step 8): a
+    trusted registry serving a far newer token under another key, or an expired one, is refused,
+    and the real list that follows, older than that token, is still accepted."""
+    from protocol import KeyPair
+
+    cred = world.ready()
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    holder = world.holder
+    assert holder is not None
+    uri = world.list_uri(LIST)
+    newest = holder.status._newest[uri]
+    real = holder.status._client
+    start = world.clock()
+    if served == "another key":
+        bad = world.token(LIST, {1234: Status.REVOKED}, signer=KeyPair.from_seed(b"\x66" * 32), iat=start + 500)
+        code, status = "status_invalid", 403
+    else:
+        bad = _expired_token(world, start + 500)  # expired at start + 501
+        code, status = "status_unavailable", 503
+    world.clock.advance(1000)  # the refused token's iat is in the past, as the real next version's will be
+    holder.status.invalidate(uri)
+    holder.status._client = _Serving(real, bad)
+    assert_refused(world.post("/v1/data", world.present(cred)), code, status)
+    assert holder.status._newest[uri] == newest  # the bar was not raised ...
+    with holder.db.lock:
+        assert holder.db.execute("SELECT iat FROM status_seen WHERE uri = ?", [uri]).fetchone()[0] == newest
+    assert uri not in holder.status.cached()  # ... and nothing of the refused token is cached
+    holder.status._client = real
+    world.publish(LIST, iat=start + 400)  # the real next version, older than the refused token
+    holder.status.invalidate(uri)
+    assert world.post("/v1/data", world.present(cred)).status_code == 200
+    assert holder.status._newest[uri] == world.list_iat[LIST]
