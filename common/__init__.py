@@ -5,7 +5,8 @@ httpx.  ``wallet``, ``issuer``, ``verifier`` and ``registry`` import it (never e
 ``protocol`` never does.
 
 - :mod:`common.web`: one error contract (``{"error": code, "detail": ...}`` for unknown routes,
-  wrong methods, bad JSON, too-large bodies, unexpected errors, hang-ups) and body caps.
+  wrong methods, bad JSON, too-large bodies, unexpected errors, hang-ups), body caps, and the
+  plain-ASGI lane for a hot binary route.
 - :mod:`common.peer`: :class:`PeerClient`, requests to peers with an overall deadline.
 - :mod:`common.registry_client`, :mod:`common.holder_client`: the registry's and the data holder's
   clients, on top of it.
@@ -25,9 +26,18 @@ from .peer import DEFAULT_DEADLINE, PeerClient, PeerResponse
 from .periodic import Periodic
 from .process import Child, run_server, serve_workers, worker_config
 from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient, check_trusted_list_uri
-from .web import DEFAULT_BODY_LIMIT, BodyCap, LastResort, install_error_contract, read_capped, read_json_object
+from .web import (
+    DEFAULT_BODY_LIMIT,
+    BinaryLane,
+    BodyCap,
+    LastResort,
+    install_error_contract,
+    read_capped,
+    read_json_object,
+)
 
 __all__ = [
+    "BinaryLane",
     "BodyCap",
     "Child",
     "DEFAULT_BODY_LIMIT",

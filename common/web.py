@@ -14,6 +14,11 @@ party's service shares, so that each answers every failure the same way::
 
 :func:`read_capped` reads a raw body with a route's own (smaller) cap, and
 :func:`read_json_object` reads a capped JSON object body for routes that parse by hand.
+
+:class:`BinaryLane` answers one hot ``POST`` route (the data gate's ``/v1/data``) as plain ASGI,
+in front of the framework's routing, under the same contract: FastAPI's routing, dependency
+solving and response classes cost a data holder's gate about as much CPU as its signature check
+(measured: ``bench/gate.py``), and the route has one binary body and one JSON answer.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from protocol import CopyMeError, DecodeError, InvalidArgument, NotFound, TooLar
 
 from .errors import Internal, MethodNotAllowed
 
-__all__ = ["DEFAULT_BODY_LIMIT", "BodyCap", "LastResort", "install_error_contract", "read_capped", "read_json_object"]
+__all__ = ["DEFAULT_BODY_LIMIT", "BinaryLane", "BodyCap", "LastResort", "install_error_contract", "read_capped", "read_json_object"]
 
 #: The largest body any CopyMe route accepts (a status list token is at most 1 MiB).
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -163,11 +168,90 @@ class LastResort:
                 await _answer(send, Internal("internal error"))
 
 
+class BinaryLane:
+    """ASGI middleware: ``POST path`` answered by ``handler(body)`` without the framework's routing.
+
+    ``handler`` takes the raw body (at most ``limit`` bytes) and returns the JSON object of a 200
+    answer, rendered byte for byte as FastAPI's ``JSONResponse`` renders it; a
+    :class:`~protocol.CopyMeError` it raises is answered as every route answers one (its status,
+    ``{"error": code, "detail": ...}``, its ``http_headers`` such as ``Retry-After``).  A body above
+    ``limit`` is ``too_large`` (declared or as it arrives), a client that hangs up mid-body is one
+    INFO line.  Anything else it raises goes on to :class:`LastResort` (a 500 ``internal``): add
+    this lane *before* :func:`install_error_contract`, so that it runs inside that contract's
+    middleware.  Other methods and paths pass through to the app (and its routes, which keep
+    documenting this one in the OpenAPI schema).
+    """
+
+    def __init__(self, app: ASGIApp, *, path: str, handler: Callable[[bytes], Awaitable[Any]], limit: int,
+                 log: logging.Logger = _log) -> None:
+        self.app = app
+        self.path = path
+        self.handler = handler
+        self.limit = limit
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._body(scope, receive)
+            if body is None:
+                self.log.info("client went away during POST %s", self.path)
+                return
+            content = await self.handler(body)
+        except _BodyTooLarge:
+            await _answer(send, TooLarge(f"body is above the limit of {self.limit} bytes"))
+            return
+        except CopyMeError as err:
+            await _answer(send, err)
+            return
+        payload = _render(content)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(payload)).encode()),
+                                (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body (``None``: the client hung up); ``too_large`` past the limit."""
+        declared = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                declared = value
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise DecodeError("Content-Length is not a number") from None
+            if size > self.limit:
+                raise TooLarge(f"body of {size} bytes is above the limit of {self.limit}")
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                raise TooLarge(f"body is above the limit of {self.limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _render(content: Any) -> bytes:
+    """JSON bytes exactly as FastAPI's ``JSONResponse`` renders ``content``."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
 async def _answer(send: Send, err: CopyMeError) -> None:
     status, body = error_response(err)
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    payload = _render(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    for name, value in (getattr(err, "http_headers", None) or {}).items():  # e.g. Retry-After with a 503
+        headers.append((name.lower().encode("latin-1"), str(value).encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
