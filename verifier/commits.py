@@ -6,9 +6,9 @@ commit - and with ``synchronous=full`` its fsync - the largest cost of a release
 writer thread per holder collects every write that is waiting, runs them in **one**
 transaction, commits once, and only then wakes each caller with its own outcome:
 
-- each write runs inside its own ``SAVEPOINT``: one that raises (a presentation id another
-  write of the same batch already used: ``replayed``) is rolled back alone and its caller gets
-  the error; the others still commit;
+- one write that raises (a presentation id another write of the same batch already used:
+  ``replayed``) is undone alone and its caller gets the error; the others still commit (the
+  batch runs bare first, and again with a ``SAVEPOINT`` around each write only when one fails);
 - a caller is woken only after ``COMMIT`` returned, so no response is sent for a record that
   is not committed; if the commit fails, every caller of that batch gets the error and nothing
   of the batch is written;
@@ -47,6 +47,15 @@ T = TypeVar("T")
 #: Most writes in one transaction (a bound on how long one commit holds the database lock).
 MAX_BATCH = 256
 _STOP = object()
+
+
+class _Undo(Exception):
+    """A write of a batch run without savepoints failed: roll the whole transaction back."""
+
+    def __init__(self, job: _Job[Any], error: BaseException) -> None:
+        super().__init__()
+        self.job = job
+        self.error = error
 
 
 class _Job(Generic[T]):
@@ -168,29 +177,56 @@ class GroupCommit:
                 self._wake(batch)
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
+        """Commit ``batch``: first without savepoints; if a write fails, again with one per write.
+
+        Almost every batch commits whole, and then a savepoint and its release per write are
+        two statements of seven for nothing.  So the writes first run bare; the first one that
+        raises rolls the whole transaction back, and - unless it was alone - the batch runs again
+        with a savepoint around each write, which undoes the failing one alone.  A write must
+        therefore be safe to run again after a rollback (every holder write is: it reads what it
+        chains onto inside the transaction).
+        """
+        if self._run(batch, savepoints=False) and len(batch) > 1:
+            for job in batch:
+                job.error = None
+            self._run(batch, savepoints=True)
+
+    def _run(self, batch: list[_Job[Any]], *, savepoints: bool) -> bool:
+        """One transaction over ``batch``; ``True``: a bare write failed and nothing was kept (run it again)."""
         db = self._db
         try:
             with db.lock:
                 with db.transaction() as conn:
                     for job in batch:
-                        conn.execute("SAVEPOINT copyme_write")
+                        if savepoints:
+                            conn.execute("SAVEPOINT copyme_write")
                         try:
                             job.result = job.write()
                         except BaseException as err:  # noqa: BLE001 - handed to its caller, the batch goes on
+                            if not savepoints:
+                                raise _Undo(job, err) from err
                             job.error = err
                             conn.execute("ROLLBACK TO SAVEPOINT copyme_write")
-                        conn.execute("RELEASE SAVEPOINT copyme_write")
+                            db.forget()
+                        if savepoints:
+                            conn.execute("RELEASE SAVEPOINT copyme_write")
                 for job in batch:
                     if job.error is None and job.committed is not None:
                         job.committed()
+        except _Undo as undo:  # rolled back: nothing of the batch is written
+            for job in batch:
+                job.result = None
+            undo.job.error = undo.error
+            return True
         except BaseException as err:  # noqa: BLE001 - no commit: every caller of the batch gets the error
             for job in batch:
                 if job.error is None:
                     job.error = err
                     job.result = None
-            return
+            return False
         self.batches += 1
         self.writes += sum(1 for job in batch if job.error is None)
+        return False
 
     def _wake(self, batch: list[_Job[Any]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}

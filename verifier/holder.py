@@ -158,12 +158,14 @@ class Holder:
         return self._clock() if now is None else now
 
     def start(self) -> None:
-        """Start following the registry's change feed and its trust list (recipient names).
+        """Start following the registry's change feed and its trust list (recipient names), and the
+        database's upkeep (SQLite: WAL checkpoints on their own thread, not inside a commit).
 
         A holder built without a data source refuses (``no_data_source``): it could only ever
         refuse every release.
         """
         self.check_source()
+        self.db.start_background()
         self.status.subscribe()
         self.trust.follow()
 
@@ -174,9 +176,10 @@ class Holder:
                                "SqlSource(...), or demo_source() for the demo (CLI: --source, --sql or --demo)")
 
     def stop(self) -> None:
-        """Stop the background work (change feed, trust list refresh); the stores stay open."""
+        """Stop the background work (change feed, trust list refresh, WAL checkpoints); the stores stay open."""
         self.status.close()
         self.trust.close()
+        self.db.stop_background()
 
     def close(self) -> None:
         """Stop the background work, commit what is queued, and close the database."""

@@ -85,6 +85,8 @@ class PostgresDatabase:
     """The verifier's shared database on PostgreSQL (a DSN); see the module docstring."""
 
     dialect = "postgres"
+    #: Nothing read here is kept in memory: other workers write the same tables.
+    generation = None
 
     def __init__(self, dsn: str, *, max_size: int = 10) -> None:
         self.where = describe(dsn)
@@ -121,3 +123,12 @@ class PostgresDatabase:
     def serialise(self, key: int) -> None:
         """Inside :meth:`transaction`: wait for, then hold until commit, the cluster-wide lock ``key``."""
         self.execute("SELECT pg_advisory_xact_lock(?)", [key])
+
+    def forget(self) -> None:
+        """Nothing to do: nothing read from a shared database is kept in memory (:attr:`generation`)."""
+
+    def start_background(self) -> None:
+        """Nothing to do: the PostgreSQL server does its own upkeep."""
+
+    def stop_background(self) -> None:
+        """Nothing to do (see :meth:`start_background`)."""

@@ -39,6 +39,8 @@ __all__ = ["MAX_QUERY_SIZE", "MIGRATIONS", "PAGE_SIZE", "POSTGRES_SCHEMA", "Atte
 MAX_QUERY_SIZE = 4096
 #: Most receipts in one answer; the wallet asks again while ``more`` is true.
 PAGE_SIZE = 100
+#: Most customers whose chain head is kept in memory (SQLite) between writes.
+_HEADS_KEPT = 65536
 
 MIGRATIONS = sqlite_utils.Migrations("copyme-verifier-receipts")
 
@@ -109,6 +111,9 @@ class ReceiptLog:
         self._db = db
         self._key = key
         self._customer_for = customer_for
+        # each customer's chain head (seq, binary CID of its raw receipt) as last written, with
+        # the database generation it is good for (see verifier.store.Database.generation)
+        self._heads: dict[str, tuple[int | None, tuple[int, bytes] | None]] = {}
         with db.lock:
             if isinstance(db, sqlite_utils.Database):
                 MIGRATIONS.apply(db)
@@ -123,19 +128,35 @@ class ReceiptLog:
         Call with the database lock held, inside the transaction that writes the attempt's record.
         """
         conn = self._db.conn
-        last = conn.execute("SELECT seq, raw FROM receipts WHERE customer_id = ? ORDER BY seq DESC LIMIT 1",
-                            [attempt.customer_id]).fetchone()
-        seq = 1 if last is None else int(last[0]) + 1
+        last = self._last(conn, attempt.customer_id)
+        seq = 1 if last is None else last[0] + 1
         receipt = UsageReceipt(holder=self._key.did, user=attempt.user, consent=attempt.consent,
                                presenter=attempt.presenter, items=attempt.items, purpose=attempt.purpose,
                                outcome=outcome, issued_at=now, seq=seq,
-                               prev=None if last is None else cid_bytes(bytes(last[1])), reason=reason)
+                               prev=None if last is None else last[1], reason=reason)
         raw = receipt.sign(self._key)
         conn.execute("INSERT INTO receipts (customer_id, seq, at, user, consent_id, outcome, reason, raw) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      [attempt.customer_id, seq, now, attempt.user, _consent_text(attempt.consent), outcome, reason,
                       raw])
+        if len(self._heads) >= _HEADS_KEPT:  # a bound, not a policy: a head not kept is read again
+            self._heads.clear()
+        self._heads[attempt.customer_id] = (self._db.generation, (seq, cid_bytes(raw)))
         return receipt
+
+    def _last(self, conn: Any, customer_id: str) -> tuple[int, bytes] | None:
+        """``(seq, binary CID)`` of the customer's newest receipt: kept from the last write while
+        the database generation holds, else read."""
+        generation, head = self._heads.get(customer_id, (None, None))
+        if generation is not None and generation == self._db.generation:
+            return head
+        last = conn.execute("SELECT seq, raw FROM receipts WHERE customer_id = ? ORDER BY seq DESC LIMIT 1",
+                            [customer_id]).fetchone()
+        head = None if last is None else (int(last[0]), cid_bytes(bytes(last[1])))
+        if len(self._heads) >= _HEADS_KEPT:
+            self._heads.clear()
+        self._heads[customer_id] = (self._db.generation, head)
+        return head
 
     def of_customer(self, customer_id: str, after: int = 0, limit: int = PAGE_SIZE) -> ReceiptPage:
         """Receipts of ``customer_id`` with ``seq`` > ``after``, oldest first, at most ``limit``."""

@@ -77,6 +77,8 @@ class Records:
 
     def __init__(self, db: HolderDatabase) -> None:
         self._db = db
+        # the chain's head as last written, and the database generation it is good for
+        self._head: tuple[int | None, tuple[int, str] | None] = (None, None)
         with db.lock:
             db.execute("""CREATE TABLE IF NOT EXISTS records (
                 seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -161,9 +163,9 @@ class Records:
             claims.write(row["at"])
         if also is not None:
             also(row["at"])
-        last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        row["seq"] = int(last[0]) + 1 if last else 1
-        row["prev"] = str(last[1]) if last else GENESIS
+        last = self._last(conn)
+        row["seq"] = last[0] + 1 if last else 1
+        row["prev"] = last[1] if last else GENESIS
         row["hash"] = _digest(row)
         conn.execute(
             f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -171,7 +173,19 @@ class Records:
              json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
              row["reason"], row["detail"], row["prev"], row["hash"],
              None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
+        self._head = (self._db.generation, (row["seq"], row["hash"]))
         return row
+
+    def _last(self, conn: Any) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest record: kept from the last write while the database
+        generation holds (SQLite, one writer: a release reads no chain head), else read."""
+        generation, head = self._head
+        if generation is not None and generation == self._db.generation:
+            return head
+        last = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        head = (int(last[0]), str(last[1])) if last else None
+        self._head = (self._db.generation, head)
+        return head
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         with self._db.lock:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from protocol import UsageReceipt, cid_bytes
+from tests.support.samples import KEYS
 from verifier.commits import GroupCommit
+from verifier.receipts import Attempt, ReceiptLog
+from verifier.records import Records
 from verifier.store import Database, open_database
 
 
@@ -137,3 +142,90 @@ def test_inline_commits_on_the_loop_once_per_iteration_and_undoes_a_failing_writ
     assert commits.batches == 1 and commits._thread is None  # one commit, and no thread was needed
     assert asyncio.run(commits.run_async(_insert(db, "d"))) == "d"  # another loop later: its own flush
     commits.close()
+
+
+def _entry(code: str) -> dict[str, object]:
+    return Records.refusal_entry(code, "test", now=1_700_000_000)
+
+
+def test_a_write_undone_in_a_batch_leaves_no_trace_in_the_chain_heads(tmp_path: Path) -> None:
+    """The records and receipt chain heads kept in memory follow a rollback to a savepoint."""
+    db = open_database(tmp_path / "h.db")
+    records = Records(db)
+    receipts = ReceiptLog(db, KEYS.holder, lambda did: "C-1")
+    attempt = Attempt(customer_id="C-1", user=KEYS.user.did, consent=cid_bytes(b"consent"),
+                      presenter=KEYS.requester.did, items=("balance",), purpose="dpv:ServiceProvision")
+    commits = GroupCommit(db)
+    commits.run(lambda: records.write(_entry("first"), None, lambda at: receipts.append(attempt, "refused", "a", at)))
+
+    def written_then_failed() -> None:
+        records.write(_entry("undone"), None, lambda at: receipts.append(attempt, "refused", "b", at))
+        raise ValueError("after writing")
+
+    calls: list[Callable[[], object]] = [
+        lambda: commits.run(lambda: records.write(_entry("second"), None,
+                                                  lambda at: receipts.append(attempt, "refused", "c", at))),
+        lambda: commits.run(written_then_failed),
+        lambda: commits.run(lambda: records.write(_entry("third"), None,
+                                                  lambda at: receipts.append(attempt, "refused", "d", at)))]
+    outcomes = _queued_behind(commits, db, calls)
+    assert isinstance(outcomes[1], ValueError) and not isinstance(outcomes[0], Exception)
+    commits.run(lambda: records.write(_entry("fourth"), None, lambda at: receipts.append(attempt, "refused", "e", at)))
+    commits.close()
+    assert [r["reason"] for r in records.all()] == ["first", "second", "third", "fourth"]
+    assert records.verify_chain() == 4
+    _assert_receipt_chain(receipts, ["a", "c", "d", "e"])
+
+
+def test_writes_of_another_connection_are_chained_onto(tmp_path: Path) -> None:
+    """A second process on the same SQLite file (e.g. the CLI) appends between two of ours."""
+    mine, theirs = open_database(tmp_path / "h.db"), open_database(tmp_path / "h.db")
+    records = {db: Records(db) for db in (mine, theirs)}
+    receipts = {db: ReceiptLog(db, KEYS.holder, lambda did: "C-1") for db in (mine, theirs)}
+    attempt = Attempt(customer_id="C-1", user=KEYS.user.did, consent=cid_bytes(b"consent"),
+                      presenter=KEYS.requester.did, items=("balance",), purpose="dpv:ServiceProvision")
+    for i, db in enumerate([mine, mine, theirs, mine, theirs, theirs, mine]):
+        code = "r" + "abcdefg"[i]
+        with db.transaction():
+            records[db].write(_entry(code), None, lambda at, db=db, code=code: receipts[db].append(
+                attempt, "refused", code, at))
+    assert records[mine].verify_chain() == 7
+    _assert_receipt_chain(receipts[mine], ["r" + c for c in "abcdefg"])
+
+
+def _assert_receipt_chain(receipts: ReceiptLog, reasons: list[str]) -> None:
+    stored = receipts.of_customer("C-1").receipts
+    decoded = [UsageReceipt.decode(r.raw) for r in stored]
+    assert [r.reason for r in decoded] == reasons
+    previous: tuple[int, bytes | None] = (0, None)
+    for receipt, row in zip(decoded, stored, strict=True):
+        receipt.check_follows(*previous)
+        previous = (receipt.seq, row.raw)
+
+
+def test_while_serving_the_wal_is_checkpointed_on_its_own_thread_not_inside_a_commit(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    db.start_background()
+    try:
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # no checkpoint (and fsyncs) in a commit
+        checkpoints = db._checkpoints
+        assert checkpoints is not None
+        runs = checkpoints.runs
+        commits = GroupCommit(db, inline=True)
+
+        async def main() -> None:
+            for i in range(50):
+                await asyncio.gather(*(commits.run_async(_insert(db, f"k{i}-{j}")) for j in range(4)))
+
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (checkpoints.runs > runs and checkpoints.last):
+            time.sleep(0.05)
+        assert checkpoints.last, "the background thread checkpointed what was committed"
+        commits.close()
+    finally:
+        db.stop_background()
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # SQLite's default again
+    db.conn.close()
+    reopened = open_database(tmp_path / "c.db")
+    assert reopened.execute("SELECT count(*) FROM t").fetchone()[0] == 200
