@@ -24,7 +24,7 @@ from .enums import COSE_SIGN1_TAG, CoseAlg, CoseHeader
 from .errors import DecodeError, TooLarge, UnknownKey, UnsupportedAlg, WrongType
 from .keys import KeyPair, did_from_public_key, verify_with_key
 
-__all__ = ["Sign1", "sig_structure", "sign1", "verified", "verify1"]
+__all__ = ["Sign1", "protected_header", "sig_structure", "sign1", "verified", "verify1"]
 
 _sign1_parts: Callable[[bytes], tuple[bytes, bytes, bytes, bytes] | None] | None
 try:  # the C twin of _split_fast + sig_structure (protocol/_cbor.c), where it was built
@@ -39,6 +39,7 @@ _ALLOWED_HEADERS = frozenset((_ALG, _TYP, _KID))
 
 _SIG1_CONTEXT = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
 _HEADER_CACHE: dict[bytes, dict[int, Any]] = {}
+_PROTECTED_CACHE: dict[tuple[bytes, str], bytes] = {}
 
 
 def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
@@ -95,13 +96,33 @@ def _split_fast(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     return protected_at[0], payload_at[0], data[end + 2 :]
 
 
+def protected_header(key: KeyPair, typ: str) -> bytes:
+    """The encoded protected header a CopyMe signer puts on every object of type ``typ``."""
+    cache_key = (key.public_key, typ)
+    cached = _PROTECTED_CACHE.get(cache_key)
+    if cached is None:
+        cached = cbor.encode({CoseHeader.ALG: CoseAlg.EDDSA, CoseHeader.TYP: typ, CoseHeader.KID: key.public_key})
+        if len(_PROTECTED_CACHE) < 4096:  # one entry per signing key and typ
+            _PROTECTED_CACHE[cache_key] = cached
+    return cached
+
+
 def sign1(payload: bytes, key: KeyPair, typ: str) -> bytes:
-    """Sign ``payload`` (already deterministic CBOR) as a tagged COSE_Sign1 of type ``typ``."""
-    protected = cbor.encode(
-        {CoseHeader.ALG: CoseAlg.EDDSA, CoseHeader.TYP: typ, CoseHeader.KID: key.public_key}
-    )
+    """Sign ``payload`` (already deterministic CBOR) as a tagged COSE_Sign1 of type ``typ``.
+
+    The envelope is laid out directly (it is on every signing path): tag 18, array(4), the
+    protected header as a byte string, an empty map, the payload and the signature as byte
+    strings - a test checks it equals ``cbor.encode(Tag(18, [protected, {}, payload, signature]))``.
+    """
+    protected = protected_header(key, typ)
     signature = key.sign(sig_structure(protected, payload))
-    return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return b"".join((
+        b"\xd2\x84",  # tag 18, array(4)
+        cbor.head(2, len(protected)), protected,
+        b"\xa0",  # the empty unprotected header
+        cbor.head(2, len(payload)), payload,
+        cbor.head(2, len(signature)), signature,
+    ))
 
 
 @dataclass(frozen=True)

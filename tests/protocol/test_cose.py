@@ -105,6 +105,18 @@ def test_sig_structure_is_the_rfc_array() -> None:
         assert cose.sig_structure(protected, payload) == cbor.encode(["Signature1", protected, b"", payload])
 
 
+def test_the_envelope_laid_out_directly_is_the_rfc_encoding() -> None:
+    """sign1 writes tag 18 and the array by hand; it must be what the encoder gives, at every length."""
+    for size in (0, 1, 23, 24, 255, 256, 65535, 65536):
+        payload = b"p" * size
+        for key, typ in ((KEY, TYP), (KeyPair.from_seed(b"\x22" * 32), "application/vnd.copyme.receipt+cwt")):
+            data = cose.sign1(payload, key, typ)
+            protected = cbor.encode({1: -8, 16: typ, 4: key.public_key})
+            assert cose.protected_header(key, typ) == protected
+            signature = key.sign(cose.sig_structure(protected, payload))
+            assert data == cbor.encode(cbor.Tag(18, [protected, {}, payload, signature]))
+
+
 def test_fast_and_general_paths_agree() -> None:
     """A non-minimal but otherwise valid envelope is refused by the general path, not accepted."""
     data = cose.sign1(PAYLOAD, KEY, TYP)
