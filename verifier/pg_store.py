@@ -115,17 +115,27 @@ class PostgresDatabase:
             raise RuntimeError("transactions do not nest")
         with pg_errors(_ERR), self._pool.connection() as conn, conn.transaction():
             self._local.conn = conn
+            self._local.held = set()
             try:
                 yield self.conn
             finally:
                 self._local.conn = None
+                self._local.held = set()
 
     def serialise(self, key: int) -> None:
-        """Inside :meth:`transaction`: wait for, then hold until commit, the cluster-wide lock ``key``."""
+        """Inside :meth:`transaction`: wait for, then hold until commit, the cluster-wide lock ``key``.
+
+        Taken once per transaction: the writes of a group commit share one, and each asked for it.
+        """
+        held: set[int] = getattr(self._local, "held", set())
+        if key in held:
+            return
         self.execute("SELECT pg_advisory_xact_lock(?)", [key])
+        held.add(key)
 
     def forget(self) -> None:
-        """Nothing to do: nothing read from a shared database is kept in memory (:attr:`generation`)."""
+        """A rollback to a savepoint, which also let go of the locks taken after it: take them again."""
+        self._local.held = set()
 
     def start_background(self) -> None:
         """Nothing to do: the PostgreSQL server does its own upkeep."""

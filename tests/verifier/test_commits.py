@@ -17,7 +17,7 @@ from tests.support.samples import KEYS
 from verifier.commits import GroupCommit
 from verifier.receipts import Attempt, ReceiptLog
 from verifier.records import Records
-from verifier.store import Database, open_database
+from verifier.store import Database, open_database, open_store
 
 
 def _db(tmp_path: Path) -> Database:
@@ -148,9 +148,10 @@ def _entry(code: str) -> dict[str, object]:
     return Records.refusal_entry(code, "test", now=1_700_000_000)
 
 
-def test_a_write_undone_in_a_batch_leaves_no_trace_in_the_chain_heads(tmp_path: Path) -> None:
-    """The records and receipt chain heads kept in memory follow a rollback to a savepoint."""
-    db = open_database(tmp_path / "h.db")
+def test_a_write_undone_in_a_batch_leaves_no_trace_in_the_chain_heads(tmp_path: Path, backend: str | None) -> None:
+    """The records and receipt chain heads kept in memory (SQLite) follow a rollback to a savepoint;
+    on PostgreSQL the records lock is taken again after one."""
+    db = open_store(backend) if backend is not None else open_database(tmp_path / "h.db")
     records = Records(db)
     receipts = ReceiptLog(db, KEYS.holder, lambda did: "C-1")
     attempt = Attempt(customer_id="C-1", user=KEYS.user.did, consent=cid_bytes(b"consent"),
@@ -175,6 +176,27 @@ def test_a_write_undone_in_a_batch_leaves_no_trace_in_the_chain_heads(tmp_path: 
     assert [r["reason"] for r in records.all()] == ["first", "second", "third", "fourth"]
     assert records.verify_chain() == 4
     _assert_receipt_chain(receipts, ["a", "c", "d", "e"])
+
+
+def test_on_postgres_a_batch_takes_the_records_lock_once(pg_dsn: str) -> None:
+    db = open_store(pg_dsn)
+    records = Records(db)
+    commits = GroupCommit(db)
+    locks: list[str] = []
+    execute = db.execute
+
+    def counting(sql: str, params: object = None) -> object:
+        if "pg_advisory_xact_lock" in sql:
+            locks.append(sql)
+        return execute(sql, params)
+
+    db.execute = counting  # type: ignore[method-assign]
+    calls: list[Callable[[], object]] = [lambda c=c: commits.run(lambda: records.write(_entry(c))) for c in "abcd"]
+    outcomes = _queued_behind(commits, db, calls)  # type: ignore[arg-type]
+    commits.close()
+    assert not any(isinstance(o, Exception) for o in outcomes)
+    assert len(locks) == 1 and records.verify_chain() == 4
+    db.close()  # type: ignore[attr-defined]
 
 
 def test_writes_of_another_connection_are_chained_onto(tmp_path: Path) -> None:
