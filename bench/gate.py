@@ -37,10 +37,11 @@ from _load import write_bodies
 from _world import presentations, setup_gate
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (all its threads)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of process ``pid`` so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp: Path,
@@ -55,12 +56,15 @@ def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp
         path = tmp / "bodies.bin"
         write_bodies(path, bodies)
         cmd += ["--bodies", str(path)]
-    before = cpu_seconds(pid) if pid is not None else 0.0
+    before = cpu_seconds(pid) if pid is not None else (0.0, 0.0)
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    cpu_us = (cpu_seconds(pid) - before) / max(1, out["requests"]) * 1e6 if pid is not None else None
+    after = cpu_seconds(pid) if pid is not None else (0.0, 0.0)
+    per = 1e6 / max(1, out["requests"])
+    cpu_us = (sum(after) - sum(before)) * per if pid is not None else None
+    sys_us = round((after[1] - before[1]) * per) if pid is not None else None
     stats = latency_stats(out.pop("latencies"))
     return {"rps": round(out["requests"] / out["seconds"], 1), **stats, "statuses": out["statuses"],
-            "exhausted": out["exhausted"], "cpu_us": None if cpu_us is None else round(cpu_us)}
+            "exhausted": out["exhausted"], "cpu_us": None if cpu_us is None else round(cpu_us), "sys_us": sys_us}
 
 
 def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: float, rounds: int,
@@ -70,7 +74,7 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
     for clients in clients_list:
         best_data: dict[str, Any] | None = None
         best_triv: dict[str, Any] | None = None
-        cpu = {"data": [], "trivial": []}
+        cpu: dict[str, list[Any]] = {"data": [], "trivial": [], "data_sys": [], "trivial_sys": []}
         for _ in range(rounds):
             bodies = presentations(creds, int(guess * seconds * 1.3) + 50)
             data = load(url + "/v1/data", clients, seconds, bodies, tmp, pid=pid)
@@ -78,8 +82,9 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
                 raise SystemExit(f"data gate refused requests: {data['statuses']}")
             guess = max(guess if data["exhausted"] else 0, data["rps"] * 1.2)
             triv = load(url + "/health", clients, seconds, None, tmp, pid=pid)
-            cpu["data"].append(data["cpu_us"])
-            cpu["trivial"].append(triv["cpu_us"])
+            for kind, run in (("data", data), ("trivial", triv)):
+                cpu[kind].append(run["cpu_us"])
+                cpu[kind + "_sys"].append(run["sys_us"])
             if best_data is None or data["rps"] > best_data["rps"]:
                 best_data = data
             if best_triv is None or triv["rps"] > best_triv["rps"]:
@@ -99,7 +104,8 @@ def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
     if None in cpu["data"] or None in cpu["trivial"]:
         return {}
     data, trivial = min(cpu["data"]), min(cpu["trivial"])
-    return {"data_cpu_us": data, "trivial_cpu_us": trivial, "cpu_ratio": round(trivial / data, 3) if data else None}
+    return {"data_cpu_us": data, "trivial_cpu_us": trivial, "cpu_ratio": round(trivial / data, 3) if data else None,
+            "data_sys_us": min(cpu["data_sys"]), "trivial_sys_us": min(cpu["trivial_sys"])}
 
 
 def main() -> None:
@@ -140,7 +146,8 @@ def main() -> None:
         result["rows"] = rows
         result["load_average_after"] = os.getloadavg()
         table(rows, ["synchronous", "clients", "data_rps", "data_p50_ms", "data_p99_ms", "trivial_rps",
-                     "trivial_p50_ms", "trivial_p99_ms", "ratio", "data_cpu_us", "trivial_cpu_us", "cpu_ratio"],
+                     "trivial_p50_ms", "trivial_p99_ms", "ratio", "data_cpu_us", "trivial_cpu_us", "cpu_ratio",
+                     "data_sys_us", "trivial_sys_us"],
               title="POST /v1/data vs GET /health, same verifier process (best of rounds)")
         for mode in modes:
             mine = [r for r in rows if r["synchronous"] == mode]
