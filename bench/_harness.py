@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -219,3 +220,14 @@ def rss_of(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0]) / 1024
     return round(fields["VmRSS"], 1), round(fields["VmHWM"], 1)
+
+
+def callgrind_instructions(args: list[str], out: Path, timeout: float = 1800) -> int:
+    """Instructions (callgrind ``Ir``) of ``python args...`` run under valgrind (hash seed fixed)."""
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, *args],
+                   env=env, check=True, capture_output=True, timeout=timeout)
+    match = re.search(r"^summary:\s*(\d+)", out.read_text(), re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"no callgrind summary in {out}")
+    return int(match.group(1))

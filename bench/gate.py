@@ -2,6 +2,7 @@
 
     python bench/gate.py [--seconds 3] [--rounds 2] [--clients 1,8,64] [--synchronous normal|full,...]
                          [--profile] [--quick]
+    python bench/gate.py --instructions [--calls 320]
 
 A real ``copyme registry serve`` and ``copyme verifier serve`` run as their own processes on
 loopback; the load generator (``bench/_load.py``, raw keep-alive HTTP/1.1) is a third process.
@@ -15,6 +16,9 @@ it).  ``--synchronous`` runs the whole measurement once per SQLite durability se
 (``normal``: a commit survives a kill of the process; ``full``: also a power cut, one fsync per
 commit).  ``--profile`` reruns the 8-client load against a verifier whose threads are sampled
 (``bench/_serve.py --profile``) and prints where the time goes.
+
+``--instructions`` counts machine instructions per request instead (valgrind; see
+``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.
 
 Aims (issue 15): data >= 50% of the trivial rate and p99 <= 10 ms at 8 clients.
 Writes ``bench/results/gate.json``.
@@ -31,6 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import _gate_count
 import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _load import write_bodies
@@ -117,7 +122,20 @@ def main() -> None:
                         help="comma-separated SQLite durability settings to measure (normal, full)")
     parser.add_argument("--profile", action="store_true", help="also sample the verifier under 8 clients")
     parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request with valgrind instead (in process, no HTTP server)")
+    parser.add_argument("--calls", type=int, default=320, help="measured requests per kind with --instructions")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        _gate_count.child(args.child, args.calls, args.pool)
+        return
+    if args.instructions:
+        counted = _gate_count.count(args.calls)
+        if counted is not None:
+            write_result("gate-instructions", counted)
+        return
     if args.quick:
         args.seconds, args.rounds, args.clients = 0.3, 1, "1,8"
     clients_list = [int(c) for c in args.clients.split(",")]
