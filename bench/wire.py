@@ -21,11 +21,8 @@ Without valgrind on the PATH it says so and exits 0 (CI does not install it).
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))  # first: bench/verifier.py must not shadow the verifier package
 
 import nacl.signing  # noqa: E402
-from _harness import write_result  # noqa: E402
+from _harness import callgrind_instructions, write_result  # noqa: E402
 
 from tests.support import samples  # noqa: E402
 from tests.support.samples import KEYS  # noqa: E402
@@ -171,14 +168,7 @@ def _instructions(case: str, calls: int, pool: int, folder: Path) -> int:
     """Total instructions (callgrind ``Ir``) of a child process running ``case`` ``calls`` times
     (with ``pool`` fresh presentations made in set-up, whatever ``calls`` is)."""
     out = folder / f"cg-{abs(hash((case, calls)))}.out"
-    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-                    "--child", case, "--calls", str(calls), "--pool", str(pool)], env=env, check=True,
-                   capture_output=True, timeout=1800)
-    match = re.search(r"^summary:\s*(\d+)", out.read_text(), re.MULTILINE)
-    if match is None:
-        raise SystemExit(f"no callgrind summary in {out}")
-    return int(match.group(1))
+    return callgrind_instructions([__file__, "--child", case, "--calls", str(calls), "--pool", str(pool)], out)
 
 
 def count_instructions(calls: int) -> None:
