@@ -14,6 +14,7 @@ httpx.  ``wallet``, ``issuer``, ``verifier`` and ``registry`` import it (never e
 - :mod:`common.hosts`: loopback and ``Host`` header checks.
 - :mod:`common.process`: serving an app (in one process or several workers), and child services.
 - :mod:`common.periodic`: a piece of work run now and every so often in a background thread.
+- :mod:`common.trust_list`: a council's signed trust list, fetched and verified for every party.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .peer import DEFAULT_DEADLINE, PeerClient, PeerResponse
 from .periodic import Periodic
 from .process import Child, run_server, serve_workers, worker_config
 from .registry_client import EventStream, FetchResult, ListEvent, RegistryClient, check_trusted_list_uri
+from .trust_list import CouncilTrustList
 from .web import (
     DEFAULT_BODY_LIMIT,
     BinaryLane,
@@ -40,6 +42,7 @@ __all__ = [
     "BinaryLane",
     "BodyCap",
     "Child",
+    "CouncilTrustList",
     "DEFAULT_BODY_LIMIT",
     "DEFAULT_DEADLINE",
     "EventStream",

@@ -13,6 +13,9 @@ does the same through :class:`CouncilRegistries`:
 * the last good list is kept in the store's meta, so the named registries survive a restart with
   the registry down, and they count only while that list is valid (an expired list names none);
 * a fetch failure keeps the last good list; it never widens what is trusted.
+
+The checks that make a list usable (signer, validity, not older than the one in use) are
+:class:`common.trust_list.CouncilTrustList`, shared with the wallet and the data holder.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from protocol import CopyMeError, TrustList, UnknownKey
+from common.trust_list import CouncilTrustList
+from protocol import CopyMeError
 from protocol._model import check_did
 
 from .store import IssuerStorage
@@ -48,53 +52,32 @@ class CouncilRegistries:
         self.sources = tuple(sources)
         self._client = client
         self._now = now
-        self._list: TrustList | None = None
+        self._list = CouncilTrustList(council)  # no trust on first use: without a council, no list
         self.loaded = threading.Event()
         stored = store.get_meta(_META) if council is not None else None
         if stored:
             try:
-                self._use(bytes.fromhex(stored))  # may have expired since: then it names nothing
+                self._list.use(bytes.fromhex(stored), now())  # may have expired since: then it names nothing
             except (CopyMeError, ValueError) as err:
                 log.info("stored trust list not used: %s", getattr(err, "code", type(err).__name__))
 
     @property
     def registries(self) -> tuple[str, ...]:
         """Base URLs the current list names; none when there is no valid list of the pinned council."""
-        found = self._list
-        if found is None or self._now() >= found.expires_at:
-            return ()
-        return found.registries
+        return self._list.registries(self._now())
 
     def refresh(self) -> bool:
-        """Fetch and use the council's list from the configured registries; ``False`` (the last
-        good list kept) if none has one that verifies, or no council is pinned."""
+        """Fetch and use the council's list from the configured registries (the first whose list
+        is the pinned council's, valid now and not older than the one in use); ``False`` (the last
+        good list kept) if none has one, or no council is pinned."""
         if self.council is None:
             return False
-        for source in self.sources:
-            try:
-                raw = self._client(source).trust_list()
-                if not self._use(raw):
-                    continue
-            except CopyMeError as err:
-                log.info("trust list from %s not used: %s", source, err.code)
-                continue
-            except Exception as err:  # noqa: BLE001 - a registry's nonsense never stops the watcher
-                log.info("trust list from %s not used: %s", source, type(err).__name__)
-                continue
-            self.store.set_meta(_META, raw.hex())
-            self.loaded.set()
-            return True
-        return False
-
-    def _use(self, raw: bytes) -> bool:
-        """Use ``raw`` if it is the pinned council's list, valid now and not older than the one in
-        use (a replayed old list could name a registry the council has since dropped)."""
-        trust = TrustList.decode(raw)
-        if trust.issuer != self.council:
-            raise UnknownKey("the trust list is not signed by the pinned council")
-        trust.check_validity(self._now())
-        if self._list is not None and trust.issued_at < self._list.issued_at:
-            log.info("trust list older than the one in use: not used")
-            return False
-        self._list = trust
+        sources = [(source, lambda source=source: self._client(source).trust_list()) for source in self.sources]
+        try:
+            self._list.fetch(sources, self._now())
+        except CopyMeError:
+            return False  # each source's refusal was logged
+        assert self._list.raw is not None
+        self.store.set_meta(_META, self._list.raw.hex())
+        self.loaded.set()
         return True

@@ -8,7 +8,8 @@ looks a recipient's DID up there when it writes a record, and stores the DID *an
 
 The council DID that must sign the list is pinned: given by the deployer (``council=``), or
 else taken from the first list fetched (trust on first use, as the wallet does); a list signed
-by anyone else is ignored.  A name is only a label for the record - it decides nothing - so a
+by anyone else, expired, or older than the one in use is ignored (the checks are
+:mod:`common.trust_list`, shared with the wallet and the issuer).  A name is only a label for the record - it decides nothing - so a
 registry that is down, or a recipient that is not listed, just means a record with the DID only.
 The list is refreshed in the background every :data:`TRUST_REFRESH` seconds, never on the
 request path.
@@ -24,8 +25,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from protocol import TrustList, clock
-from protocol.errors import CopyMeError, UnknownKey
+from common.trust_list import CouncilTrustList
+from protocol import clock
+from protocol.errors import CopyMeError
 
 from .store import HolderDatabase
 
@@ -47,15 +49,13 @@ class TrustNames:
         self._clock = clock_fn or clock.now
         self.refresh_every = refresh
         self._names: dict[str, dict[str, str]] = {}
-        #: Base URLs of the registries the pinned council's current list names (besides the holder's own).
-        self.registries: tuple[str, ...] = ()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.loaded = threading.Event()
         with db.lock:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             stored = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('council', 'trust_list')").fetchall())
-        self.council: str | None = council or stored.get("council")
+        self._list = CouncilTrustList(council or stored.get("council"), first_use=True)
         if council is not None and stored.get("council") != council:
             self._save("council", council)
         if "trust_list" in stored:
@@ -63,6 +63,21 @@ class TrustNames:
                 self._use(bytes.fromhex(stored["trust_list"]), self._clock())
             except (CopyMeError, ValueError) as err:
                 log.info("stored trust list not used: %s", getattr(err, "code", type(err).__name__))
+
+    @property
+    def council(self) -> str | None:
+        """The council DID a list must be signed by: given, or the first list's signer, or ``None`` yet."""
+        return self._list.council
+
+    @council.setter
+    def council(self, did: str | None) -> None:
+        self._list.council = did
+
+    @property
+    def registries(self) -> tuple[str, ...]:
+        """Base URLs of the registries the pinned council's current list names (besides the
+        holder's own); none once that list has expired."""
+        return self._list.registries(self._clock())
 
     def name_of(self, did: str | None) -> dict[str, str] | None:
         """The listed name of ``did`` (a copy), or ``None`` when it is not on the list."""
@@ -75,28 +90,32 @@ class TrustNames:
         if fetch is None:
             return False
         try:
-            raw = fetch()
-            self._use(raw, clock.now(now) if now is not None else self._clock())
-        except CopyMeError as err:
+            self._use_fetched(fetch, clock.now(now) if now is not None else self._clock())
+        except CopyMeError as err:  # a label must never take the gate down
             log.info("trust list not refreshed: %s", err.code)
             return False
-        except Exception as err:  # noqa: BLE001 - a label must never take the gate down
-            log.info("trust list not refreshed: %s", type(err).__name__)
-            return False
-        self._save("trust_list", raw.hex())
+        assert self._list.raw is not None
+        self._save("trust_list", self._list.raw.hex())
         self.loaded.set()
         return True
 
+    def _use_fetched(self, fetch: Callable[[], bytes], now: int) -> None:
+        pinned_before = self._list.council
+        self._list.fetch([("the registry", fetch)], now)
+        self._took(pinned_before)
+
     def _use(self, raw: bytes, now: int) -> None:
-        trust = TrustList.decode(raw)
-        if self.council is not None and trust.issuer != self.council:
-            raise UnknownKey("the trust list is not signed by the pinned council")
-        trust.check_validity(now)
-        if self.council is None:
-            self.council = trust.issuer
-            self._save("council", trust.issuer)
+        pinned_before = self._list.council
+        self._list.use(raw, now)
+        self._took(pinned_before)
+
+    def _took(self, pinned_before: str | None) -> None:
+        """A list passed every check (:mod:`common.trust_list`): pin its council, take its names."""
+        trust = self._list.current
+        assert trust is not None
+        if pinned_before is None and self._list.council is not None:
+            self._save("council", self._list.council)  # trust on first use
         self._names = {o.did: {"ja": o.name_ja, "en": o.name_en} for o in trust.organisations}
-        self.registries = trust.registries
 
     def _save(self, key: str, value: str) -> None:
         with self._db.lock:

@@ -12,7 +12,8 @@ import threading
 from dataclasses import dataclass
 
 from common.registry_client import RegistryClient
-from protocol import CopyMeError, Organisation, TrustList, Unavailable, UnknownKey, clock
+from common.trust_list import CouncilTrustList
+from protocol import CopyMeError, Organisation, TrustList, Unavailable, clock
 
 from .glossary import NOTES
 from .store import Store
@@ -47,7 +48,7 @@ class TrustCheck:
 
 
 class TrustLists:
-    """Fetches, verifies and caches the trust list for one wallet."""
+    """Fetches, verifies and caches the trust list for one wallet (the checks: :mod:`common.trust_list`)."""
 
     def __init__(self, store: Store, registry: RegistryClient, *, guard: threading.RLock | None = None) -> None:
         self.store = store
@@ -62,14 +63,6 @@ class TrustLists:
         """The pinned council DID, if any."""
         return self.store.get_meta("council")
 
-    def _verify(self, raw: bytes, now: int) -> TrustList:
-        trust = TrustList.decode(raw)
-        council = self.council
-        if council is not None and trust.issuer != council:
-            raise UnknownKey(f"the trust list is signed by {trust.issuer}, not the pinned council {council}")
-        trust.check_validity(now)
-        return trust
-
     def load(self, now: int | None = None, *, refresh: bool = True) -> TrustList | None:
         """The verified trust list (fetched once per wallet object), or ``None`` with :attr:`error` set.
 
@@ -80,12 +73,12 @@ class TrustLists:
         current = clock.now(now)
         if self._current is not None or (not refresh and self._error):
             return self._current
+        with self.guard:
+            pinned = CouncilTrustList(self.council, first_use=True)
         try:
             if not refresh:
                 raise Unavailable("the trust list was not fetched yet")
-            raw = self.registry.trust_list()
-            with self.guard:
-                trust = self._verify(raw, current)
+            trust = pinned.fetch([("the registry", self.registry.trust_list)], current)
         except CopyMeError as err:
             with self.guard:
                 if refresh:
@@ -94,15 +87,16 @@ class TrustLists:
                 cached = self.store.get_meta("trust_list")
                 if cached:
                     try:
-                        self._current = self._verify(bytes.fromhex(cached), current)
+                        self._current = pinned.verify(bytes.fromhex(cached), current)
                     except CopyMeError:
                         return None
                 return self._current
+        assert pinned.raw is not None and pinned.council is not None
         with self.guard:
             with self.store.transaction():
                 if self.council is None:
-                    self.store.set_meta("council", trust.issuer)  # trust on first use
-                self.store.set_meta("trust_list", raw.hex())
+                    self.store.set_meta("council", pinned.council)  # trust on first use
+                self.store.set_meta("trust_list", pinned.raw.hex())
             self._current = trust
         return trust
 

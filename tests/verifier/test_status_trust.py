@@ -154,3 +154,26 @@ def test_a_list_signed_by_another_council_names_nothing(world: World) -> None:
     with pytest.raises(UnknownKey):
         world.holder.trust._use(forged, world.clock())
     assert world.holder.status.allowed_registries() == (world.registry_url,)
+
+
+def test_an_older_trust_list_served_again_is_not_used(world: World) -> None:
+    """A registry serving the council's older list again (which still named a registry the council
+    has dropped since) changes nothing: the holder keeps the newer list (spec 3.5, ``replayed``)."""
+    world.ready()
+    assert world.registry_server is not None and world.holder is not None
+    council = world.registry_server.server.config.app.state.registry
+    dropped = "http://127.0.0.1:9"
+    council.trust_add_registry(dropped)
+    assert world.holder.trust.refresh() and dropped in world.holder.status.allowed_registries()
+    old = RegistryClient(world.registry_url).trust_list()
+    world.clock.advance(5)
+    council.trust_remove_registry(dropped)
+    assert world.holder.trust.refresh() and dropped not in world.holder.status.allowed_registries()
+
+    class Replaying:
+        def trust_list(self) -> bytes:
+            return old
+
+    world.holder.trust._client = Replaying()
+    assert not world.holder.trust.refresh()
+    assert dropped not in world.holder.status.allowed_registries()
