@@ -68,21 +68,41 @@ def test_status_uri_off_the_trusted_registry_is_refused_without_a_request(world:
     assert world.provisions() == []
 
 
-def test_a_good_request_does_not_wait_behind_sixty_bad_ones(world: World, slow: SlowServer) -> None:
-    cred = world.ready()
-    bad = _credential_at(world, f"{slow.url}/v1/lists/{LIST}")
+def _good_amid(world: World, crowd: bytes, good: bytes) -> tuple[float, list[int], int]:
+    """Send 60 presentations of ``crowd`` at once and, while they are in flight, one of ``good``:
+    the seconds the good one took, the crowd's status codes and the good one's."""
     codes: list[int] = []
-    threads = [threading.Thread(target=lambda: codes.append(world.post("/v1/verify", world.present(bad)).status_code))
+    threads = [threading.Thread(target=lambda: codes.append(world.post("/v1/verify", world.present(crowd)).status_code))
                for _ in range(60)]
     for thread in threads:
         thread.start()
     started = time.monotonic()
-    good = world.post("/v1/verify", world.present(cred))
+    answer = world.post("/v1/verify", world.present(good))
     took = time.monotonic() - started
     for thread in threads:
-        thread.join(20)
-    assert good.status_code == 200 and took < 3.0, (good.text, took)
-    assert codes == [403] * 60 and slow.connections == 0
+        thread.join(30)
+    return took, codes, answer.status_code
+
+
+def test_a_good_request_does_not_wait_behind_sixty_bad_ones(world: World, slow: SlowServer) -> None:
+    """Sixty requests naming a list on an untrusted (and slow) address cost a good request no more
+    than sixty good requests do: they are refused on the URI's text, and never hold a worker.
+
+    Measured against a baseline in the same run rather than against a fixed time, so that a
+    loaded machine slows both alike: were the bad ones waiting on the slow address (its fetches
+    end at the client's 2 s deadline, 8 at a time), the good one would wait for seconds."""
+    cred = world.ready()
+    bad = _credential_at(world, f"{slow.url}/v1/lists/{LIST}")
+    baseline, amid_bad = [], []
+    for _ in range(2):  # interleaved, so that a load peak falls on both kinds
+        took, codes, good = _good_amid(world, cred, cred)
+        assert good == 200 and codes == [200] * 60
+        baseline.append(took)
+        took, codes, good = _good_amid(world, bad, cred)
+        assert good == 200 and codes == [403] * 60
+        amid_bad.append(took)
+    assert slow.connections == 0
+    assert min(amid_bad) <= 3 * max(baseline) + 0.5, (amid_bad, baseline)
 
 
 def test_a_slow_trusted_registry_is_cut_off_at_the_deadline(world: World, slow: SlowServer) -> None:
