@@ -22,12 +22,12 @@ from protocol import ConsentCredential, CopyMeError, Presentation, cbor
 from protocol import credential as credential_module
 from protocol import presentation as presentation_module
 from tests.support import samples
+from tests.support.claims import GONE, put
 from tests.support.samples import KEYS
 
 CLAIMS = cbor.decode(samples.credential().to_payload())
 PRESENTATION_CLAIMS = cbor.decode(samples.presentation().to_payload())
 SIGNER = KEYS.user.did
-_GONE = object()
 
 
 def _fast(claims: Any, signer: str | None) -> Any:
@@ -76,27 +76,16 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]
             yield from _paths(item, (*prefix, index))
 
 
-def _change(claims: Any, path: tuple[Any, ...], new: Any) -> None:
-    """Put ``new`` at ``path`` in ``claims`` (or remove what is there, for ``_GONE``)."""
-    parent = claims
-    for step in path[:-1]:
-        parent = parent[step]
-    if new is _GONE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = new
-
-
 def _replaced(path: tuple[Any, ...], new: Any, original: Any = CLAIMS) -> Any:
     claims = copy.deepcopy(original)
-    _change(claims, path, new)
+    put(claims, path, new)
     return claims
 
 
 PATHS = list(_paths(CLAIMS))
 PRESENTATION_PATHS = list(_paths(PRESENTATION_CLAIMS))
 ODD_VALUES: list[Any] = [
-    _GONE, None, True, False, 0, 1, -1, 6, 36500, 36501, 2**32, 2**32 + 1, 2**40, 2**40 + 1, "", "ja", "ja\n", "x",
+    GONE, None, True, False, 0, 1, -1, 6, 36500, 36501, 2**32, 2**32 + 1, 2**40, 2**40 + 1, "", "ja", "ja\n", "x",
     "dpv:Marketing", "transactions", "Transactions", "https://registry.example/v1/lists/x", "ftp://x", b"",
     b"\x00" * 16, b"\x00" * 32, b"\x01\x51\x12\x20" + b"\x00" * 32, b"\x01\x51\x12\x21" + b"\x00" * 32, [], {},
     ["transactions", "transactions"], ["dpv:Marketing"], ["balance", 1], {1: 1, -1: 6, -2: b"\x00" * 32},
@@ -120,7 +109,7 @@ def test_each_consent_claim_removed_or_replaced(path: tuple[Any, ...]) -> None:
 @pytest.mark.parametrize("path", [*PRESENTATION_PATHS, ("nonce",)], ids=repr)
 def test_each_presentation_claim_removed_or_replaced(path: tuple[Any, ...]) -> None:
     for new in ODD_VALUES:
-        if path == ("nonce",) and new is _GONE:
+        if path == ("nonce",) and new is GONE:
             continue
         assert_same(_replaced(path, new, PRESENTATION_CLAIMS), None)
 
@@ -137,7 +126,7 @@ def test_other_claims_and_signers() -> None:
 
 _odd = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**41), 2**41), st.binary(max_size=40), st.text(max_size=12),
-              st.sampled_from([v for v in ODD_VALUES if v is not _GONE])),
+              st.sampled_from([v for v in ODD_VALUES if v is not GONE])),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.integers(-3, 3), st.text(max_size=3)),
                                                                           inner, max_size=4)),
     max_leaves=8,
@@ -148,12 +137,12 @@ _odd = st.recursive(
 @given(presentation=st.booleans(), data=st.data())
 def test_random_changes_are_judged_alike(presentation: bool, data: st.DataObject) -> None:
     paths = PRESENTATION_PATHS if presentation else PATHS
-    changes = data.draw(st.lists(st.tuples(st.sampled_from(paths), st.one_of(st.just(_GONE), _odd)),
+    changes = data.draw(st.lists(st.tuples(st.sampled_from(paths), st.one_of(st.just(GONE), _odd)),
                                  min_size=1, max_size=3))
     claims = copy.deepcopy(PRESENTATION_CLAIMS if presentation else CLAIMS)
     for path, new in changes:
         try:
-            _change(claims, path, new)
+            put(claims, path, new)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change removed or replaced this place
     assert_same(claims, None if presentation else SIGNER)

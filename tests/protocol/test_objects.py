@@ -34,6 +34,7 @@ from protocol import (
     cid_of,
 )
 from tests.support import samples
+from tests.support.claims import GONE, put
 from tests.support.samples import KEYS, NOW
 
 
@@ -293,28 +294,17 @@ def _credential_claims_with(change: Any) -> bytes:
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Any:
-    def change(claims: dict[Any, Any]) -> None:
-        node = claims
-        for key in path[:-1]:
-            node = node[key]
-        if value is _DELETE:
-            del node[path[-1]]
-        else:
-            node[path[-1]] = value
-    return change
-
-
-_DELETE = object()
+    return lambda claims: put(claims, path, value)
 
 
 @pytest.mark.parametrize("change", [
-    _set((8,), _DELETE),                                     # no cnf
+    _set((8,), GONE),                                     # no cnf
     _set((8, 1, 1), 2),                                      # kty EC2, not OKP
     _set((8, 1, -1), 7),                                     # crv Ed448
     _set((8, 1, -2), b"\x01" * 31),                          # a 31-byte key
     _set((8, 1, 2), b"kid"),                                 # a label beyond kty, crv, x
     _set((8, 1, -2), KEYS.requester.did),                    # the DID's text instead of the key
-    _set((-65537,), _DELETE),                                # no consent terms
+    _set((-65537,), GONE),                                # no consent terms
     _set((-65537, 1), KEYS.holder.public_key + b"\x00"),     # audience of 33 bytes
     _set((-65537, 8), KEYS.status.did.encode()),             # status key as the DID's bytes
     _set((-65537, 2), "transactions"),                       # items not an array
