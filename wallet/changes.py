@@ -18,6 +18,7 @@ from typing import Any
 from protocol import DEFAULT_VOCABULARY, ConsentCredential, ConsentRequest, Vocabulary
 
 from .glossary import CHANGES
+from .glossary import words as glossary_words
 
 __all__ = ["Change", "Replacement", "compare"]
 
@@ -59,7 +60,8 @@ def compare(old: ConsentCredential, old_request: ConsentRequest, new: ConsentReq
     ``names`` are the old and new requester names to show (default: the requests' own names).
     """
     words = CHANGES[lang if lang in CHANGES else "ja"]
-    sep = words["sep"]
+    plain = glossary_words(lang)
+    sep = plain["sep"]
 
     def items(ids: list[str] | set[str]) -> str:
         return sep.join(vocabulary.item(i).text(lang) for i in sorted(ids))
@@ -86,8 +88,8 @@ def compare(old: ConsentCredential, old_request: ConsentRequest, new: ConsentReq
     if old.retention_days != new.retention_days:
         changes.append(Change("retention", words["retention"].format(a=old.retention_days, b=new.retention_days)))
     if old.onward_sharing != new.onward_sharing:
-        changes.append(Change("onward", words["onward"].format(a=words["yes" if old.onward_sharing else "no"],
-                                                                b=words["yes" if new.onward_sharing else "no"])))
+        changes.append(Change("onward", words["onward"].format(a=plain["yes" if old.onward_sharing else "no"],
+                                                                b=plain["yes" if new.onward_sharing else "no"])))
     if old_request.validity_days != new.validity_days:
         changes.append(Change("validity", words["validity"].format(a=old_request.validity_days,
                                                                    b=new.validity_days)))

@@ -419,7 +419,8 @@ PULL_PROBLEMS: dict[str, dict[str, str]] = {
 
 
 #: What a replacement request changes (:mod:`wallet.changes`), per language ({a}: the old value
-#: or a list, {b}: the new value).
+#: or a list, {b}: the new value).  Plain words it also uses (yes, no, the list separator) come
+#: from :func:`words`, never a second copy here.
 CHANGES: dict[str, dict[str, str]] = {
     "ja": {
         "items_added": "新たに求めるデータ：{a}", "items_removed": "求めなくなるデータ：{a}",
@@ -427,7 +428,7 @@ CHANGES: dict[str, dict[str, str]] = {
         "purposes_added": "新しい利用目的：{a}", "purposes_removed": "なくなる利用目的：{a}",
         "retention": "保存期間：{a}日 → {b}日", "onward": "第三者への再提供：{a} → {b}",
         "validity": "同意の有効期間：{a}日 → {b}日", "recipient": "データを受け取る会社が変わります：{a} → {b}",
-        "holder": "データの提供元が変わります：{a} → {b}", "yes": "あり", "no": "なし", "sep": "、",
+        "holder": "データの提供元が変わります：{a} → {b}",
         "renewal": "内容は今と同じです。同意すると {b} まで有効になり、今の同意は撤回されます。",
         "replacing": "この依頼は、今の同意（{a} まで有効）の代わりになります。同意すると今の同意は撤回されます。",
     },
@@ -437,7 +438,7 @@ CHANGES: dict[str, dict[str, str]] = {
         "purposes_added": "New purposes: {a}", "purposes_removed": "Purposes dropped: {a}",
         "retention": "Kept for: {a} → {b} days", "onward": "Passed on to others: {a} → {b}",
         "validity": "Consent valid for: {a} → {b} days", "recipient": "The company receiving the data changes: {a} → {b}",
-        "holder": "The data comes from elsewhere: {a} → {b}", "yes": "yes", "no": "no", "sep": ", ",
+        "holder": "The data comes from elsewhere: {a} → {b}",
         "renewal": "The same terms as now. If you agree it is valid until {b}, and the current consent is revoked.",
         "replacing": "This replaces your current consent (valid until {a}). If you agree, the current one is revoked.",
     },

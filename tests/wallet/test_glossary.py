@@ -123,3 +123,11 @@ def test_the_words_of_a_replacement_come_from_the_glossary() -> None:
     for lang in glossary.LANGS:
         assert terms <= set(glossary.CHANGES[lang])
     assert glossary.CHANGES["ja"]["onward"].startswith(glossary.words("ja")["onward"])
+
+
+def test_the_replacement_phrases_repeat_no_plain_word() -> None:
+    """yes, no and the list separator are said once, in words(); CHANGES holds only its phrases."""
+    for lang in glossary.LANGS:
+        plain = glossary.words(lang)
+        assert not [k for k, v in glossary.CHANGES[lang].items() if plain.get(k) == v], lang
+        assert not {"yes", "no", "sep"} & set(glossary.CHANGES[lang])
