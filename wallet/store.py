@@ -22,16 +22,18 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from protocol import Conflict
+from protocol import Conflict, NotFound
 
 from .errors import CorruptStore, NotInitialised
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Store", "dumps", "translate_db_errors"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery", "StatusEvent", "Store",
+           "dumps", "translate_db_errors"]
 
 SCHEMA_VERSION = 6
 
@@ -144,6 +146,47 @@ def translate_db_errors() -> Iterator[None]:
         raise CorruptStore(f"the wallet database cannot be read: {err}") from err
     except sqlite3.DatabaseError as err:
         raise CorruptStore(f"the wallet database is damaged: {err}") from err
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A stored consent as it is delivered: the credential's bytes and the request's callback URL."""
+
+    raw: bytes
+    callback: str
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    """A consent's state (``active``, ``suspended``, ``revoked``) and its status list entry."""
+
+    state: str
+    list_id: str
+    idx: int
+
+
+@dataclass(frozen=True)
+class AsReceived:
+    """A consent's credential and the request it answered, byte for byte, and the request's source."""
+
+    credential: bytes
+    request: bytes
+    source: str
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One status change of a consent: its new status, when, the list version that carries it
+    (``iat``) and when the registry took that version (``None``: not yet)."""
+
+    status: str
+    at: int
+    iat: int
+    published_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The change as ``show --json`` lists it."""
+        return asdict(self)
 
 
 class Store:
@@ -261,6 +304,49 @@ class Store:
             raise ValueError(f"no table {table!r}")
         found = self.row(f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else ""))
         return int(found["n"]) if found else 0
+
+    # -- one consent: the rows the wallet's front door reads and writes ----------------------
+
+    def delivery(self, consent_id: str) -> Delivery:
+        """What is sent when a stored consent is delivered, and where to."""
+        row = self.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
+        if row is None:
+            raise NotFound(f"no consent {consent_id}")
+        return Delivery(raw=bytes(row["raw"]), callback=str(row["callback"]))
+
+    def set_delivered(self, consent_id: str, error: str | None = None) -> None:
+        """Record a delivery: taken (``error`` ``None``) or refused with ``error`` (call inside a transaction)."""
+        self.db.conn.execute("UPDATE consents SET delivered = ?, delivery_error = ? WHERE id = ?",
+                             (int(error is None), error, consent_id))
+
+    def entry(self, consent_id: str) -> ConsentEntry:
+        """A consent's state and its entry in the wallet's status list."""
+        row = self.row("SELECT state, list_id, idx FROM consents WHERE id = ?", (consent_id,))
+        if row is None:
+            raise NotFound(f"no consent {consent_id}")
+        return ConsentEntry(state=str(row["state"]), list_id=str(row["list_id"]), idx=int(row["idx"]))
+
+    def set_state(self, consent_id: str, state: str) -> None:
+        """Set a consent's state (call inside a transaction, with its status list entry)."""
+        self.db.conn.execute("UPDATE consents SET state = ? WHERE id = ?", (state, consent_id))
+
+    def as_received(self, consent_id: str) -> AsReceived:
+        """A consent's credential and the request it answered, as stored, and where the request came from."""
+        row = self.row("SELECT c.raw AS credential, r.raw AS request, r.source AS source FROM consents c "
+                       "JOIN requests r ON r.cid = c.request_cid WHERE c.id = ?", (consent_id,))
+        if row is None:
+            raise NotFound(f"no consent {consent_id}")
+        return AsReceived(credential=bytes(row["credential"]), request=bytes(row["request"]),
+                          source=str(row["source"]))
+
+    def events(self, consent_id: str) -> list[StatusEvent]:
+        """A consent's status changes, oldest first."""
+        return [StatusEvent(status=str(r["status"]), at=int(r["at"]), iat=int(r["iat"]),
+                            published_at=None if r["published_at"] is None else int(r["published_at"]))
+                for r in self.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? "
+                                   "ORDER BY seq", (consent_id,))]
+
+    # -- backups ----------------------------------------------------------------------------
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table (for backups)."""

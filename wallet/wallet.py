@@ -290,19 +290,18 @@ class Wallet:
         """
         with self.guard:
             consent_id = self.resolve(consent_id)
-            row = self.store.row("SELECT raw, callback FROM consents WHERE id = ?", (consent_id,))
-        assert row is not None
+            delivery = self.store.delivery(consent_id)
         try:
-            _consents.deliver(row["callback"], row["raw"], timeout=self.timeout, transport=self.transport,
-                              replaces=replacement_proof(self, row["raw"]))
+            _consents.deliver(delivery.callback, delivery.raw, timeout=self.timeout, transport=self.transport,
+                              replaces=replacement_proof(self, delivery.raw))
         except CopyMeError as err:
-            with self.guard, self.store.transaction() as db:
-                db.conn.execute("UPDATE consents SET delivered = 0, delivery_error = ? WHERE id = ?",
-                                (f"{err.code}: {err.detail}", consent_id))
-            raise Undelivered(f"the consent is kept, but {row['callback']} did not take it ({err.code}: {err.detail})") from err
+            with self.guard, self.store.transaction():
+                self.store.set_delivered(consent_id, f"{err.code}: {err.detail}")
+            raise Undelivered(f"the consent is kept, but {delivery.callback} did not take it "
+                              f"({err.code}: {err.detail})") from err
         with self.guard:
-            with self.store.transaction() as db:
-                db.conn.execute("UPDATE consents SET delivered = 1, delivery_error = NULL WHERE id = ?", (consent_id,))
+            with self.store.transaction():
+                self.store.set_delivered(consent_id)
             return self.consent(consent_id)
 
     # -- see --------------------------------------------------------------------------------
@@ -339,14 +338,11 @@ class Wallet:
     def detail(self, consent_id: str, *, now: int | None = None) -> ConsentDetail:
         """Everything about one consent: what was shown, hashes, the credential, history, receipts."""
         view = self.consent(consent_id, now=now)
-        row = self.store.row("SELECT c.raw AS credential, r.raw AS request, r.source AS source FROM consents c "
-                             "JOIN requests r ON r.cid = c.request_cid WHERE c.id = ?", (view.id,))
-        assert row is not None
-        request = ConsentRequest.decode(row["request"])
-        review = self._review_of(request, row["source"], view.lang, "accepted", now, checks_when_consenting(view))
-        events = self.store.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? ORDER BY seq",
-                                 (view.id,))
-        return ConsentDetail(view, review, row["credential"], row["request"], request.notice.terms_sha256.hex(),
+        stored = self.store.as_received(view.id)
+        request = ConsentRequest.decode(stored.request)
+        review = self._review_of(request, stored.source, view.lang, "accepted", now, checks_when_consenting(view))
+        events = [e.to_json() for e in self.store.events(view.id)]
+        return ConsentDetail(view, review, stored.credential, stored.request, request.notice.terms_sha256.hex(),
                              events, self.receipts(view.id), self.rights_desk.list(view.id, now=now))
 
     # -- change -----------------------------------------------------------------------------
@@ -398,18 +394,17 @@ class Wallet:
     def _change(self, consent_id: str, new: str, allowed: tuple[str, ...], now: int | None) -> ChangeResult:
         self._identity()
         current = clock.now(now)
-        with self.guard, self.store.transaction() as db:
+        with self.guard, self.store.transaction():
             full = self.resolve(consent_id)
-            row = self.store.row("SELECT state, list_id, idx FROM consents WHERE id = ?", (full,))
-            assert row is not None
-            if row["state"] not in allowed:
+            entry = self.store.entry(full)
+            if entry.state not in allowed:
                 verb = {"revoked": "revoke", "suspended": "suspend", "active": "resume"}[new]
-                raise Conflict(f"cannot {verb} a consent that is {row['state']}"
-                               + (" (revoking is final)" if row["state"] == "revoked" else ""))
-            self.lists.set(row["list_id"], row["idx"], _STATUS_OF[new], current)
-            db.conn.execute("UPDATE consents SET state = ? WHERE id = ?", (new, full))
-            self._event(full, new, row["list_id"], current)
-        mine = self.lists.publish_change(row["list_id"], current)  # first: nothing else before the PUT
+                raise Conflict(f"cannot {verb} a consent that is {entry.state}"
+                               + (" (revoking is final)" if entry.state == "revoked" else ""))
+            self.lists.set(entry.list_id, entry.idx, _STATUS_OF[new], current)
+            self.store.set_state(full, new)
+            self._event(full, new, entry.list_id, current)
+        mine = self.lists.publish_change(entry.list_id, current)  # first: nothing else before the PUT
         return ChangeResult(full, new, mine.iat, mine.accepted, mine.error, mine.detail)
 
     def _event(self, consent_id: str, status: str, list_id: str, now: int) -> None:
