@@ -72,7 +72,12 @@ class DatabaseBusy(Unavailable):
 def _lending_pool(base: Any) -> Any:
     """``base`` (psycopg's ``ConnectionPool``) counting the connections its clients hold, so that a
     ``PoolTimeout`` can tell busy (all ``max_size`` lent out: ``busy``) from a database that does
-    not give connections (``unavailable``); the verdict rides on the exception as ``copyme_busy``."""
+    not give connections (``unavailable``); the verdict rides on the exception as ``copyme_busy``.
+
+    psycopg_pool's own ``get_stats()`` does not tell these apart: its ``pool_size`` counts the
+    connections the pool is still trying to make again as in use, so a pool whose connections
+    broke while the database refuses new ones reads full with none available, for up to its
+    ``reconnect_timeout``, exactly as a busy one does (``tests/storage/test_pg.py`` shows it)."""
     from psycopg_pool import PoolTimeout
 
     class LendingPool(base):  # type: ignore[misc]
