@@ -16,8 +16,7 @@ from urllib.parse import quote
 
 import segno
 
-from protocol import ConsentRequest, make_deep_link
-from protocol._model import check_url
+from protocol import ConsentRequest, check_url, make_deep_link
 
 from .store import IssuerStorage, StoredRequest
 

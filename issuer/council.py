@@ -26,8 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from common.trust_list import CouncilTrustList
-from protocol import CopyMeError
-from protocol._model import check_did
+from protocol import CopyMeError, check_did
 
 from .store import IssuerStorage
 

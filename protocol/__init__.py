@@ -8,6 +8,7 @@ It imports no web framework, CLI toolkit or database code.  The wire format is w
 from __future__ import annotations
 
 from . import cbor, cose
+from ._model import check_did, check_url
 from .adapters import cli_exit, error_from_response, error_response
 from .cid import cid_binary, cid_bytes, cid_of, cid_text, parse_cid
 from .credential import ConsentCredential, StatusRef
@@ -141,8 +142,10 @@ __all__ = [
     "WrongType",
     "cbor",
     "changed_terms",
+    "check_did",
     "check_new_notice",
     "check_registry_url",
+    "check_url",
     "cid_binary",
     "cid_bytes",
     "cid_of",

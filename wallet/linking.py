@@ -15,8 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from common import HolderClient
-from protocol import CopyMeError, LinkProof, clock
-from protocol._model import check_did, check_url
+from protocol import CopyMeError, LinkProof, check_did, check_url, clock
 
 from .keystore import KeyStore
 from .relationships import Relationship, Relationships

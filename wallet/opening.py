@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from protocol import InvalidArgument, clock
-from protocol._model import check_did, check_url
+from protocol import InvalidArgument, check_did, check_url, clock
 
 from .derive import Seed
 from .errors import CorruptStore, NotInitialised, WalletExists
