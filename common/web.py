@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -213,31 +213,26 @@ class BinaryLane:
         await send({"type": "http.response.body", "body": payload})
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body (``None``: the client hung up); ``too_large`` past the limit."""
+        """The whole body, capped as :func:`read_capped` caps it (``None``: the client hung up)."""
         declared = None
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
-                declared = value
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                raise DecodeError("Content-Length is not a number") from None
-            if size > self.limit:
-                raise TooLarge(f"body of {size} bytes is above the limit of {self.limit}")
-        chunks: list[bytes] = []
-        seen = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                raise TooLarge(f"body is above the limit of {self.limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                declared = value.decode("latin-1")
+        try:
+            return await read_capped(_chunks(receive), self.limit, declared)
+        except ClientDisconnect:
+            return None
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The body chunks of an ASGI request; ``ClientDisconnect`` if the client hangs up first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 def _render(content: Any) -> bytes:
