@@ -40,6 +40,7 @@ __all__ = ["API_BODY_LIMIT", "create_app", "load_token"]
 log = logging.getLogger("copyme.wallet")
 
 API_BODY_LIMIT = 64 * 1024
+REF_LIMIT = 256  # a did:key or a consent id (or a prefix of one) is far shorter
 T = TypeVar("T")
 
 
@@ -231,6 +232,22 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     @app.post("/api/sync", dependencies=auth, summary="Publish pending status list versions")
     async def sync() -> list[dict[str, Any]]:
         return [r.to_json() for r in await fetch(opened.sync)]
+
+    @app.get("/api/relationships", dependencies=auth,
+             summary="Your pairwise DIDs: one per data holder and data user, linked or not, replaced or not")
+    async def relationships() -> list[dict[str, Any]]:
+        return [r.to_json() for r in await call(opened.relationships.all)]
+
+    @app.post("/api/relationships/replace-key", dependencies=auth,
+              summary="Replace a relationship's key you fear leaked (body {\"ref\": its DID or a consent id}): "
+                      "the holder links the new DID and refuses the old; consents are re-signed and delivered")
+    async def replace_key(request: Request) -> dict[str, Any]:
+        data = await _json_body(request)
+        ref = _opt_str(data, "ref")
+        if not ref or len(ref) > REF_LIMIT:
+            raise InvalidArgument("ref must be a relationship DID or a consent id", field="ref")
+        # not through call(): it takes the guard itself, never while the holder or a data user answers
+        return (await fetch(lambda: opened.replace_key(ref))).to_json()
 
     @app.post("/api/login-link", dependencies=auth,
               summary="A one-time dashboard sign-in link (path; valid once, for 10 minutes)")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +44,7 @@ class WalletParts(Protocol):
     store: Store
     lists: StatusLists
     relationships: Relationships
+    guard: threading.RLock
     timeout: float
     transport: httpx.AsyncBaseTransport | None
 
@@ -66,6 +69,18 @@ class Replacement:
         return dataclasses.asdict(self)
 
 
+_REPLACING: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
+_REPLACING_GUARD = threading.Lock()
+
+
+def _replacing(wallet: WalletParts) -> threading.Lock:
+    """One replacement at a time per wallet: a second click (or a replayed API call) waits for
+    the first and is then refused as already replaced by the wallet itself, instead of racing
+    it to the holder.  Not :attr:`guard`: revokes and the dashboard go on meanwhile."""
+    with _REPLACING_GUARD:
+        return _REPLACING.setdefault(wallet, threading.Lock())
+
+
 def _relationship(wallet: WalletParts, ref: str) -> Relationship:
     if ref.startswith("did:key:"):
         return wallet.relationships.by_did(ref)
@@ -78,23 +93,33 @@ def _relationship(wallet: WalletParts, ref: str) -> Relationship:
 def replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | None = None) -> Replacement:
     """Replace the key of the relationship of ``ref`` (its DID, or one of its consents' ids);
     ``keys`` is the unlocked wallet's key store."""
-    old = _relationship(wallet, ref)
-    if old.replaced_at is not None:
-        raise Conflict(f"the key {old.did} was already replaced")
+    with _replacing(wallet):
+        return _replace_key(wallet, keys, ref, now=now)
+
+
+def _replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | None) -> Replacement:
     current = clock.now(now)
-    generation = wallet.relationships.next_generation(old.holder, old.requester)
-    new_key = keys.relationship_key(old.holder, old.requester, generation)
-    proof = DidLink.make(linked=wallet.relationships.key(old), new=new_key, holder=old.holder, issued_at=current,
-                         link_id=secrets.token_bytes(16), replace=True)
-    link = wallet.relationships.holder_link(old.holder)
+    with wallet.guard:
+        old = _relationship(wallet, ref)
+        if old.replaced_at is not None:
+            raise Conflict(f"the key {old.did} was already replaced")
+        generation = wallet.relationships.next_generation(old.holder, old.requester)
+        new_key = keys.relationship_key(old.holder, old.requester, generation)
+        proof = DidLink.make(linked=wallet.relationships.key(old), new=new_key, holder=old.holder,
+                             issued_at=current, link_id=secrets.token_bytes(16), replace=True)
+        link = wallet.relationships.holder_link(old.holder)
     told = False
     if old.linked_at is not None and link is not None:
-        # the holder first: if it does not take the replacement, nothing changes in the wallet
+        # the holder first: if it does not take the replacement, nothing changes in the wallet;
+        # over the network, so without the guard (a revoke meanwhile is not held up)
         with HolderClient(link.holder_url, deadline=wallet.timeout, transport=wallet.transport) as client:
             client.link_did(proof)
         told = True
     renewed: list[tuple[str, str]] = []
-    with wallet.store.transaction() as db:
+    with wallet.guard, wallet.store.transaction() as db:
+        if wallet.relationships.by_did(old.did).replaced_at is not None:
+            # another wallet object on the same home replaced it while the holder answered this one
+            raise Conflict(f"the key {old.did} was already replaced")
         new = wallet.relationships.replace(old, generation, new_key.did, proof=proof,
                                            linked_at=current if told else None, now=current)
         rows = wallet.store.rows(
