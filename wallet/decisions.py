@@ -9,15 +9,15 @@ transaction, in :meth:`wallet.Wallet.accept`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from protocol import Conflict, ConsentCredential, ConsentRequest, NotFound, Vocabulary, clock
+from protocol import Conflict, ConsentCredential, ConsentRequest, Vocabulary, clock
 
 from . import reconsent
 from .consents import Review, check_lang
 from .relationships import Relationships
 from .status import StatusLists
-from .store import Store, dumps
+from .store import NewConsent, ReceivedRequest, Store
 from .trust import TrustLists
 
 __all__ = ["decide_decline", "decision", "grant", "keep", "received", "replaced_by"]
@@ -33,36 +33,29 @@ class Granting(Protocol):
     vocabulary: Vocabulary
 
 
-def received(store: Store, review: Review | str) -> tuple[ConsentRequest, dict[str, Any]]:
+def received(store: Store, review: Review | str) -> tuple[ConsentRequest, ReceivedRequest]:
     """A kept request (by its review or CID) and its row (``not_found`` if never received)."""
-    cid = review.request_cid if isinstance(review, Review) else review
-    row = store.row("SELECT * FROM requests WHERE cid = ?", (cid,))
-    if row is None:
-        raise NotFound(f"no received request {cid}")
-    return ConsentRequest.decode(row["raw"]), row
+    row = store.request(review.request_cid if isinstance(review, Review) else review)
+    return ConsentRequest.decode(row.raw), row
 
 
 def keep(store: Store, request: ConsentRequest, *, source: str, lang: str, now: int | None) -> None:
     """Keep a verified request (once), and the language it is shown in until the user decides."""
-    with store.transaction() as db:
-        db.conn.execute(
-            "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
-            (request.cid, request.raw, source, clock.now(now), request.requester))
+    with store.transaction():
         # answers by id default to the language it was shown in
-        db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'", (lang, request.cid))
+        store.keep_request(request, source=source, lang=lang, at=clock.now(now))
 
 
 def decision(store: Store, cid: str) -> str:
     """``pending``, ``accepted`` or ``declined`` (``pending`` for a request not kept)."""
-    row = store.row("SELECT decision FROM requests WHERE cid = ?", (cid,))
-    return str(row["decision"]) if row else "pending"
+    return store.decision(cid) or "pending"
 
 
-def _pending(store: Store, review: Review | str, lang: str | None) -> tuple[ConsentRequest, dict[str, Any], str]:
+def _pending(store: Store, review: Review | str, lang: str | None) -> tuple[ConsentRequest, ReceivedRequest, str]:
     request, row = received(store, review)
-    if row["decision"] != "pending":
-        raise Conflict(f"this request was already {row['decision']}")
-    return request, row, lang or (review.lang if isinstance(review, Review) else row["lang"] or "ja")
+    if row.decision != "pending":
+        raise Conflict(f"this request was already {row.decision}")
+    return request, row, lang or (review.lang if isinstance(review, Review) else row.lang or "ja")
 
 
 def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, ...] | None,
@@ -79,7 +72,7 @@ def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, 
     requester = wallet.trust.check(request.requester, now, refresh=False)
     holder = wallet.trust.check(request.holder, now, refresh=False)
     current = clock.now(now)
-    with wallet.store.transaction() as db:
+    with wallet.store.transaction():
         relationship = wallet.relationships.ensure(request.holder, request.requester, current)
         signer = wallet.relationships.key(relationship)
         list_id, ref = wallet.lists.allocate(current, relationship=relationship.id)
@@ -92,35 +85,28 @@ def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, 
         org = requester.organisation
         name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
         horg = holder.organisation
-        db.table("consents").insert({
-            "id": consent_id, "raw": raw, "request_cid": request.cid, "requester": request.requester,
-            "requester_name": dumps(name), "verified": int(requester.verified), "holder": request.holder,
-            "holder_name": dumps({"ja": horg.name_ja, "en": horg.name_en}) if horg else None,
-            "holder_url": request.holder_url, "items": dumps(list(credential.items)),
-            "purposes": dumps(list(credential.purposes)), "lang": lang, "issued_at": credential.issued_at,
-            "expires_at": credential.expires_at, "list_id": list_id, "idx": ref.index, "state": "active",
-            "callback": request.callback, "delivered": 0, "delivery_error": None,
-        })
+        wallet.store.add_consent(NewConsent(
+            id=consent_id, raw=raw, request_cid=request.cid, requester=request.requester, requester_name=name,
+            verified=requester.verified, holder=request.holder,
+            holder_name={"ja": horg.name_ja, "en": horg.name_en} if horg else None,
+            holder_url=request.holder_url, items=tuple(credential.items), purposes=tuple(credential.purposes),
+            lang=lang, issued_at=credential.issued_at, expires_at=credential.expires_at, list_id=list_id,
+            idx=ref.index, callback=request.callback))
         wallet.lists.record_event(consent_id, "active", list_id, current)
-        db.conn.execute("UPDATE requests SET decision = 'accepted', decided_at = ?, lang = ? WHERE cid = ?",
-                        (current, lang, request.cid))
+        wallet.store.decide(request.cid, "accepted", at=current, lang=lang)
     return consent_id, request.holder
 
 
 def decide_decline(store: Store, review: Review | str, lang: str | None,
-                   now: int | None) -> tuple[ConsentRequest, dict[str, Any], str]:
+                   now: int | None) -> tuple[ConsentRequest, ReceivedRequest, str]:
     """Record that the user declined a pending request; the request, its row and the language."""
     request, row, lang = _pending(store, review, lang)
     lang = check_lang(lang)
-    with store.transaction() as db:
-        db.conn.execute("UPDATE requests SET decision = 'declined', decided_at = ?, lang = ? WHERE cid = ?",
-                        (clock.now(now), lang, request.cid))
+    with store.transaction():
+        store.decide(request.cid, "declined", at=clock.now(now), lang=lang)
     return request, row, lang
 
 
 def replaced_by(store: Store, consent_id: str) -> ConsentRequest:
     """The request a stored consent answered (its ``replaces_cid`` names the consent it replaced)."""
-    row = store.row("SELECT request_cid FROM consents WHERE id = ?", (consent_id,))
-    if row is None:
-        raise NotFound(f"no consent {consent_id}")
-    return received(store, str(row["request_cid"]))[0]
+    return received(store, store.request_cid(consent_id))[0]

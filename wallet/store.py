@@ -28,12 +28,12 @@ from typing import Any
 
 import sqlite_utils
 
-from protocol import Conflict, NotFound
+from protocol import Conflict, ConsentRequest, NotFound
 
 from .errors import CorruptStore, NotInitialised
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery", "StatusEvent", "Store",
-           "dumps", "translate_db_errors"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery", "NewConsent",
+           "ReceivedRequest", "StatusEvent", "Store", "dumps", "translate_db_errors"]
 
 SCHEMA_VERSION = 6
 
@@ -187,6 +187,45 @@ class StatusEvent:
     def to_json(self) -> dict[str, Any]:
         """The change as ``show --json`` lists it."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """A kept request: its bytes, where it came from and when, and the user's decision on it
+    (``pending``, ``accepted``, ``declined``) with the language it was last shown or decided in."""
+
+    cid: str
+    raw: bytes
+    source: str
+    received_at: int
+    requester: str
+    decision: str
+    decided_at: int | None
+    lang: str | None
+
+
+@dataclass(frozen=True)
+class NewConsent:
+    """A freshly signed consent as :meth:`Store.add_consent` keeps it: the credential's bytes, the
+    names shown for its parties (per language), its status list entry and where it is delivered."""
+
+    id: str
+    raw: bytes
+    request_cid: str
+    requester: str
+    requester_name: dict[str, str]
+    verified: bool
+    holder: str
+    holder_name: dict[str, str] | None
+    holder_url: str
+    items: tuple[str, ...]
+    purposes: tuple[str, ...]
+    lang: str
+    issued_at: int
+    expires_at: int
+    list_id: str
+    idx: int
+    callback: str
 
 
 class Store:
@@ -345,6 +384,63 @@ class Store:
                             published_at=None if r["published_at"] is None else int(r["published_at"]))
                 for r in self.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? "
                                    "ORDER BY seq", (consent_id,))]
+
+    def add_consent(self, consent: NewConsent) -> None:
+        """Keep a signed consent, ``active`` and not delivered yet (call inside a transaction, with
+        its status event)."""
+        self.db.table("consents").insert({
+            "id": consent.id, "raw": consent.raw, "request_cid": consent.request_cid,
+            "requester": consent.requester, "requester_name": dumps(consent.requester_name),
+            "verified": int(consent.verified), "holder": consent.holder,
+            "holder_name": dumps(consent.holder_name) if consent.holder_name is not None else None,
+            "holder_url": consent.holder_url, "items": dumps(list(consent.items)),
+            "purposes": dumps(list(consent.purposes)), "lang": consent.lang, "issued_at": consent.issued_at,
+            "expires_at": consent.expires_at, "list_id": consent.list_id, "idx": consent.idx, "state": "active",
+            "callback": consent.callback, "delivered": 0, "delivery_error": None,
+        })
+
+    def request_cid(self, consent_id: str) -> str:
+        """The CID of the request a stored consent answered."""
+        row = self.row("SELECT request_cid FROM consents WHERE id = ?", (consent_id,))
+        if row is None:
+            raise NotFound(f"no consent {consent_id}")
+        return str(row["request_cid"])
+
+    # -- received requests and decisions ----------------------------------------------------
+
+    def request(self, cid: str) -> ReceivedRequest:
+        """A kept request, by its CID."""
+        row = self.row("SELECT cid, raw, source, received_at, requester, decision, decided_at, lang "
+                       "FROM requests WHERE cid = ?", (cid,))
+        if row is None:
+            raise NotFound(f"no received request {cid}")
+        return ReceivedRequest(
+            cid=str(row["cid"]), raw=bytes(row["raw"]), source=str(row["source"]),
+            received_at=int(row["received_at"]), requester=str(row["requester"]), decision=str(row["decision"]),
+            decided_at=None if row["decided_at"] is None else int(row["decided_at"]),
+            lang=None if row["lang"] is None else str(row["lang"]))
+
+    def decision(self, cid: str) -> str | None:
+        """The decision on a kept request (``pending``, ``accepted``, ``declined``); ``None`` if not kept."""
+        row = self.row("SELECT decision FROM requests WHERE cid = ?", (cid,))
+        return None if row is None else str(row["decision"])
+
+    def keep_request(self, request: ConsentRequest, *, source: str, lang: str, at: int) -> None:
+        """Keep a request (the first time it is received) and, while it is pending, the language it
+        is shown in (call inside a transaction)."""
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO requests (cid, raw, source, received_at, requester) VALUES (?, ?, ?, ?, ?)",
+            (request.cid, request.raw, source, at, request.requester))
+        self.db.conn.execute("UPDATE requests SET lang = ? WHERE cid = ? AND decision = 'pending'",
+                             (lang, request.cid))
+
+    def decide(self, cid: str, decision: str, *, at: int, lang: str) -> None:
+        """Record the user's decision (``accepted`` or ``declined``) on a kept request, when, and in
+        which language (call inside a transaction)."""
+        if decision not in ("accepted", "declined"):
+            raise ValueError(f"no decision {decision!r}")
+        self.db.conn.execute("UPDATE requests SET decision = ?, decided_at = ?, lang = ? WHERE cid = ?",
+                             (decision, at, lang, cid))
 
     # -- backups ----------------------------------------------------------------------------
 

@@ -279,7 +279,7 @@ class Wallet:
         :attr:`guard`, with an overall deadline."""
         with self.guard:
             request, row, lang = decisions.decide_decline(self.store, review, lang, now)
-            shown = self._review_of(request, row["source"], lang, "declined", now)
+            shown = self._review_of(request, row.source, lang, "declined", now)
         notified = _consents.send_decline(request, timeout=self.timeout, transport=self.transport, now=now)
         return replace(shown, notified=notified)
 
