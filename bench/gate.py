@@ -17,6 +17,11 @@ it).  ``--synchronous`` runs the whole measurement once per SQLite durability se
 commit).  ``--profile`` reruns the 8-client load against a verifier whose threads are sampled
 (``bench/_serve.py --profile``) and prints where the time goes.
 
+Server CPU per request is read from ``/proc``: the whole process (``*_cpu_us``, its system
+time ``*_sys_us``) and the event loop's own thread (``*_loop_us``).  The loop's share is what
+bounds the rate: work on other threads (the signature thread, WAL checkpoints) runs on the
+second core meanwhile.
+
 ``--instructions`` counts machine instructions per request instead (valgrind; see
 ``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.
 
@@ -42,9 +47,10 @@ from _load import write_bodies
 from _world import presentations, setup_gate
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """User and system CPU time of process ``pid`` so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> tuple[float, float]:
+    """User and system CPU time of process ``pid`` so far (all its threads; or only thread ``thread``)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick
 
@@ -62,14 +68,18 @@ def load(url: str, clients: int, seconds: float, bodies: list[bytes] | None, tmp
         write_bodies(path, bodies)
         cmd += ["--bodies", str(path)]
     before = cpu_seconds(pid) if pid is not None else (0.0, 0.0)
+    loop_before = cpu_seconds(pid, pid) if pid is not None else (0.0, 0.0)  # the event loop's (main) thread
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     after = cpu_seconds(pid) if pid is not None else (0.0, 0.0)
+    loop_after = cpu_seconds(pid, pid) if pid is not None else (0.0, 0.0)
     per = 1e6 / max(1, out["requests"])
     cpu_us = (sum(after) - sum(before)) * per if pid is not None else None
     sys_us = round((after[1] - before[1]) * per) if pid is not None else None
+    loop_us = round((sum(loop_after) - sum(loop_before)) * per) if pid is not None else None
     stats = latency_stats(out.pop("latencies"))
     return {"rps": round(out["requests"] / out["seconds"], 1), **stats, "statuses": out["statuses"],
-            "exhausted": out["exhausted"], "cpu_us": None if cpu_us is None else round(cpu_us), "sys_us": sys_us}
+            "exhausted": out["exhausted"], "cpu_us": None if cpu_us is None else round(cpu_us), "sys_us": sys_us,
+            "loop_us": loop_us}
 
 
 def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: float, rounds: int,
@@ -79,7 +89,8 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
     for clients in clients_list:
         best_data: dict[str, Any] | None = None
         best_triv: dict[str, Any] | None = None
-        cpu: dict[str, list[Any]] = {"data": [], "trivial": [], "data_sys": [], "trivial_sys": []}
+        cpu: dict[str, list[Any]] = {"data": [], "trivial": [], "data_sys": [], "trivial_sys": [],
+                                     "data_loop": [], "trivial_loop": []}
         for _ in range(rounds):
             bodies = presentations(creds, int(guess * seconds * 1.3) + 50)
             data = load(url + "/v1/data", clients, seconds, bodies, tmp, pid=pid)
@@ -90,6 +101,7 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
             for kind, run in (("data", data), ("trivial", triv)):
                 cpu[kind].append(run["cpu_us"])
                 cpu[kind + "_sys"].append(run["sys_us"])
+                cpu[kind + "_loop"].append(run["loop_us"])
             if best_data is None or data["rps"] > best_data["rps"]:
                 best_data = data
             if best_triv is None or triv["rps"] > best_triv["rps"]:
@@ -110,7 +122,8 @@ def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
         return {}
     data, trivial = min(cpu["data"]), min(cpu["trivial"])
     return {"data_cpu_us": data, "trivial_cpu_us": trivial, "cpu_ratio": round(trivial / data, 3) if data else None,
-            "data_sys_us": min(cpu["data_sys"]), "trivial_sys_us": min(cpu["trivial_sys"])}
+            "data_sys_us": min(cpu["data_sys"]), "trivial_sys_us": min(cpu["trivial_sys"]),
+            "data_loop_us": min(cpu["data_loop"]), "trivial_loop_us": min(cpu["trivial_loop"])}
 
 
 def main() -> None:
@@ -165,7 +178,7 @@ def main() -> None:
         result["load_average_after"] = os.getloadavg()
         table(rows, ["synchronous", "clients", "data_rps", "data_p50_ms", "data_p99_ms", "trivial_rps",
                      "trivial_p50_ms", "trivial_p99_ms", "ratio", "data_cpu_us", "trivial_cpu_us", "cpu_ratio",
-                     "data_sys_us", "trivial_sys_us"],
+                     "data_sys_us", "trivial_sys_us", "data_loop_us", "trivial_loop_us"],
               title="POST /v1/data vs GET /health, same verifier process (best of rounds)")
         for mode in modes:
             mine = [r for r in rows if r["synchronous"] == mode]
