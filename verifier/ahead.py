@@ -15,6 +15,8 @@ decodes, looks up and answers other requests: :class:`SignatureThread` does that
   libsodium a second time; everything the thread could not vouch for (a bad signature, another
   shape, a stopped thread) is checked again in order on the loop, so every refusal keeps its
   reason code.
+- **Only with a second core.**  On a machine (or CPU set) with one core the thread could only
+  take turns with the loop: there every signature is checked on the loop, as before.
 - **Fail closed, never stuck.**  An error on the thread answers its batch "not checked"; after
   :meth:`SignatureThread.close` every check answers "not checked" at once.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 from typing import Any
@@ -30,7 +33,7 @@ from typing import Any
 from protocol.cose import signature_ahead
 from protocol.keys import Verified
 
-__all__ = ["SignatureThread"]
+__all__ = ["SignatureThread", "usable_cores"]
 
 _log = logging.getLogger("copyme.verifier")
 _STOP = object()
@@ -40,9 +43,12 @@ _Batch = list[tuple[bytes, "asyncio.Future[Verified | None]"]]
 class SignatureThread:
     """One thread that checks the signatures of COSE_Sign1 objects of type ``typ`` for event loops."""
 
-    def __init__(self, typ: str, *, max_size: int) -> None:
+    def __init__(self, typ: str, *, max_size: int, cores: int | None = None) -> None:
         self.typ = typ
         self.max_size = max_size
+        #: Whether signatures are checked on the thread at all: only where a second core can run it
+        #: (``cores``: how many this process may use; default: its CPU affinity).
+        self.enabled = (usable_cores() if cores is None else cores) > 1
         self._pending: dict[asyncio.AbstractEventLoop, _Batch] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -54,7 +60,7 @@ class SignatureThread:
 
     async def check(self, data: bytes) -> Verified | None:
         """``data``'s signature checked on the thread: the proof, or ``None`` (not valid, or not checked)."""
-        if self._closed:
+        if self._closed or not self.enabled:
             return None
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Verified | None] = loop.create_future()
@@ -104,6 +110,14 @@ class SignatureThread:
             self._queue.put(_STOP)
         if thread is not None:
             thread.join()
+
+
+def usable_cores() -> int:
+    """How many cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux: every core the system has
+        return os.cpu_count() or 1
 
 
 def _settle(batch: _Batch, results: list[Verified | None]) -> None:

@@ -51,6 +51,7 @@ def test_releases_are_checked_on_the_thread_in_batches(world: World) -> None:
     credential = world.ready()
     assert world.holder is not None
     signatures = world.holder.signatures
+    signatures.enabled = True  # whatever this machine's cores: what is checked here is the path
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=world.url, timeout=10) as client:
@@ -69,6 +70,7 @@ def test_releases_are_checked_on_the_thread_in_batches(world: World) -> None:
 def test_refusals_keep_their_reasons_with_and_without_the_thread(world: World) -> None:
     credential = world.ready()
     assert world.holder is not None
+    world.holder.signatures.enabled = True
     with_thread = _answers(world, _tampered(world, credential))
     world.holder.signatures.close()  # from now on every signature is checked on the loop only
     without = _answers(world, _tampered(world, credential))
@@ -88,6 +90,8 @@ def test_refusals_keep_their_reasons_with_and_without_the_thread(world: World) -
 def test_a_failing_thread_falls_back_to_the_loop(world: World, monkeypatch: pytest.MonkeyPatch,
                                                  caplog: pytest.LogCaptureFixture) -> None:
     credential = world.ready()
+    assert world.holder is not None
+    world.holder.signatures.enabled = True
 
     def broken(data: bytes, typ: str, max_size: int) -> Verified | None:
         raise MemoryError("out of memory on the signature thread")
@@ -110,7 +114,7 @@ def test_the_thread_vouches_only_for_what_it_checked() -> None:
     other = Presentation(presenter=KEYS.stranger.did, audience=KEYS.holder.did, credential=credential,
                          items=("transactions",), purpose="dpv:ServiceProvision", issued_at=samples.NOW,
                          presentation_id=secrets.token_bytes(16)).sign(KEYS.stranger)
-    signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE)
+    signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=2)
 
     async def check() -> list[Verified | None]:
         return list(await asyncio.gather(signatures.check(presentation), signatures.check(other),
@@ -129,7 +133,7 @@ def test_the_thread_vouches_only_for_what_it_checked() -> None:
 
 
 def test_a_cancelled_request_does_not_disturb_the_others() -> None:
-    signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE)
+    signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=2)
     bodies = [samples.credential().sign(KEYS.user) for _ in range(3)]
 
     async def run() -> list[object]:
@@ -144,3 +148,15 @@ def test_a_cancelled_request_does_not_disturb_the_others() -> None:
         signatures.close()
     assert isinstance(results[1], asyncio.CancelledError)
     assert results[0] is None and results[2] is None  # credentials are not presentations: wrong typ, not vouched
+
+
+def test_with_one_core_everything_is_checked_on_the_loop() -> None:
+    signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=1)
+    body = samples.presentation().sign(KEYS.requester)
+    try:
+        assert not signatures.enabled
+        assert asyncio.run(signatures.check(body)) is None
+        assert signatures.batches == 0  # nothing was handed to a thread
+    finally:
+        signatures.close()
+    assert SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=2).enabled
