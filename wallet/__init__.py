@@ -12,6 +12,7 @@ from .backup import read_backup, restore, write_backup
 from .consents import ConsentView, ItemView, PurposeView, Review
 from .derive import Seed
 from .errors import (
+    AlreadyReplaced,
     BadBackup,
     BadPhrase,
     CorruptStore,
@@ -34,6 +35,7 @@ from .trust import TrustCheck
 from .wallet import Wallet
 
 __all__ = [
+    "AlreadyReplaced",
     "BadBackup",
     "BadPhrase",
     "ChangeResult",

@@ -41,7 +41,7 @@ from fastapi.templating import Jinja2Templates
 from common import host_header_is_loopback, read_capped
 from protocol import CopyMeError, InvalidArgument, clock
 
-from . import glossary, overview
+from . import glossary, identity_pages, overview
 from .consents import ConsentView
 from .errors import Unauthorised
 from .receipts import PullState
@@ -480,6 +480,9 @@ def install(app: FastAPI, wallet: Wallet | None = None, *, signin: SignIn | None
             return RedirectResponse(f"/?synced={'ok' if ok else 'failed'}", status_code=303)
         except CopyMeError as err:
             return error_page(request, err)
+
+    identity_pages.install(app, opened, identity_pages.Kit(page=page, guarded=guarded, posted=posted,
+                                                           error_page=error_page, lang_of=lang_of, guard=guard))
 
 
 def _same_site_bounce(request: Request, target: str) -> HTMLResponse:

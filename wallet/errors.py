@@ -14,14 +14,17 @@ The tree (all under :class:`protocol.CopyMeError`)::
     ├── UnverifiedRequester      unverified_requester  accepting an UNVERIFIED request without saying so
     ├── Unauthorised             unauthorised       a local API call without the bearer token (the dashboard's
     │                                               refusals subclass it with 403)
-    └── NoRightsEndpoint         no_rights_endpoint the data user declared no endpoint for rights requests
+    ├── NoRightsEndpoint         no_rights_endpoint the data user declared no endpoint for rights requests
+    └── Conflict                 conflict           (protocol's)
+        └── AlreadyReplaced      conflict           replacing a relationship key that was already replaced
 """
 
 from __future__ import annotations
 
-from protocol import CopyMeError
+from protocol import Conflict, CopyMeError
 
 __all__ = [
+    "AlreadyReplaced",
     "BadBackup",
     "BadPhrase",
     "CorruptStore",
@@ -129,3 +132,9 @@ class NoRightsEndpoint(CopyMeError):
     code = "no_rights_endpoint"
     http_status = 409
     exit_status = 5
+
+
+class AlreadyReplaced(Conflict):
+    """A key replacement of a relationship key that was already replaced (a second click, a
+    replayed call): nothing changes.  The shared ``conflict`` code; its own class so a page can
+    say exactly this in plain words."""

@@ -136,6 +136,46 @@ _JA: dict[str, str] = {
     # changed terms and renewals
     "changes_title": "今の同意から変わる点", "renewal_title": "同意の更新",
     "replaces_note": "断っても、今の同意はそのまま残ります。",
+    # pairwise identifiers and replacing one
+    "nav_ids": "会社ごとの識別子", "ids_title": "会社ごとに使っている識別子",
+    "ids_lead": "このウォレットは、会社とデータの提供元の組み合わせごとに別の識別子を使います。"
+                "そのため、会社どうしがあなたを結びつけることはできません。",
+    "ids_none": "まだ識別子はありません。はじめて同意したときに作られます。",
+    "ids_at": "{holder}からデータを受け取るときの識別子",
+    "ids_state_linked": "連携済み", "ids_state_unlinked": "未連携", "ids_state_replaced": "取り替え済み",
+    "ids_linked": "{holder}は、この識別子があなたのものだと知っています（{date}から）。",
+    "ids_no_holder_link": "{holder}でまだウォレットの連携をしていません。{holder}から受け取る一回限りのコードで連携すると、"
+                          "この識別子も自動で連携されます。",
+    "ids_failed": "前回の連携がうまくいきませんでした：{why} ウォレットが自動でもう一度試します。",
+    "ids_waiting": "次にレジストリに送るときに、ウォレットが自動で連携します。",
+    "ids_refused": "{date}に新しい識別子に取り替えました。{holder}はこの古い識別子を受け付けません。",
+    "ids_retired": "{date}に新しい識別子に取り替えました。{holder}はこの古い識別子を知りませんでした。",
+    "ids_live": "この識別子で結んでいる有効な同意：{n}件", "ids_replaced_title": "取り替えた古い識別子（{n}件）",
+    "ids_replace": "この識別子を取り替える",
+    "ids_replace_help": "この識別子の鍵がもれたかもしれないとき（パソコンをなくした、データベースをコピーされたなど）に使います。",
+    "ids_did": "識別子（DID）", "ids_generation": "世代", "ids_link_error": "連携の失敗", "ids_link_cmd": "連携のコマンド",
+    "replace_title": "識別子を取り替えますか",
+    "replace_lead": "{company}が{holder}からデータを受け取るときに使う、あなたの識別子を新しいものに取り替えます。",
+    "replace_holder": "{holder}に新しい識別子を伝えます。それから先、{holder}は古い識別子を受け付けません。"
+                      "古い鍵を持っている人がいても、あなたのデータは受け取れなくなります。",
+    "replace_holder_unlinked": "{holder}はまだこの識別子を知らないので、{holder}には何も伝えません。"
+                               "新しい識別子は、連携できるときに自動で連携されます。",
+    "replace_consents": "この識別子で結んでいる有効な同意{n}件を、新しい鍵で署名し直して{company}に届け直します。"
+                        "内容・期限・状態（一時停止中を含む）は変わりません。古い同意書は撤回されます。",
+    "replace_no_consents": "この識別子で結んでいる有効な同意はありません。",
+    "replace_others": "ほかの会社やデータの提供元との識別子は変わりません。",
+    "replace_down": "{holder}が応答しないときは、何も変わりません。あとでもう一度試してください。",
+    "replace_go": "取り替える", "replace_cancel": "やめる",
+    "replaced_title": "識別子を取り替えました",
+    "replaced_told": "{holder}は新しい識別子を受け付け、古い識別子を受け付けなくなりました。",
+    "replaced_not_told": "{holder}は古い識別子を知らなかったので、新しい識別子はこれから連携されます。",
+    "replaced_ok": "{items}の同意：新しい鍵で署名し直し、{company}に届けました。",
+    "replaced_failed": "{items}の同意：新しい鍵で署名し直しましたが、{company}に届けられませんでした。"
+                       "同意はウォレットに保存されています。下のボタンで、もう一度届けられます。",
+    "replaced_none": "署名し直す同意はありませんでした。", "back_to_ids": "識別子の一覧に戻る",
+    "ids_old_did": "古い識別子（DID）", "ids_new_did": "新しい識別子（DID）",
+    "ids_unknown_company": "名前のわからない会社", "ids_unknown_holder": "データの提供元",
+    "replace_already": "この識別子はもう取り替えてあります。一覧で新しい識別子を確かめてください。",
 }
 
 _EN: dict[str, str] = {
@@ -242,6 +282,47 @@ _EN: dict[str, str] = {
     "rights_error": "Did not arrive",
     "changes_title": "What changes from your current consent", "renewal_title": "Renewing your consent",
     "replaces_note": "If you decline, your current consent stays as it is.",
+    "nav_ids": "Your identifiers", "ids_title": "The identifiers you use with each company",
+    "ids_lead": "Your wallet uses a different identifier for each company and data holder, "
+                "so companies cannot connect what they know about you.",
+    "ids_none": "No identifiers yet. One is made when you first consent.",
+    "ids_at": "Your identifier when it fetches from {holder}",
+    "ids_state_linked": "Linked", "ids_state_unlinked": "Not linked yet", "ids_state_replaced": "Replaced",
+    "ids_linked": "{holder} knows this identifier is yours (since {date}).",
+    "ids_no_holder_link": "You have not linked your wallet at {holder} yet. Once you link it with the one-time "
+                          "code {holder} gives you, this identifier is linked too, by itself.",
+    "ids_failed": "The last try to link it did not work: {why} The wallet tries again by itself.",
+    "ids_waiting": "The wallet links it by itself the next time it sends to the registry.",
+    "ids_refused": "Replaced with a new identifier on {date}. {holder} refuses this old one.",
+    "ids_retired": "Replaced with a new identifier on {date}. {holder} never knew this old one.",
+    "ids_live": "Consents in force with this identifier: {n}", "ids_replaced_title": "Old identifiers you replaced ({n})",
+    "ids_replace": "Replace this identifier",
+    "ids_replace_help": "Use this if its key may have leaked (a lost computer, a copied database, ...).",
+    "ids_did": "Identifier (DID)", "ids_generation": "Generation", "ids_link_error": "Link failure",
+    "ids_link_cmd": "Command to link",
+    "replace_title": "Replace this identifier?",
+    "replace_lead": "The identifier {company} uses for you when it fetches from {holder} is replaced by a new one.",
+    "replace_holder": "{holder} is told the new identifier and refuses the old one from then on: "
+                      "whoever may have the old key can no longer get your data.",
+    "replace_holder_unlinked": "{holder} does not know this identifier yet, so nothing is sent to {holder}. "
+                               "The new identifier is linked by itself once it can be.",
+    "replace_consents": "The consents in force with it ({n}) are signed again with the new key and delivered "
+                        "again to {company}: same terms, same end date, same state (suspended ones stay suspended). "
+                        "The old ones are revoked.",
+    "replace_no_consents": "No consent in force uses this identifier.",
+    "replace_others": "Your identifiers with other companies and data holders do not change.",
+    "replace_down": "If {holder} does not answer, nothing changes; try again later.",
+    "replace_go": "Replace it", "replace_cancel": "Cancel",
+    "replaced_title": "Identifier replaced",
+    "replaced_told": "{holder} now takes the new identifier and refuses the old one.",
+    "replaced_not_told": "{holder} never knew the old identifier; the new one will be linked there by itself.",
+    "replaced_ok": "Consent for {items}: signed again with the new key and delivered to {company}.",
+    "replaced_failed": "Consent for {items}: signed again with the new key, but {company} could not be reached. "
+                       "It is kept in your wallet; the button below delivers it again.",
+    "replaced_none": "There were no consents to sign again.", "back_to_ids": "Back to your identifiers",
+    "ids_old_did": "Old identifier (DID)", "ids_new_did": "New identifier (DID)",
+    "ids_unknown_company": "A company without a name", "ids_unknown_holder": "the data holder",
+    "replace_already": "This identifier was already replaced. See the new one in the list.",
 }
 
 _WORDS: dict[str, dict[str, str]] = {"ja": _JA, "en": _EN}

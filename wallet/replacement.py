@@ -28,8 +28,9 @@ from typing import Any, Protocol
 import httpx
 
 from common import HolderClient
-from protocol import Conflict, ConsentCredential, CopyMeError, DidLink, NotFound, Status, clock
+from protocol import ConsentCredential, CopyMeError, DidLink, NotFound, Status, clock
 
+from .errors import AlreadyReplaced
 from .keystore import KeyStore
 from .relationships import Relationship, Relationships
 from .status import StatusLists
@@ -102,7 +103,7 @@ def _replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | No
     with wallet.guard:
         old = _relationship(wallet, ref)
         if old.replaced_at is not None:
-            raise Conflict(f"the key {old.did} was already replaced")
+            raise AlreadyReplaced(f"the key {old.did} was already replaced")
         generation = wallet.relationships.next_generation(old.holder, old.requester)
         new_key = keys.relationship_key(old.holder, old.requester, generation)
         proof = DidLink.make(linked=wallet.relationships.key(old), new=new_key, holder=old.holder,
@@ -119,7 +120,7 @@ def _replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | No
     with wallet.guard, wallet.store.transaction() as db:
         if wallet.relationships.by_did(old.did).replaced_at is not None:
             # another wallet object on the same home replaced it while the holder answered this one
-            raise Conflict(f"the key {old.did} was already replaced")
+            raise AlreadyReplaced(f"the key {old.did} was already replaced")
         new = wallet.relationships.replace(old, generation, new_key.did, proof=proof,
                                            linked_at=current if told else None, now=current)
         rows = wallet.store.rows(
