@@ -31,16 +31,16 @@ from protocol import (
     CopyMeError,
     DecodeError,
     KeyPair,
-    NotFound,
     RightsAck,
     RightsDone,
     RightsKind,
     RightsRequest,
     Typ,
-        clock,
+    clock,
 )
 
 from .errors import NoRightsEndpoint
+from .rights_store import RightsRow, RightsStore
 from .store import Store
 
 __all__ = ["MAX_ANSWER", "RightsDesk", "RightsView"]
@@ -79,22 +79,22 @@ class RightsView:
                 "erased_records": self.erased_records, "acknowledgement": self.has_ack, "completion": self.has_done}
 
 
-def _state(row: dict[str, Any], now: int) -> str:
-    if row["done"]:
+def _state(row: RightsRow, now: int) -> str:
+    if row.done:
         return "done"
-    if row["ack"]:
-        return "overdue" if row["due_at"] is not None and now >= row["due_at"] else "acknowledged"
+    if row.ack:
+        return "overdue" if row.due_at is not None and now >= row.due_at else "acknowledged"
     return "sent"
 
 
-def _view(row: dict[str, Any], now: int) -> RightsView:
-    done = RightsDone.decode(row["done"]) if row["done"] else None
+def _view(row: RightsRow, now: int) -> RightsView:
+    done = RightsDone.decode(row.done) if row.done else None
     return RightsView(
-        id=row["id"], consent_id=row["consent_id"], kind=row["kind"], endpoint=row["endpoint"], cid=row["cid"],
-        state=_state(row, now), created_at=row["created_at"], sent_at=row["sent_at"],
-        send_error=row["send_error"], attempts=row["attempts"], due_at=row["due_at"], done_at=row["done_at"],
+        id=row.id, consent_id=row.consent_id, kind=row.kind, endpoint=row.endpoint, cid=row.cid,
+        state=_state(row, now), created_at=row.created_at, sent_at=row.sent_at,
+        send_error=row.send_error, attempts=row.attempts, due_at=row.due_at, done_at=row.done_at,
         erased_items=done.erased_items if done else (), erased_records=done.erased_records if done else None,
-        has_ack=bool(row["ack"]), has_done=done is not None,
+        has_ack=bool(row.ack), has_done=done is not None,
     )
 
 
@@ -106,6 +106,7 @@ class RightsDesk:
         """``signer`` returns the private key that signed a consent (the key of its ``iss``);
         ``timeout`` is each exchange's overall deadline; ``guard`` the wallet's state lock."""
         self.store = store
+        self.rows = RightsStore(store)
         self.signer = signer
         self.guard = guard or threading.RLock()
         self._http = PeerClient(name="the data user", deadline=timeout, max_bytes=MAX_ANSWER, transport=transport)
@@ -119,11 +120,8 @@ class RightsDesk:
     def endpoint(self, consent_id: str) -> str:
         """The rights endpoint declared in the request this consent answers (``no_rights_endpoint``)."""
         with self.guard:
-            row = self.store.row("SELECT r.raw FROM consents c JOIN requests r ON r.cid = c.request_cid "
-                                 "WHERE c.id = ?", (consent_id,))
-        if row is None:
-            raise NotFound(f"no consent {consent_id}")
-        endpoint = ConsentRequest.decode(row["raw"]).rights
+            request = self.store.as_received(consent_id).request
+        endpoint = ConsentRequest.decode(request).rights
         if endpoint is None:
             raise NoRightsEndpoint("this data user declared no endpoint for stop-use or erasure requests")
         return endpoint
@@ -134,19 +132,14 @@ class RightsDesk:
         endpoint = self.endpoint(consent_id)
         current = clock.now(now)
         request = self._sign(consent_id, kind, current)
-        with self.guard, self.store.transaction() as db:
-            cursor = db.conn.execute(
-                "INSERT INTO rights (consent_id, kind, endpoint, raw, cid, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (consent_id, str(request.kind), endpoint, request.raw, request.cid, current))
-            row_id = int(cursor.lastrowid or 0)
+        with self.guard, self.store.transaction():
+            row_id = self.rows.add(consent_id=consent_id, kind=str(request.kind), endpoint=endpoint, raw=request.raw,
+                                   cid=request.cid, at=current)
         return self._send(row_id, endpoint, request, current)
 
     def _sign(self, consent_id: str, kind: RightsKind | str, now: int) -> RightsRequest:
         with self.guard:
-            row = self.store.row("SELECT raw FROM consents WHERE id = ?", (consent_id,))
-            if row is None:
-                raise NotFound(f"no consent {consent_id}")
-            consent = ConsentCredential.decode(row["raw"])
+            consent = ConsentCredential.decode(self.store.credential(consent_id))
             request = RightsRequest.create(consent, kind, now=now)
             return RightsRequest.decode(request.sign(self.signer(consent)))
 
@@ -156,13 +149,11 @@ class RightsDesk:
             ack = RightsAck.decode(response.raise_for_error().content)
             ack.check_answers(request)
         except CopyMeError as err:
-            with self.guard, self.store.transaction() as db:
-                db.conn.execute("UPDATE rights SET send_error = ?, attempts = attempts + 1 WHERE id = ?",
-                                (f"{err.code}: {err.detail}", row_id))
+            with self.guard, self.store.transaction():
+                self.rows.send_failed(row_id, f"{err.code}: {err.detail}")
             return self.view(row_id, now=now)
-        with self.guard, self.store.transaction() as db:
-            db.conn.execute("UPDATE rights SET sent_at = ?, send_error = NULL, attempts = attempts + 1, ack = ?, "
-                            "due_at = ?, checked_at = ? WHERE id = ?", (now, ack.raw, ack.due_at, now, row_id))
+        with self.guard, self.store.transaction():
+            self.rows.acknowledged(row_id, ack=ack.raw, due_at=ack.due_at, at=now)
         return self.view(row_id, now=now)
 
     # -- follow up -----------------------------------------------------------------------------
@@ -171,58 +162,54 @@ class RightsDesk:
         """Send an unacknowledged request again, freshly signed (a new id and time)."""
         row = self._row(row_id)
         current = clock.now(now)
-        if row["ack"]:
+        if row.ack:
             return self.view(row_id, now=current)
-        request = self._sign(row["consent_id"], row["kind"], current)
-        with self.guard, self.store.transaction() as db:
-            db.conn.execute("UPDATE rights SET raw = ?, cid = ? WHERE id = ?", (request.raw, request.cid, row_id))
-        return self._send(row_id, row["endpoint"], request, current)
+        request = self._sign(row.consent_id, row.kind, current)
+        with self.guard, self.store.transaction():
+            self.rows.resigned(row_id, raw=request.raw, cid=request.cid)
+        return self._send(row_id, row.endpoint, request, current)
 
     def check(self, row_id: int, *, now: int | None = None) -> RightsView:
         """Fetch the answers of an acknowledged request and keep a verified completion."""
         row = self._row(row_id)
         current = clock.now(now)
-        if not row["ack"] or row["done"]:
+        if not row.ack or row.done:
             return self.view(row_id, now=current)
-        request = RightsRequest.decode(row["raw"])
-        body = self._http.get(row["endpoint"].rstrip("/") + "/" + row["cid"]).raise_for_error().json()
+        request = RightsRequest.decode(row.raw)
+        body = self._http.get(row.endpoint.rstrip("/") + "/" + row.cid).raise_for_error().json()
         done_hex = body.get("done") if isinstance(body, dict) else None
         try:
             done_raw = bytes.fromhex(done_hex) if isinstance(done_hex, str) else None
         except ValueError:
             raise DecodeError("the data user's completion is not hex") from None
         if done_raw is None:
-            with self.guard, self.store.transaction() as db:
-                db.conn.execute("UPDATE rights SET checked_at = ? WHERE id = ?", (current, row_id))
+            with self.guard, self.store.transaction():
+                self.rows.checked(row_id, current)
             return self.view(row_id, now=current)
         done = RightsDone.decode(done_raw)
         done.check_answers(request)
-        with self.guard, self.store.transaction() as db:
-            db.conn.execute("UPDATE rights SET done = ?, done_at = ?, checked_at = ? WHERE id = ?",
-                            (done.raw, done.done_at, current, row_id))
+        with self.guard, self.store.transaction():
+            self.rows.completed(row_id, done=done.raw, done_at=done.done_at, at=current)
         return self.view(row_id, now=current)
 
     def follow_up(self, *, now: int | None = None) -> list[RightsView]:
         """Retry every undelivered request and check every unfinished one; errors stay per request."""
         current = clock.now(now)
         with self.guard:
-            open_rows = self.store.rows("SELECT id, ack FROM rights WHERE done IS NULL ORDER BY id")
+            open_rows = self.rows.unfinished()
         out = []
         for row in open_rows:
             try:
-                out.append(self.check(row["id"], now=current) if row["ack"] else self.retry(row["id"], now=current))
+                out.append(self.check(row.id, now=current) if row.ack else self.retry(row.id, now=current))
             except CopyMeError:
-                out.append(self.view(row["id"], now=current))
+                out.append(self.view(row.id, now=current))
         return out
 
     # -- see --------------------------------------------------------------------------------
 
-    def _row(self, row_id: int) -> dict[str, Any]:
+    def _row(self, row_id: int) -> RightsRow:
         with self.guard:
-            row = self.store.row("SELECT * FROM rights WHERE id = ?", (row_id,))
-        if row is None:
-            raise NotFound(f"no rights request {row_id}")
-        return row
+            return self.rows.get(row_id)
 
     def view(self, row_id: int, *, now: int | None = None) -> RightsView:
         """One rights request."""
@@ -231,13 +218,12 @@ class RightsDesk:
     def list(self, consent_id: str | None = None, *, now: int | None = None) -> list[RightsView]:
         """Every rights request (about ``consent_id``), oldest first."""
         current = clock.now(now)
-        where, params = ("WHERE consent_id = ?", (consent_id,)) if consent_id else ("", ())
         with self.guard:
-            rows = self.store.rows(f"SELECT * FROM rights {where} ORDER BY id", params)
+            rows = self.rows.every(consent_id)
         return [_view(r, current) for r in rows]
 
     def evidence(self, row_id: int) -> dict[str, str | None]:
         """The signed bytes (hex): our request, the acknowledgement and the completion."""
         row = self._row(row_id)
-        return {"rights_request": row["raw"].hex(), "ack": row["ack"].hex() if row["ack"] else None,
-                "done": row["done"].hex() if row["done"] else None}
+        return {"rights_request": row.raw.hex(), "ack": row.ack.hex() if row.ack else None,
+                "done": row.done.hex() if row.done else None}

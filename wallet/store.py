@@ -353,6 +353,13 @@ class Store:
             raise NotFound(f"no consent {consent_id}")
         return Delivery(raw=bytes(row["raw"]), callback=str(row["callback"]))
 
+    def credential(self, consent_id: str) -> bytes:
+        """A stored consent's credential, byte for byte."""
+        row = self.row("SELECT raw FROM consents WHERE id = ?", (consent_id,))
+        if row is None:
+            raise NotFound(f"no consent {consent_id}")
+        return bytes(row["raw"])
+
     def set_delivered(self, consent_id: str, error: str | None = None) -> None:
         """Record a delivery: taken (``error`` ``None``) or refused with ``error`` (call inside a transaction)."""
         self.db.conn.execute("UPDATE consents SET delivered = ?, delivery_error = ? WHERE id = ?",

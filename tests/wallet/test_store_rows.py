@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from protocol import NotFound
+from protocol import InvalidArgument, NotFound
 from tests.support import samples
+from wallet.listing_store import (
+    CONSENT_STATES,
+    ListedConsent,
+    consent_ids_around,
+    has_consent,
+    listed_consent,
+    listed_consents,
+)
+from wallet.rights_store import RightsRow, RightsStore
 from wallet.store import NewConsent, ReceivedRequest, Store
 
 NOW = samples.NOW
@@ -90,3 +99,137 @@ def test_a_kept_consent_reads_back_typed(store: Store) -> None:
 def test_a_missing_consent_has_no_request(store: Store) -> None:
     with pytest.raises(NotFound):
         store.request_cid("c-none")
+
+
+# -- listing --------------------------------------------------------------------------------------
+
+
+def test_an_empty_wallet_lists_nothing_under_any_filter(store: Store) -> None:
+    assert list(listed_consents(store, now=NOW)) == []
+    for state in CONSENT_STATES:
+        assert list(listed_consents(store, state=state, holder="bank", requester="Kakeibo", now=NOW)) == []
+    assert not has_consent(store, "c-1") and consent_ids_around(store, "c-1-long") == []
+    with pytest.raises(NotFound):
+        listed_consent(store, "c-1")
+
+
+def test_a_bad_state_is_refused_before_any_row(store: Store) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        listed_consents(store, state="paused", now=NOW)  # not even one next()
+    assert (err.value.code, err.value.field) == ("invalid", "state")
+
+
+@pytest.fixture
+def listed(store: Store) -> Store:
+    """Five consents: c-a and c-b given in the same second, c-c later and suspended, c-d revoked,
+    c-e expired; c-a names its data holder."""
+    request = samples.signed_request()
+    with store.transaction():
+        store.keep_request(request, source="s", lang="ja", at=NOW)
+    _consent(store, "c-a", request.cid, idx=0, holder_name={"ja": "みずほ銀行", "en": "Sample Bank"})
+    _consent(store, "c-b", request.cid, idx=1)
+    _consent(store, "c-c", request.cid, idx=2, issued_at=NOW + 10)
+    _consent(store, "c-d", request.cid, idx=3, issued_at=NOW + 20)
+    _consent(store, "c-e", request.cid, idx=4, issued_at=NOW - 2 * 86400)
+    with store.transaction():
+        store.set_state("c-c", "suspended")
+        store.set_state("c-d", "revoked")
+    return store
+
+
+@pytest.mark.parametrize("page", [1, 2, 500])
+def test_listed_consents_come_newest_first_with_ties_by_id_in_any_page_size(listed: Store, page: int) -> None:
+    assert [r.id for r in listed_consents(listed, now=NOW + 30, page=page)] == ["c-d", "c-c", "c-a", "c-b", "c-e"]
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"state": "active"}, ["c-a", "c-b"]),
+    ({"state": "suspended"}, ["c-c"]),
+    ({"state": "revoked"}, ["c-d"]),
+    ({"state": "expired"}, ["c-e"]),
+    ({"holder": samples.KEYS.holder.did}, ["c-d", "c-c", "c-a", "c-b", "c-e"]),
+    ({"holder": "Sample Bank"}, ["c-a"]),
+    ({"holder": "bank.example"}, ["c-d", "c-c", "c-a", "c-b", "c-e"]),
+    ({"holder": "nowhere"}, []),
+    ({"requester": "Kakeibo"}, ["c-d", "c-c", "c-a", "c-b", "c-e"]),
+    ({"requester": samples.KEYS.requester.did, "state": "active"}, ["c-a", "c-b"]),
+    ({"requester": "someone else"}, []),
+])
+def test_listing_filters(listed: Store, filters: dict[str, str], expected: list[str]) -> None:
+    assert [r.id for r in listed_consents(listed, now=NOW + 30, **filters)] == expected
+
+
+def test_a_listed_consent_is_typed_and_keeps_its_stored_state(listed: Store) -> None:
+    row = listed_consent(listed, "c-e")  # expired by now, but stored as active: the view decides
+    assert row == ListedConsent(
+        id="c-e", requester=samples.KEYS.requester.did, requester_name={"ja": "かけいぼ", "en": "Kakeibo"},
+        verified=True, holder=samples.KEYS.holder.did, holder_name=None, holder_url="https://bank.example/v1/data",
+        items=("transactions",), purposes=("dpv:ServiceProvision",), lang="en", issued_at=NOW - 2 * 86400,
+        expires_at=NOW - 86400, state="active", pending=False, delivered=False, delivery_error=None,
+        request_cid=listed.request_cid("c-e"), list_id="list-1", idx=4)
+    assert listed_consent(listed, "c-a").holder_name == {"ja": "みずほ銀行", "en": "Sample Bank"}
+
+
+def test_a_consent_with_an_unpublished_status_change_is_pending(listed: Store) -> None:
+    with listed.transaction() as db:
+        db.table("events").insert({"consent_id": "c-b", "status": "revoked", "at": NOW, "list_id": "list-1",
+                                   "iat": NOW, "published_at": None})
+    assert [r.id for r in listed_consents(listed, now=NOW) if r.pending] == ["c-b"]
+
+
+def test_consent_ids_around_match_a_start_or_an_end(listed: Store) -> None:
+    assert has_consent(listed, "c-a") and not has_consent(listed, "c-")
+    assert consent_ids_around(listed, "c-a") == ["c-a"]
+    assert sorted(consent_ids_around(listed, "c-", limit=9)) == ["c-a", "c-b", "c-c", "c-d", "c-e"]
+    assert len(consent_ids_around(listed, "c-")) == 2  # two are enough to say "more than one"
+    assert consent_ids_around(listed, "-a") == ["c-a"]
+    with pytest.raises(ValueError):
+        consent_ids_around(listed, "c_a")
+
+
+# -- rights requests ----------------------------------------------------------------------------
+
+
+def test_no_rights_requests_yet(store: Store) -> None:
+    rights = RightsStore(store)
+    assert rights.every() == [] and rights.every("c-a") == [] and rights.unfinished() == []
+    with pytest.raises(NotFound) as err:
+        rights.get(1)
+    assert err.value.code == "not_found"
+
+
+def test_a_rights_request_through_its_life(listed: Store) -> None:
+    rights = RightsStore(listed)
+    with listed.transaction():
+        first = rights.add(consent_id="c-a", kind="erase", endpoint="https://kakeibo.example/rights", raw=b"r1",
+                           cid="cid-1", at=NOW)
+        other = rights.add(consent_id="c-b", kind="stop", endpoint="https://kakeibo.example/rights", raw=b"r2",
+                           cid="cid-2", at=NOW)
+    assert rights.get(first) == RightsRow(
+        id=first, consent_id="c-a", kind="erase", endpoint="https://kakeibo.example/rights", raw=b"r1", cid="cid-1",
+        created_at=NOW, sent_at=None, send_error=None, attempts=0, ack=None, due_at=None, done=None, done_at=None,
+        checked_at=None)
+    with listed.transaction():
+        rights.send_failed(first, "unavailable: down")
+        rights.resigned(first, raw=b"r1'", cid="cid-1b")
+        rights.acknowledged(first, ack=b"ack", due_at=NOW + 30 * 86400, at=NOW + 5)
+    row = rights.get(first)
+    assert (row.raw, row.cid, row.send_error, row.attempts, row.sent_at, row.ack, row.due_at, row.checked_at) == (
+        b"r1'", "cid-1b", None, 2, NOW + 5, b"ack", NOW + 30 * 86400, NOW + 5)
+    with listed.transaction():
+        rights.checked(first, NOW + 6)
+    assert rights.get(first).checked_at == NOW + 6 and rights.get(first).done is None
+    assert [r.id for r in rights.unfinished()] == [first, other]
+    with listed.transaction():
+        rights.completed(first, done=b"done", done_at=NOW + 7, at=NOW + 8)
+    row = rights.get(first)
+    assert (row.done, row.done_at, row.checked_at) == (b"done", NOW + 7, NOW + 8)
+    assert [r.id for r in rights.unfinished()] == [other]
+    assert [r.id for r in rights.every()] == [first, other]
+    assert [r.id for r in rights.every("c-b")] == [other] and rights.every("c-e") == []
+
+
+def test_a_credential_is_read_by_its_consent_id(listed: Store) -> None:
+    assert listed.credential("c-b") == b"credential c-b"
+    with pytest.raises(NotFound):
+        listed.credential("c-none")
