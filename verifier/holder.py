@@ -22,7 +22,7 @@ from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
 from protocol.keys import verified_ahead
 
-from .ahead import SignatureThread
+from .ahead import SignatureThread, usable_cores
 from .commits import GroupCommit
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .errors import NoDataSource
@@ -100,7 +100,8 @@ class Holder:
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
                  window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE,
                  council: str | None = None, trust_refresh: float = TRUST_REFRESH,
-                 trusted_registries: Sequence[str] = (), clock_fn: Callable[[], int] | None = None) -> None:
+                 trusted_registries: Sequence[str] = (), clock_fn: Callable[[], int] | None = None,
+                 cores: int | None = None) -> None:
         self.key = key
         self.db = db
         self.name = dict(name or DEFAULT_NAME)
@@ -122,12 +123,15 @@ class Holder:
         self.credentials = CredentialCache(credential_cache)
         self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
                                 clock_fn=self._clock)
+        # ``cores``: how many cores this process may use (default: its CPU affinity)
+        cores = usable_cores() if cores is None else cores
         #: The writer every release, refusal and decision commits through, batched with concurrent ones.
-        # commits that never wait for the disk (SQLite, synchronous=normal) are made on the event
-        # loop itself; the others (an fsync, a PostgreSQL round trip) on the writer thread
-        self.commits = GroupCommit(db, inline=db.dialect == "sqlite" and getattr(db, "synchronous", "") == "normal")
+        # on the writer thread, which a second core runs while the event loop serves; with one core,
+        # commits that never wait for the disk (SQLite, synchronous=normal) are made on the loop itself
+        self.commits = GroupCommit(db, inline=cores == 1 and db.dialect == "sqlite"
+                                   and getattr(db, "synchronous", "") == "normal")
         #: Checks presentation signatures on a second core for releases served on an event loop.
-        self.signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE)
+        self.signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=cores)
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
