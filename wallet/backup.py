@@ -8,6 +8,21 @@ without that distinction).
 The box is SecretBox under an Argon2id key derived from the passphrase; inside is a CBOR map
 with the sealed key file (still sealed under the same passphrase) and every table's rows.
 Restoring into an empty home reproduces the wallet exactly, so ``list`` shows the same lines.
+
+Both maps are written in the house's deterministic encoding (:func:`protocol.cbor.encode`, RFC
+8949 key order).  Backups written before that (by ``cbor2.dumps``, keys in insertion order) still
+restore, and that is why the file format keeps version 1 and the reading side is unchanged:
+
+- the reader decodes with cbor2, which takes either key order (the maps are keyed by name, so
+  the order never changed what they mean), not with the strict :func:`protocol.cbor.decode`,
+  which would refuse the older files' order (and their size: a backup outgrows its 64 KiB cap);
+- ``check`` is verified over the ``kdf`` map re-encoded in the key order the file holds it in:
+  that gives back the bytes the writer hashed, an older file's insertion order as well as a
+  newer file's sorted one;
+- the content is the same data model either way (text, bytes, integers, null, lists, maps), so
+  a wallet from before the change also reads a backup made after it.
+
+``tests/wallet/data/`` holds a backup written before the change; a test restores it.
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ from typing import Any
 import cbor2
 
 from protocol import clock
+from protocol.cbor import encode
 
 from .derive import Seed
 from .errors import BadBackup, WalletExists
@@ -38,12 +54,13 @@ def write_backup(store: Store, home: Home, path: Path, passphrase: str, *, now: 
                  kdf: str | None = None) -> dict[str, Any]:
     """Write an encrypted backup of the wallet to ``path``; returns a summary."""
     tables = store.dump()
-    payload = cbor2.dumps({"version": BACKUP_VERSION, "created_at": clock.now(now),
-                           "key_file": home.key_file.read_text(), "tables": tables})
+    payload = encode({"version": BACKUP_VERSION, "created_at": clock.now(now),
+                      "key_file": home.key_file.read_text(), "tables": tables})
     sealed = seal(passphrase, payload, kdf=kdf)
     header = {k: v for k, v in sealed.to_json().items() if k != "box"}
-    body = MAGIC + bytes([BACKUP_VERSION]) + cbor2.dumps({"kdf": header, "box": sealed.box,
-                                                          "check": _check(header, sealed.box)})
+    # encode(header) is, byte for byte, how the map stands inside the file (deterministic encoding)
+    body = MAGIC + bytes([BACKUP_VERSION]) + encode({"kdf": header, "box": sealed.box,
+                                                     "check": _digest(encode(header), sealed.box)})
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
@@ -53,8 +70,14 @@ def write_backup(store: Store, home: Home, path: Path, passphrase: str, *, now: 
             "consents": len(tables["consents"]), "lists": len(tables["lists"])}
 
 
+def _digest(header: bytes, box: bytes) -> bytes:
+    return hashlib.sha256(header + box).digest()
+
+
 def _check(header: Any, box: bytes) -> bytes:
-    return hashlib.sha256(cbor2.dumps(header) + box).digest()
+    """The ``check`` of a ``kdf`` map as read: re-encoded in the key order the file has it in (see
+    the module docstring), which gives back the bytes its writer hashed, old files' and new."""
+    return _digest(cbor2.dumps(header), box)
 
 
 def read_backup(path: Path, passphrase: str) -> dict[str, Any]:
