@@ -17,7 +17,7 @@ from . import reconsent
 from .consents import Review, check_lang
 from .relationships import Relationships
 from .status import StatusLists
-from .store import NewConsent, ReceivedRequest, Store
+from .store import ReceivedRequest, Store
 from .trust import TrustLists
 
 __all__ = ["decide_decline", "decision", "grant", "keep", "received", "replaced_by"]
@@ -80,21 +80,16 @@ def grant(wallet: Granting, review: Review | str, items: list[str] | tuple[str, 
                                              items=tuple(items) if items is not None else None,
                                              status=ref, lang=lang, now=current,
                                              validity_days=validity_days)
-        raw = credential.sign(signer)
-        consent_id = ConsentCredential.decode(raw).cid
+        signed = ConsentCredential.decode(credential.sign(signer))
         org = requester.organisation
         name = ({"ja": org.name_ja, "en": org.name_en} if org else dict(request.requester_name))
         horg = holder.organisation
-        wallet.store.add_consent(NewConsent(
-            id=consent_id, raw=raw, request_cid=request.cid, requester=request.requester, requester_name=name,
-            verified=requester.verified, holder=request.holder,
-            holder_name={"ja": horg.name_ja, "en": horg.name_en} if horg else None,
-            holder_url=request.holder_url, items=tuple(credential.items), purposes=tuple(credential.purposes),
-            lang=lang, issued_at=credential.issued_at, expires_at=credential.expires_at, list_id=list_id,
-            idx=ref.index, callback=request.callback))
-        wallet.lists.record_event(consent_id, "active", list_id, current)
+        wallet.store.add_consent(signed, request, requester_name=name, verified=requester.verified,
+                                 holder_name={"ja": horg.name_ja, "en": horg.name_en} if horg else None,
+                                 list_id=list_id)
+        wallet.lists.record_event(signed.cid, "active", list_id, current)
         wallet.store.decide(request.cid, "accepted", at=current, lang=lang)
-    return consent_id, request.holder
+    return signed.cid, request.holder
 
 
 def decide_decline(store: Store, review: Review | str, lang: str | None,

@@ -4,7 +4,7 @@ A wallet may hold 100,000 consents; ``copyme wallet list`` must neither wait for
 them.  :func:`iter_consents` asks the store for one page at a time (``PAGE`` rows, ordered by the
 ``consents_order`` index, each page resuming after the last row of the one before, so a page
 costs the same at the end of the list as at its start; see
-:func:`wallet.listing_store.listed_consents`) and turns each row into a
+:func:`wallet.listing_store.listed_consents`), which turns each row into a
 :class:`~wallet.consents.ConsentView` only when it is consumed.  Only the columns a view needs are
 read (never the credential bytes), and :mod:`wallet.listing_store` decodes the few JSON columns through a
 small cache, since a long list names the same requesters, holders and item sets over and over.
@@ -22,14 +22,7 @@ from typing import TextIO
 from protocol import InvalidArgument, NotFound, clock
 
 from .consents import ConsentView
-from .listing_store import (
-    CONSENT_STATES,
-    ListedConsent,
-    consent_ids_around,
-    has_consent,
-    listed_consent,
-    listed_consents,
-)
+from .listing_store import CONSENT_STATES, consent_ids_around, has_consent, listed_consent, listed_consents
 from .store import Store
 
 __all__ = ["PAGE", "STATES", "iter_consents", "one", "resolve", "write_json"]
@@ -38,20 +31,6 @@ __all__ = ["PAGE", "STATES", "iter_consents", "one", "resolve", "write_json"]
 PAGE = 500
 #: The states a listing can be filtered by (``expired`` is computed from ``expires_at``).
 STATES = CONSENT_STATES
-
-
-def view_of(row: ListedConsent, now: int) -> ConsentView:
-    """The view of one listed consent at ``now`` (a consent not revoked is ``expired`` from its ``expires_at``)."""
-    state = row.state
-    if state != "revoked" and row.expires_at <= now:
-        state = "expired"
-    return ConsentView(
-        id=row.id, requester=row.requester, requester_name=row.requester_name, verified=row.verified,
-        holder=row.holder, holder_name=row.holder_name, holder_url=row.holder_url, items=row.items,
-        purposes=row.purposes, lang=row.lang, issued_at=row.issued_at, expires_at=row.expires_at, state=state,
-        pending=row.pending, delivered=row.delivered, delivery_error=row.delivery_error,
-        request_cid=row.request_cid, list_id=row.list_id, index=row.idx,
-    )
 
 
 def resolve(store: Store, consent_id: str) -> str:
@@ -71,7 +50,7 @@ def resolve(store: Store, consent_id: str) -> str:
 
 def one(store: Store, consent_id: str, now: int | None = None) -> ConsentView:
     """The view of one consent, by its full id (see :func:`resolve`)."""
-    return view_of(listed_consent(store, consent_id), clock.now(now))
+    return listed_consent(store, consent_id, clock.now(now))
 
 
 def iter_consents(store: Store, *, state: str | None = None, holder: str | None = None,
@@ -82,9 +61,7 @@ def iter_consents(store: Store, *, state: str | None = None, holder: str | None 
     (the first page is read at once), so a caller can report them before writing any output.
     A damaged page met later raises ``corrupt_store`` from the iteration.
     """
-    current = clock.now(now)
-    rows = listed_consents(store, state=state, holder=holder, requester=requester, now=current, page=page)
-    return (view_of(row, current) for row in rows)
+    return listed_consents(store, state=state, holder=holder, requester=requester, now=clock.now(now), page=page)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)

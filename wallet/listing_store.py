@@ -1,12 +1,13 @@
-"""The consents table as a listing reads it: filters in SQL, keyset pages, typed rows.
+"""The consents table as a listing reads it: filters in SQL, keyset pages, a view per row.
 
 The SQL behind :mod:`wallet.listing` (``copyme wallet list``, ``show``, the dashboard's list)
 lives here, next to :mod:`wallet.store`, which creates the table and its ``consents_order``
 index.  :func:`listed_consents` reads one page at a time, each page resuming after the last row
 of the one before (so a page costs the same at the end of a 100,000-consent list as at its
-start), never the credential bytes, and hands out :class:`ListedConsent` rows; the few JSON
-columns are decoded through a small cache, since a long list names the same requesters, holders
-and item sets over and over.
+start), never the credential bytes, and hands out each row as the
+:class:`~wallet.consents.ConsentView` it is listed as (built only when it is consumed); the few
+JSON columns are decoded through a small cache, since a long list names the same requesters,
+holders and item sets over and over.
 """
 
 from __future__ import annotations
@@ -14,54 +15,22 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from protocol import InvalidArgument, NotFound
 
+from .consents import ConsentView
 from .store import Store, translate_db_errors
 
-__all__ = ["CONSENT_STATES", "ListedConsent", "consent_ids_around", "has_consent", "listed_consent",
-           "listed_consents"]
+__all__ = ["CONSENT_STATES", "consent_ids_around", "has_consent", "listed_consent", "listed_consents"]
 
 #: The states a consent listing can be filtered by (``expired`` is computed from ``expires_at``).
 CONSENT_STATES = ("active", "suspended", "revoked", "expired")
 
 
-@dataclass(slots=True)
-class ListedConsent:
-    """One stored consent as a listing reads it: every column but the credential's bytes, the
-    names, items and purposes decoded, and whether a status change is still ``pending``.
-
-    ``state`` is the stored one (``active``, ``suspended``, ``revoked``): whether it has expired
-    depends on the time asked about.  Not frozen: a frozen dataclass is built about ten times
-    slower, and a list reads one of these for each of up to 100,000 consents.
-    """
-
-    id: str
-    requester: str
-    requester_name: dict[str, str]
-    verified: bool
-    holder: str
-    holder_name: dict[str, str] | None
-    holder_url: str
-    items: tuple[str, ...]
-    purposes: tuple[str, ...]
-    lang: str
-    issued_at: int
-    expires_at: int
-    state: str
-    pending: bool
-    delivered: bool
-    delivery_error: str | None
-    request_cid: str
-    list_id: str
-    idx: int
-
-
 def listed_consents(store: Store, *, state: str | None = None, holder: str | None = None, requester: str | None = None,
-                    now: int, page: int = 500) -> Iterator[ListedConsent]:
-    """Matching consents, newest first (ties by id), read ``page`` rows at a time.
+                    now: int, page: int = 500) -> Iterator[ConsentView]:
+    """Views of the matching consents at ``now``, newest first (ties by id), read ``page`` rows at a time.
 
     ``state`` is one of :data:`CONSENT_STATES` (``expired``: not revoked and past ``expires_at``
     at ``now``; ``active`` and ``suspended`` are only those not expired); ``holder`` matches a
@@ -80,10 +49,10 @@ def listed_consents(store: Store, *, state: str | None = None, holder: str | Non
     with translate_db_errors():
         rows = conn.execute(first_sql, [*params, page]).fetchall()
 
-    def pages(rows: list[tuple[Any, ...]]) -> Iterator[ListedConsent]:
+    def pages(rows: list[tuple[Any, ...]]) -> Iterator[ConsentView]:
         while True:
             for row in rows:
-                yield _listed(row)
+                yield _view(row, now)
             if len(rows) < page:
                 return
             last_id, last_at = rows[-1][0], rows[-1][10]
@@ -92,13 +61,13 @@ def listed_consents(store: Store, *, state: str | None = None, holder: str | Non
 
     return pages(rows)
 
-def listed_consent(store: Store, consent_id: str) -> ListedConsent:
-    """One consent as a listing reads it, by its full id."""
+def listed_consent(store: Store, consent_id: str, now: int) -> ConsentView:
+    """The view of one consent at ``now``, by its full id."""
     with translate_db_errors():
         row = store.db.conn.execute(_listed_sql(["c.id = ?"]), (consent_id,)).fetchone()
     if row is None:
         raise NotFound(f"no consent {consent_id}")
-    return _listed(row)
+    return _view(row, now)
 
 def has_consent(store: Store, consent_id: str) -> bool:
     """Whether a consent with exactly this id is stored."""
@@ -115,8 +84,7 @@ def consent_ids_around(store: Store, fragment: str, *, limit: int = 2) -> list[s
 
 #: A consent has a status change the registry has not taken yet (answered from ``events_pending``).
 _PENDING_SQL = "EXISTS (SELECT 1 FROM events e WHERE e.consent_id = c.id AND e.published_at IS NULL)"
-#: What a listing reads of a consent: every column but the credential's bytes, in the order of
-#: :class:`ListedConsent`'s fields.
+#: What a listing reads of a consent: every column a view needs (never the credential's bytes).
 _LISTED_COLUMNS = ("c.id, c.requester, c.requester_name, c.verified, c.holder, c.holder_name, c.holder_url, "
                    f"c.items, c.purposes, c.lang, c.issued_at, c.expires_at, c.state, {_PENDING_SQL}, c.delivered, "
                    "c.delivery_error, c.request_cid, c.list_id, c.idx")
@@ -150,7 +118,7 @@ def _consent_filters(*, state: str | None, holder: str | None, requester: str | 
 
 
 def _listed_sql(where: list[str]) -> str:
-    """The query for one :class:`ListedConsent` per matching row (``ORDER BY`` not included)."""
+    """The query for one view per matching row (``ORDER BY`` not included)."""
     return f"SELECT {_LISTED_COLUMNS} FROM consents c" + (" WHERE " + " AND ".join(where) if where else "")
 
 
@@ -165,10 +133,16 @@ def _strings(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _listed(row: tuple[Any, ...]) -> ListedConsent:
+def _view(row: tuple[Any, ...], now: int) -> ConsentView:
+    """The view of one row of :func:`_listed_sql` at ``now`` (not revoked and past ``expires_at``: ``expired``)."""
     (cid, requester, requester_name, verified, holder, holder_name, holder_url, items, purposes, lang,
      issued_at, expires_at, state, pending, delivered, delivery_error, request_cid, list_id, idx) = row
-    return ListedConsent(
-        cid, requester, dict(_names(requester_name)), bool(verified), holder,
-        dict(_names(holder_name)) if holder_name else None, holder_url, _strings(items), _strings(purposes), lang,
-        issued_at, expires_at, state, bool(pending), bool(delivered), delivery_error, request_cid, list_id, idx)
+    if state != "revoked" and expires_at <= now:
+        state = "expired"
+    return ConsentView(
+        id=cid, requester=requester, requester_name=dict(_names(requester_name)), verified=bool(verified),
+        holder=holder, holder_name=dict(_names(holder_name)) if holder_name else None, holder_url=holder_url,
+        items=_strings(items), purposes=_strings(purposes), lang=lang, issued_at=issued_at,
+        expires_at=expires_at, state=state, pending=bool(pending), delivered=bool(delivered),
+        delivery_error=delivery_error, request_cid=request_cid, list_id=list_id, index=idx,
+    )

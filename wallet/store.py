@@ -21,18 +21,18 @@ import contextlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from protocol import Conflict, ConsentRequest, NotFound
+from protocol import Conflict, ConsentCredential, ConsentRequest, NotFound
 
 from .errors import CorruptStore, NotInitialised
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery", "NewConsent",
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery",
            "ReceivedRequest", "StatusEvent", "Store", "dumps", "translate_db_errors"]
 
 SCHEMA_VERSION = 6
@@ -204,30 +204,6 @@ class ReceivedRequest:
     lang: str | None
 
 
-@dataclass(frozen=True)
-class NewConsent:
-    """A freshly signed consent as :meth:`Store.add_consent` keeps it: the credential's bytes, the
-    names shown for its parties (per language), its status list entry and where it is delivered."""
-
-    id: str
-    raw: bytes
-    request_cid: str
-    requester: str
-    requester_name: dict[str, str]
-    verified: bool
-    holder: str
-    holder_name: dict[str, str] | None
-    holder_url: str
-    items: tuple[str, ...]
-    purposes: tuple[str, ...]
-    lang: str
-    issued_at: int
-    expires_at: int
-    list_id: str
-    idx: int
-    callback: str
-
-
 class Store:
     """An open wallet database."""
 
@@ -392,18 +368,19 @@ class Store:
                 for r in self.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? "
                                    "ORDER BY seq", (consent_id,))]
 
-    def add_consent(self, consent: NewConsent) -> None:
-        """Keep a signed consent, ``active`` and not delivered yet (call inside a transaction, with
-        its status event)."""
+    def add_consent(self, consent: ConsentCredential, request: ConsentRequest, *, requester_name: Mapping[str, str],
+                    verified: bool, holder_name: Mapping[str, str] | None, list_id: str) -> None:
+        """Keep a signed consent (decoded, so with its bytes) to ``request``, ``active`` and not
+        delivered yet, with the names shown for its parties and its status list (call inside a
+        transaction, with its status event)."""
         self.db.table("consents").insert({
-            "id": consent.id, "raw": consent.raw, "request_cid": consent.request_cid,
-            "requester": consent.requester, "requester_name": dumps(consent.requester_name),
-            "verified": int(consent.verified), "holder": consent.holder,
-            "holder_name": dumps(consent.holder_name) if consent.holder_name is not None else None,
-            "holder_url": consent.holder_url, "items": dumps(list(consent.items)),
+            "id": consent.cid, "raw": consent.raw, "request_cid": request.cid, "requester": request.requester,
+            "requester_name": dumps(dict(requester_name)), "verified": int(verified), "holder": request.holder,
+            "holder_name": dumps(dict(holder_name)) if holder_name is not None else None,
+            "holder_url": request.holder_url, "items": dumps(list(consent.items)),
             "purposes": dumps(list(consent.purposes)), "lang": consent.lang, "issued_at": consent.issued_at,
-            "expires_at": consent.expires_at, "list_id": consent.list_id, "idx": consent.idx, "state": "active",
-            "callback": consent.callback, "delivered": 0, "delivery_error": None,
+            "expires_at": consent.expires_at, "list_id": list_id, "idx": consent.status.index, "state": "active",
+            "callback": request.callback, "delivered": 0, "delivery_error": None,
         })
 
     def request_cid(self, consent_id: str) -> str:

@@ -3,23 +3,18 @@ rights requests, each read back as a dataclass; missing rows, empty tables and t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from protocol import InvalidArgument, NotFound
+from protocol import ConsentCredential, InvalidArgument, NotFound
 from tests.support import samples
-from wallet.listing_store import (
-    CONSENT_STATES,
-    ListedConsent,
-    consent_ids_around,
-    has_consent,
-    listed_consent,
-    listed_consents,
-)
+from wallet.consents import ConsentView
+from wallet.listing_store import CONSENT_STATES, consent_ids_around, has_consent, listed_consent, listed_consents
 from wallet.rights_store import RightsRow, RightsStore
-from wallet.store import NewConsent, ReceivedRequest, Store
+from wallet.store import ReceivedRequest, Store
 
 NOW = samples.NOW
 
@@ -36,16 +31,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _consent(store: Store, consent_id: str, request_cid: str, *, idx: int = 0, issued_at: int = NOW,
-             holder_name: dict[str, str] | None = None) -> NewConsent:
-    consent = NewConsent(
-        id=consent_id, raw=b"credential " + consent_id.encode(), request_cid=request_cid,
-        requester=samples.KEYS.requester.did, requester_name={"ja": "かけいぼ", "en": "Kakeibo"}, verified=True,
-        holder=samples.KEYS.holder.did, holder_name=holder_name, holder_url="https://bank.example/v1/data",
-        items=("transactions",), purposes=("dpv:ServiceProvision",), lang="en", issued_at=issued_at,
-        expires_at=issued_at + 86400, list_id="list-1", idx=idx, callback="https://kakeibo.example/cb")
-    with store.transaction():
-        store.add_consent(consent)
-    return consent
+             holder_name: dict[str, str] | None = None) -> None:
+    """A consent row with a short id (the listing's order and filters are about the columns)."""
+    with store.transaction() as db:
+        db.table("consents").insert({
+            "id": consent_id, "raw": b"credential " + consent_id.encode(), "request_cid": request_cid,
+            "requester": samples.KEYS.requester.did, "requester_name": '{"ja":"かけいぼ","en":"Kakeibo"}',
+            "verified": 1, "holder": samples.KEYS.holder.did,
+            "holder_name": json.dumps(holder_name, ensure_ascii=False) if holder_name else None,
+            "holder_url": "https://bank.example/v1/data", "items": '["transactions"]',
+            "purposes": '["dpv:ServiceProvision"]', "lang": "en", "issued_at": issued_at,
+            "expires_at": issued_at + 86400, "list_id": "list-1", "idx": idx, "state": "active",
+            "callback": "https://kakeibo.example/cb", "delivered": 0, "delivery_error": None})
 
 
 def test_a_request_never_kept_is_not_found_and_has_no_decision(store: Store) -> None:
@@ -84,16 +81,20 @@ def test_only_accepted_or_declined_is_a_decision(store: Store) -> None:
 
 def test_a_kept_consent_reads_back_typed(store: Store) -> None:
     request = samples.signed_request()
+    consent = ConsentCredential.decode(samples.credential().sign(samples.KEYS.user))
     with store.transaction():
         store.keep_request(request, source="s", lang="ja", at=NOW)
-    _consent(store, "c-1", request.cid)
-    assert store.request_cid("c-1") == request.cid
-    assert store.delivery("c-1").raw == b"credential c-1"
-    entry = store.entry("c-1")
-    assert (entry.state, entry.list_id, entry.idx) == ("active", "list-1", 0)
-    row = store.row("SELECT verified, holder_name, items, delivered, delivery_error FROM consents WHERE id = 'c-1'")
-    assert row == {"verified": 1, "holder_name": None, "items": '["transactions"]', "delivered": 0,
-                   "delivery_error": None}
+        store.add_consent(consent, request, requester_name={"ja": "かけいぼ", "en": "Kakeibo"}, verified=True,
+                          holder_name=None, list_id="list-1")
+    assert store.request_cid(consent.cid) == request.cid
+    assert store.credential(consent.cid) == store.delivery(consent.cid).raw == consent.raw
+    assert store.delivery(consent.cid).callback == request.callback
+    entry = store.entry(consent.cid)
+    assert (entry.state, entry.list_id, entry.idx) == ("active", "list-1", consent.status.index)
+    view = listed_consent(store, consent.cid, NOW)
+    assert (view.requester_name, view.verified, view.holder_name, view.items, view.lang, view.issued_at,
+            view.delivered, view.delivery_error) == ({"ja": "かけいぼ", "en": "Kakeibo"}, True, None, consent.items,
+                                                     "ja", consent.issued_at, False, None)
 
 
 def test_a_missing_consent_has_no_request(store: Store) -> None:
@@ -110,7 +111,7 @@ def test_an_empty_wallet_lists_nothing_under_any_filter(store: Store) -> None:
         assert list(listed_consents(store, state=state, holder="bank", requester="Kakeibo", now=NOW)) == []
     assert not has_consent(store, "c-1") and consent_ids_around(store, "c-1-long") == []
     with pytest.raises(NotFound):
-        listed_consent(store, "c-1")
+        listed_consent(store, "c-1", NOW)
 
 
 def test_a_bad_state_is_refused_before_any_row(store: Store) -> None:
@@ -159,15 +160,17 @@ def test_listing_filters(listed: Store, filters: dict[str, str], expected: list[
     assert [r.id for r in listed_consents(listed, now=NOW + 30, **filters)] == expected
 
 
-def test_a_listed_consent_is_typed_and_keeps_its_stored_state(listed: Store) -> None:
-    row = listed_consent(listed, "c-e")  # expired by now, but stored as active: the view decides
-    assert row == ListedConsent(
+def test_a_listed_consent_is_its_view_at_the_time_asked(listed: Store) -> None:
+    view = listed_consent(listed, "c-e", NOW)  # stored as active; expired by then
+    assert view == ConsentView(
         id="c-e", requester=samples.KEYS.requester.did, requester_name={"ja": "かけいぼ", "en": "Kakeibo"},
         verified=True, holder=samples.KEYS.holder.did, holder_name=None, holder_url="https://bank.example/v1/data",
         items=("transactions",), purposes=("dpv:ServiceProvision",), lang="en", issued_at=NOW - 2 * 86400,
-        expires_at=NOW - 86400, state="active", pending=False, delivered=False, delivery_error=None,
-        request_cid=listed.request_cid("c-e"), list_id="list-1", idx=4)
-    assert listed_consent(listed, "c-a").holder_name == {"ja": "みずほ銀行", "en": "Sample Bank"}
+        expires_at=NOW - 86400, state="expired", pending=False, delivered=False, delivery_error=None,
+        request_cid=listed.request_cid("c-e"), list_id="list-1", index=4)
+    assert listed_consent(listed, "c-e", NOW - 86400 - 1).state == "active"
+    assert listed_consent(listed, "c-d", NOW + 9 * 86400).state == "revoked"  # revoked stays revoked
+    assert listed_consent(listed, "c-a", NOW).holder_name == {"ja": "みずほ銀行", "en": "Sample Bank"}
 
 
 def test_a_consent_with_an_unpublished_status_change_is_pending(listed: Store) -> None:
