@@ -9,9 +9,7 @@ clients); uvicorn's HTTP parsing, the same for both routes, is left out.  Each c
 difference of two processes that differ only in how many requests they serve (every
 presentation is made in set-up in both), divided by the difference; the two Ed25519 operations
 a release cannot avoid (verify the presentation, sign the usage receipt; the credential's
-verify is cached) are counted on their own, as the floor.  Each count is given for the whole
-process and for its main thread alone, the event loop: the presentation's signature is checked
-on another thread (``verifier.ahead``), and the loop's share is what bounds the gate's rate.
+verify is cached) are counted on their own, as the floor.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _harness import ROOT, callgrind_threads
+from _harness import ROOT, callgrind_instructions
 
 BATCH = 8
 WARM = 2 * BATCH
@@ -105,22 +103,17 @@ def count(calls: int) -> dict[str, Any] | None:
     calls -= calls % BATCH
     low = BATCH * 8
     per: dict[str, int] = {}
-    loop: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
         for kind in ("data", "health", "floor"):
-            counts = [callgrind_threads([str(ROOT / "bench" / "gate.py"), "--child", kind, "--calls", str(n),
-                                         "--pool", str(calls)], Path(folder) / f"{kind}-{n}.out")
+            totals = [callgrind_instructions([str(ROOT / "bench" / "gate.py"), "--child", kind, "--calls", str(n),
+                                              "--pool", str(calls)], Path(folder) / f"{kind}-{n}.out")
                       for n in (low, calls)]
-            per[kind] = round((sum(counts[1]) - sum(counts[0])) / (calls - low))
-            loop[kind] = round((counts[1][0] - counts[0][0]) / (calls - low))  # the main thread runs the loop
+            per[kind] = round((totals[1] - totals[0]) / (calls - low))
     result = {"data_instructions": per["data"], "health_instructions": per["health"],
               "floor_instructions": per["floor"], "ratio": round(per["health"] / per["data"], 3),
-              "data_loop_instructions": loop["data"], "health_loop_instructions": loop["health"],
-              "loop_ratio": round(loop["health"] / loop["data"], 3), "calls": calls}
+              "calls": calls}
     print(f"POST /v1/data {per['data']:,} instructions per release, GET /health {per['health']:,} "
           f"(in process, without uvicorn): ratio {result['ratio']:.0%}")
-    print(f"on the event loop's thread: {loop['data']:,} per release, {loop['health']:,} per /health: "
-          f"ratio {result['loop_ratio']:.0%} (the rest runs on the signature thread, on a second core)")
     print(f"the two Ed25519 operations of a release alone: {per['floor']:,} "
           f"({per['floor'] / per['data']:.0%} of a release)")
     return result

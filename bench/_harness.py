@@ -223,23 +223,11 @@ def rss_of(pid: int) -> tuple[float, float]:
 
 
 def callgrind_instructions(args: list[str], out: Path, timeout: float = 1800) -> int:
-    """Instructions (callgrind ``Ir``) of ``python args...`` run under valgrind (hash seed fixed), all threads."""
-    return sum(callgrind_threads(args, out, timeout))
-
-
-def callgrind_threads(args: list[str], out: Path, timeout: float = 1800) -> list[int]:
-    """:func:`callgrind_instructions` per thread, in the order the threads started (the main thread first)."""
+    """Instructions (callgrind ``Ir``) of ``python args...`` run under valgrind (hash seed fixed)."""
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
-                    sys.executable, *args], env=env, check=True, capture_output=True, timeout=timeout)
-    counts: dict[int, int] = {}
-    for part in out.parent.glob(out.name + "-*"):
-        text = part.read_text()
-        thread = re.search(r"^thread:\s*(\d+)", text, re.MULTILINE)
-        match = re.search(r"^summary:\s*(\d+)", text, re.MULTILINE)
-        if thread is None or match is None:
-            raise SystemExit(f"no callgrind summary in {part}")
-        counts[int(thread.group(1))] = int(match.group(1))
-    if not counts:
-        raise SystemExit(f"callgrind wrote no {out}-* files")
-    return [counts[n] for n in sorted(counts)]
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, *args],
+                   env=env, check=True, capture_output=True, timeout=timeout)
+    match = re.search(r"^summary:\s*(\d+)", out.read_text(), re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"no callgrind summary in {out}")
+    return int(match.group(1))

@@ -18,9 +18,10 @@ commit).  ``--profile`` reruns the 8-client load against a verifier whose thread
 (``bench/_serve.py --profile``) and prints where the time goes.
 
 Server CPU per request is read from ``/proc``: the whole process (``*_cpu_us``, its system
-time ``*_sys_us``) and the event loop's own thread (``*_loop_us``).  The loop's share is what
-bounds the rate: work on other threads (the signature thread, WAL checkpoints) runs on the
-second core meanwhile.
+time ``*_sys_us``) and the event loop's own thread (``*_loop_us``; the rest is the WAL
+checkpoint thread).  Handing the signature check or the group commit to other threads cut the
+loop's share but raised the whole process's CPU per release by half and lowered the rate on a
+quiet machine (``bench/README.md``, "Data gate, fourth pass"): the gate stays on the loop.
 
 ``--instructions`` counts machine instructions per request instead (valgrind; see
 ``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.

@@ -21,10 +21,10 @@ from typing import Any
 
 from . import cbor
 from .enums import COSE_SIGN1_TAG, CoseAlg, CoseHeader
-from .errors import CopyMeError, DecodeError, TooLarge, UnknownKey, UnsupportedAlg, WrongType
-from .keys import KeyPair, Verified, did_from_public_key, verify_ahead, verify_with_key
+from .errors import DecodeError, TooLarge, UnknownKey, UnsupportedAlg, WrongType
+from .keys import KeyPair, did_from_public_key, verify_with_key
 
-__all__ = ["Sign1", "protected_header", "sig_structure", "sign1", "signature_ahead", "verified", "verify1"]
+__all__ = ["Sign1", "protected_header", "sig_structure", "sign1", "verified", "verify1"]
 
 _sign1_parts: Callable[[bytes], tuple[bytes, bytes, bytes, bytes] | None] | None
 try:  # the C twin of _split_fast + sig_structure (protocol/_cbor.c), where it was built
@@ -194,9 +194,15 @@ def _split(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes]:
     return protected, payload, signature
 
 
-def _signed_parts(data: bytes, typ: str, max_size: int) -> tuple[bytes, bytes, bytes, bytes]:
-    """(kid, payload, signature, Sig_structure) of a COSE_Sign1 of type ``typ``: every check
-    before the signature's, in the module docstring's order."""
+def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
+    """Verify a COSE_Sign1 of type ``typ`` and return it with its decoded payload; else raise."""
+    signer, claims, payload, raw = verified(data, typ, max_size)
+    return Sign1(signer=signer, typ=typ, claims=claims, payload=payload, raw=raw)
+
+
+def verified(data: bytes, typ: str, max_size: int = cbor.MAX_SIZE) -> tuple[str, Any, bytes, bytes]:
+    """:func:`verify1` as a tuple (signer DID, claims, payload, raw bytes): the wire objects'
+    ``decode`` calls this, one object fewer on every verify."""
     parts = (_sign1_parts(data) if _sign1_parts is not None and type(data) is bytes and len(data) <= max_size
              else None)
     if parts is not None:  # the one shape CopyMe produces, split in C with its Sig_structure
@@ -216,32 +222,6 @@ def _signed_parts(data: bytes, typ: str, max_size: int) -> tuple[bytes, bytes, b
         raise UnknownKey("kid (the signer's Ed25519 public key) is missing")
     if len(kid) != 32:
         raise UnknownKey(f"kid must be a 32-byte Ed25519 public key, not {len(kid)} bytes")
-    return kid, payload, signature, to_be_signed
-
-
-def signature_ahead(data: bytes, typ: str, max_size: int = cbor.MAX_SIZE) -> Verified | None:
-    """Check only the signature of COSE_Sign1 ``data``, now, on any thread (see :func:`keys.verify_ahead`).
-
-    ``None`` when anything before or in the signature check fails: the full :func:`verified`
-    later runs every check in order and refuses with its own reason.  Never raises.
-    """
-    try:
-        kid, _payload, signature, to_be_signed = _signed_parts(data, typ, max_size)
-    except CopyMeError:
-        return None
-    return verify_ahead(kid, to_be_signed, signature)
-
-
-def verify1(data: bytes, typ: str, *, max_size: int = cbor.MAX_SIZE) -> Sign1:
-    """Verify a COSE_Sign1 of type ``typ`` and return it with its decoded payload; else raise."""
-    signer, claims, payload, raw = verified(data, typ, max_size)
-    return Sign1(signer=signer, typ=typ, claims=claims, payload=payload, raw=raw)
-
-
-def verified(data: bytes, typ: str, max_size: int = cbor.MAX_SIZE) -> tuple[str, Any, bytes, bytes]:
-    """:func:`verify1` as a tuple (signer DID, claims, payload, raw bytes): the wire objects'
-    ``decode`` calls this, one object fewer on every verify."""
-    kid, payload, signature, to_be_signed = _signed_parts(data, typ, max_size)
     verify_with_key(kid, to_be_signed, signature)
     claims = cbor.decode(payload, max_size=max_size)
     return did_from_public_key(kid), claims, payload, data if type(data) is bytes else bytes(data)

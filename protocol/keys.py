@@ -8,9 +8,7 @@ without asking a resolver: that is what lets a data holder verify a user it has 
 from __future__ import annotations
 
 import functools
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
 
 import nacl.exceptions
 import nacl.signing
@@ -18,8 +16,8 @@ from multiformats import multibase
 
 from .errors import BadSignature, UnknownKey
 
-__all__ = ["DID_PREFIX", "KeyPair", "Verified", "did_from_public_key", "public_key_from_did", "verified_ahead",
-           "verify_ahead", "verify_signature", "verify_with_key"]
+__all__ = ["DID_PREFIX", "KeyPair", "did_from_public_key", "public_key_from_did", "verify_signature",
+           "verify_with_key"]
 
 DID_PREFIX = "did:key:"
 _ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub, as its unsigned varint
@@ -80,75 +78,11 @@ def _verify_key_raw(public_key: bytes) -> nacl.signing.VerifyKey:
 
 
 def verify_with_key(public_key: bytes, message: bytes, signature: bytes) -> None:
-    """Check an Ed25519 ``signature`` by a raw 32-byte ``public_key``; raise :class:`BadSignature` if not.
-
-    Inside :func:`verified_ahead`, the one (key, message, signature) that :func:`verify_ahead`
-    found valid is not checked twice; every other signature is.
-    """
-    ahead = _AHEAD.get()
-    if ahead is not None and ahead == (public_key, message, signature):
-        return
+    """Check an Ed25519 ``signature`` by a raw 32-byte ``public_key``; raise :class:`BadSignature` if not."""
     try:
         _verify_key_raw(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, ValueError, TypeError) as err:
         raise BadSignature("signature does not verify") from err
-
-
-# -- signatures checked ahead, on another thread -----------------------------------------------
-
-#: The signature the running context's :func:`verified_ahead` vouches for (per task / thread).
-_AHEAD: ContextVar[tuple[bytes, bytes, bytes] | None] = ContextVar("copyme_verified_ahead", default=None)
-
-
-class Verified:
-    """An Ed25519 signature that :func:`verify_ahead` checked and found valid (exactly these bytes)."""
-
-    __slots__ = ("_signed",)
-
-    def __init__(self, signed: tuple[bytes, bytes, bytes]) -> None:
-        self._signed = signed
-
-    def __repr__(self) -> str:
-        return "Verified(...)"
-
-
-def verify_ahead(public_key: bytes, message: bytes, signature: bytes) -> Verified | None:
-    """Check a signature now, on any thread; ``None`` if it does not verify (never raises).
-
-    pynacl releases the GIL while libsodium works, so a thread can check signatures while an
-    event loop does everything else (see :mod:`verifier.ahead`).  Keys, message and signature
-    are kept as immutable ``bytes``: the later check compares them in full.
-    """
-    signed = (bytes(public_key), bytes(message), bytes(signature))
-    try:
-        _verify_key_raw(signed[0]).verify(signed[1], signed[2])
-    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
-        return None
-    return Verified(signed)
-
-
-class verified_ahead:  # noqa: N801 - used as a context manager, named like one
-    """``with verified_ahead(checked):`` - :func:`verify_with_key` skips that one checked signature.
-
-    Only in the current context (asyncio task or thread) and only for byte-for-byte the same
-    key, message and signature; ``None`` (nothing checked ahead) changes nothing.  Every check
-    around it still runs, in its order: this saves the one libsodium call, nothing else.
-    """
-
-    __slots__ = ("_checked", "_token")
-
-    def __init__(self, checked: Verified | None) -> None:
-        self._checked = checked
-        self._token: Any = None
-
-    def __enter__(self) -> None:
-        if self._checked is not None:
-            self._token = _AHEAD.set(self._checked._signed)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            _AHEAD.reset(self._token)
-            self._token = None
 
 
 @dataclass(frozen=True, repr=False)

@@ -21,15 +21,13 @@ power cut; ``full`` fsyncs the WAL before ``COMMIT`` returns (one fsync per batc
 request); PostgreSQL commits with its own ``synchronous_commit``.
 
 Callers on an event loop ``await`` :meth:`GroupCommit.run_async`; threads call
-:meth:`GroupCommit.run`.  The writer thread commits and wakes each loop once per batch, so the
-loop keeps serving meanwhile: the signing, the inserts and the commit (much of it in C without
-the GIL: libsodium, SQLite, the WAL write) run on a second core while the loop decodes and
-verifies the next requests.  With ``inline`` the writes queued by a loop's requests are
-committed on that loop instead, once per loop iteration, after every request that was ready in
-it - no thread at all.  That costs about a quarter less CPU per release in all, and the holder
-chooses it where the process has one core and the commit never waits for the disk (SQLite with
-``synchronous=normal``); with a second core the loop's own share bounds the rate, and the writer
-thread halves it (``bench/gate.py``: ``data_loop_us``).
+:meth:`GroupCommit.run`.  Where a commit never waits for the disk (SQLite with
+``synchronous=normal``: it only writes to the WAL file) the holder makes the group commit
+``inline``: the writes queued by a loop's requests are committed on that loop, once per loop
+iteration, after every request that was ready in it - no thread at all, which measured about a
+quarter less CPU per release than handing each batch to the writer thread and back (the two
+threads took turns at the GIL).  Where it waits (an fsync, a PostgreSQL round trip) the writer
+thread commits and wakes each loop once per batch, so the loop keeps serving meanwhile.
 """
 
 from __future__ import annotations

@@ -20,9 +20,7 @@ from typing import Any
 from protocol import KeyPair, Presentation, cid_binary, cid_bytes, cid_text, clock
 from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
-from protocol.keys import verified_ahead
 
-from .ahead import SignatureThread, usable_cores
 from .commits import GroupCommit
 from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .errors import NoDataSource
@@ -35,7 +33,7 @@ from .sources import DataSource, demo_source, fetch_items
 from .status_cache import DEFAULT_MAX_STALENESS, RegistryLike, StatusCache, WouldBlock
 from .store import HolderDatabase, open_database, open_store
 from .trust import TRUST_REFRESH, TrustNames
-from .verify import MAX_PRESENTATION_SIZE, WINDOW, verify_presentation
+from .verify import WINDOW, verify_presentation
 
 __all__ = ["DB_FILE", "DEFAULT_NAME", "KEY_FILE", "Holder", "NoRegistry", "Release", "load_or_create_key"]
 
@@ -100,8 +98,7 @@ class Holder:
                  name: dict[str, str] | None = None, max_staleness: int = DEFAULT_MAX_STALENESS,
                  window: int = WINDOW, credential_cache: int = DEFAULT_CREDENTIAL_CACHE,
                  council: str | None = None, trust_refresh: float = TRUST_REFRESH,
-                 trusted_registries: Sequence[str] = (), clock_fn: Callable[[], int] | None = None,
-                 cores: int | None = None) -> None:
+                 trusted_registries: Sequence[str] = (), clock_fn: Callable[[], int] | None = None) -> None:
         self.key = key
         self.db = db
         self.name = dict(name or DEFAULT_NAME)
@@ -123,15 +120,10 @@ class Holder:
         self.credentials = CredentialCache(credential_cache)
         self.trust = TrustNames(registry or NoRegistry(), db, council=council, refresh=trust_refresh,
                                 clock_fn=self._clock)
-        # ``cores``: how many cores this process may use (default: its CPU affinity)
-        cores = usable_cores() if cores is None else cores
         #: The writer every release, refusal and decision commits through, batched with concurrent ones.
-        # on the writer thread, which a second core runs while the event loop serves; with one core,
-        # commits that never wait for the disk (SQLite, synchronous=normal) are made on the loop itself
-        self.commits = GroupCommit(db, inline=cores == 1 and db.dialect == "sqlite"
-                                   and getattr(db, "synchronous", "") == "normal")
-        #: Checks presentation signatures on a second core for releases served on an event loop.
-        self.signatures = SignatureThread(Presentation.TYP, max_size=MAX_PRESENTATION_SIZE, cores=cores)
+        # commits that never wait for the disk (SQLite, synchronous=normal) are made on the event
+        # loop itself; the others (an fsync, a PostgreSQL round trip) on the writer thread
+        self.commits = GroupCommit(db, inline=db.dialect == "sqlite" and getattr(db, "synchronous", "") == "normal")
 
     @classmethod
     def open(cls, home: str | Path, registry: RegistryLike | None = None, *, synchronous: str = "normal",
@@ -192,7 +184,6 @@ class Holder:
     def close(self) -> None:
         """Stop the background work, commit what is queued, and close the database."""
         self.stop()
-        self.signatures.close()
         self.commits.close()
         with self.db.lock:
             self.db.conn.close()
@@ -248,18 +239,16 @@ class Holder:
         """:meth:`release` on an event loop, awaiting the group commit; ``None``: call :meth:`release` on a thread.
 
         The service calls this on its event loop: handing each request to a worker thread and
-        back cost more CPU than the checks themselves (GIL hand-offs).  Only the presentation's
-        signature is checked on a thread meanwhile, batched (:mod:`verifier.ahead`).  It gives up - before
+        back cost more CPU than the checks themselves (GIL hand-offs).  It gives up - before
         anything is written - when the status list would have to be fetched or the data source
         may block.  The response is sent only after the request's record has committed.
         """
         if not self.nonblocking:
             return None
-        checked = await self.signatures.check(data)  # on a second core meanwhile (verifier.ahead)
         current = self.now(now)
         claims = Claims(self.db, self.replay, self.nonces)
         try:
-            with self.status.cache_only(), verified_ahead(checked):
+            with self.status.cache_only():
                 decided = self._decide(data, current, claims)
         except WouldBlock:
             return None

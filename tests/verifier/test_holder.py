@@ -47,16 +47,8 @@ def test_blocking_sources_use_a_thread_and_fsync_per_commit_does_not(tmp_path: P
     durable = Holder(KEYS.holder, open_database(tmp_path / "b.db", synchronous="full"), _OneList(),
                      clock_fn=lambda: NOW, source=demo_source())
     assert durable.nonblocking and not durable.commits.inline  # its commits wait for the disk: on the writer
-    fast = Holder(KEYS.holder, open_database(tmp_path / "c.db"), _OneList(), clock_fn=lambda: NOW,
-                  source=demo_source(), cores=2)
-    assert fast.nonblocking and not fast.commits.inline  # a second core runs the writer while the loop serves
-    assert fast.signatures.enabled
-    single = Holder(KEYS.holder, open_database(tmp_path / "d.db"), _OneList(), clock_fn=lambda: NOW,
-                    source=demo_source(), cores=1)
-    assert single.nonblocking and single.commits.inline  # one core: commits that only write the WAL, on the loop
-    assert not single.signatures.enabled
-    for extra in (fast, single):
-        extra.close()
+    fast = _holder(tmp_path / "c.db")
+    assert fast.nonblocking and fast.commits.inline  # its commits only write the WAL: on the loop
     code = durable.new_link_code("C-1001", now=NOW)
     durable.link(LinkProof(user=KEYS.user.did, holder=KEYS.holder.did, code=code, issued_at=NOW).sign(KEYS.user))
     assert asyncio.run(durable.release_async(_presentation())) is None  # the list is not cached yet
