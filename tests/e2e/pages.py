@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -81,3 +83,21 @@ def shoot(page: Any, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def signed_in(demo: Any, browser: Any, width: int, lang: str) -> tuple[Any, Any]:
+    """A browser context at ``width`` px in ``lang``, and a page signed in to the demo wallet's dashboard."""
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  locale="ja-JP" if lang == "ja" else "en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(demo.login_url())
+    return context, page
+
+
+def wallet_api(demo: Any, path: str) -> Any:
+    """The demo wallet's local API answer at ``path`` (bearer token), as JSON; raises on an error status."""
+    response = httpx.get(demo.wallet_url + path, headers={"Authorization": f"Bearer {demo.token}"}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from copyme.demo import Demo
-from tests.e2e.pages import WIDTHS, check_consumer_page, developer_material, shoot
+from tests.e2e.pages import WIDTHS, check_consumer_page, developer_material, shoot, signed_in, wallet_api
 
 pytestmark = pytest.mark.browser
 
@@ -32,25 +32,10 @@ def _review(demo: Demo, account: str, lang: str) -> str:
     return f"{demo.wallet_url}/review?lang={lang}&u={quote(_request_url(demo, account), safe='')}"
 
 
-def _signed_in(demo: Demo, browser: Any, width: int, lang: str) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  locale="ja-JP" if lang == "ja" else "en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(demo.login_url())
-    return context, page
-
-
-def _api(demo: Demo, path: str) -> Any:
-    response = httpx.get(demo.wallet_url + path, headers={"Authorization": f"Bearer {demo.token}"}, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 @pytest.fixture(scope="module")
 def consents(demo: Demo, browser: Any) -> dict[str, str]:
     """Consents given through the pages: one active (used once), one revoked; their detail paths."""
-    context, page = _signed_in(demo, browser, 390, "ja")
+    context, page = signed_in(demo, browser, 390, "ja")
     paths = {}
     for name, account in (("active", "acct-001"), ("revoked", "acct-003")):
         page.goto(_review(demo, account, "ja"))
@@ -85,7 +70,7 @@ def test_every_page_keeps_the_consumer_rules(demo: Demo, browser: Any, consents:
                                              screenshots: Path, lang: str, width: int) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, width, lang)
+    context, page = signed_in(demo, browser, width, lang)
     pages = {
         "list": f"/?lang={lang}",
         "detail": f"{consents['active']}?lang={lang}",
@@ -114,7 +99,7 @@ def test_developer_material_is_inside_the_collapsed_details(demo: Demo, browser:
                                                             consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, "ja")
+    context, page = signed_in(demo, browser, 390, "ja")
     page.goto(f"{demo.wallet_url}{consents['active']}?lang=ja")
     details = page.get_by_test_id("ids")
     expect(details).not_to_have_attribute("open", "")
@@ -137,7 +122,7 @@ def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: D
                                                                          lang: str) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, lang)
+    context, page = signed_in(demo, browser, 390, lang)
     page.goto(_review(demo, f"acct-short-{lang}", lang))
     for item in ("balance", "name"):
         expect(page.get_by_test_id(f"opt-{item}")).not_to_be_checked()
@@ -153,7 +138,7 @@ def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: D
     page.get_by_test_id("accept").click()
     expect(page.get_by_test_id("accepted")).to_be_visible()
     consent_id = page.url.split("/consents/")[1].split("?")[0]
-    consent = _api(demo, f"/api/consents/{consent_id}")
+    consent = wallet_api(demo, f"/api/consents/{consent_id}")
     consent = consent.get("consent", consent)
     assert consent["items"] == ["transactions"]  # only the required one
     assert consent["expires_at"] - consent["issued_at"] == 30 * 86400
@@ -164,7 +149,7 @@ def test_optional_items_start_unticked_and_the_validity_can_be_shortened(demo: D
 def test_the_badge_names_who_vouches_and_how_to_get_listed(demo: Demo, browser: Any, lang: str) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, lang)
+    context, page = signed_in(demo, browser, 390, lang)
     page.goto(_review(demo, "acct-badge", lang))
     council = "CopyMe デモ協議会" if lang == "ja" else "CopyMe demo council"
     expect(page.get_by_test_id("badge")).to_contain_text(council)
@@ -199,7 +184,7 @@ def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, browse
                                                              consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, "ja")
+    context, page = signed_in(demo, browser, 390, "ja")
     page.goto(demo.wallet_url + "/?lang=ja")
     closed = page.get_by_test_id("closed")
     expect(closed).to_be_visible()
@@ -229,7 +214,7 @@ def test_the_list_filters_searches_and_folds_revoked_consents(demo: Demo, browse
 def test_who_has_my_data_per_company(demo: Demo, browser: Any, consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, "en")
+    context, page = signed_in(demo, browser, 390, "en")
     page.goto(demo.wallet_url + "/who?lang=en")
     company = page.get_by_test_id("company").filter(has_text="Kakeibo")
     expect(company).to_have_count(1)
@@ -246,7 +231,7 @@ def test_who_has_my_data_per_company(demo: Demo, browser: Any, consents: dict[st
 def test_what_is_new_since_the_last_visit(demo: Demo, browser: Any, consents: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, "en")
+    context, page = signed_in(demo, browser, 390, "en")
     page.goto(demo.wallet_url + "/?lang=en")  # this visit marks the time
     assert _use(demo, "acct-001") == 200  # a use ...
     assert _use(demo, "acct-003") == 403  # ... and a refused attempt (that consent is revoked)
@@ -269,10 +254,10 @@ def test_a_consent_page_numbers_its_own_receipts_without_gaps(demo: Demo, browse
     assert _use(demo, "acct-003") == 403  # the revoked consent's refused attempt: next in the customer's chain
     assert _use(demo, "acct-001") == 200
     consent_id = consents["active"].rsplit("/", 1)[-1]
-    held = _api(demo, f"/api/receipts?consent_id={quote(consent_id, safe='')}")["receipts"]
+    held = wallet_api(demo, f"/api/receipts?consent_id={quote(consent_id, safe='')}")["receipts"]
     seqs = [r["seq"] for r in held]
     assert len(seqs) >= 2 and seqs != list(range(seqs[0], seqs[0] + len(seqs)))  # the chain numbers skip here
-    context, page = _signed_in(demo, browser, 390, lang)
+    context, page = signed_in(demo, browser, 390, lang)
     page.goto(f"{demo.wallet_url}{consents['active']}?lang={lang}")
     numbers = page.get_by_test_id("receipt-no")
     expect(numbers).to_have_count(len(held))

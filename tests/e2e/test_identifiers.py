@@ -14,24 +14,17 @@ import httpx
 import pytest
 
 from copyme.demo import BANK_NAME, BUDGET_NAME, INSURER_NAME, Demo
-from tests.e2e.pages import WIDTHS, check_consumer_page, developer_material, horizontal_overflow, shoot
+from tests.e2e.pages import (
+    WIDTHS,
+    check_consumer_page,
+    developer_material,
+    horizontal_overflow,
+    shoot,
+    signed_in,
+    wallet_api,
+)
 
 pytestmark = pytest.mark.browser
-
-
-def _signed_in(demo: Demo, browser: Any, width: int, lang: str) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  locale="ja-JP" if lang == "ja" else "en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(demo.login_url())
-    return context, page
-
-
-def _api(demo: Demo, path: str) -> Any:
-    response = httpx.get(demo.wallet_url + path, headers={"Authorization": f"Bearer {demo.token}"}, timeout=10)
-    response.raise_for_status()
-    return response.json()
 
 
 def _accept(page: Any, demo: Demo, app_url: str, account: str) -> None:
@@ -44,7 +37,7 @@ def _accept(page: Any, demo: Demo, app_url: str, account: str) -> None:
 @pytest.fixture(scope="module")
 def given(demo: Demo, browser: Any) -> None:
     """Two consents given through the pages: to the budget app and to the insurer (two identifiers)."""
-    context, page = _signed_in(demo, browser, 390, "ja")
+    context, page = signed_in(demo, browser, 390, "ja")
     _accept(page, demo, demo.budget_url, "acct-001")
     _accept(page, demo, demo.insurer_url, "acct-001")
     context.close()
@@ -60,7 +53,7 @@ def test_the_list_and_the_confirm_step_in_plain_words(demo: Demo, browser: Any, 
                                                       lang: str, width: int) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, width, lang)
+    context, page = signed_in(demo, browser, width, lang)
     page.goto(f"{demo.wallet_url}/?lang={lang}")
     page.get_by_test_id("nav-ids").click()
     expect(page.get_by_test_id("identity")).to_have_count(2)
@@ -80,7 +73,7 @@ def test_the_list_and_the_confirm_step_in_plain_words(demo: Demo, browser: Any, 
     shoot(page, screenshots, f"ids-confirm-{lang}-{width}")
     page.get_by_test_id("replace-cancel").click()  # nothing changes
     expect(page.get_by_test_id("identity")).to_have_count(2)
-    assert [r["replaced_at"] for r in _api(demo, "/api/relationships")] == [None, None]
+    assert [r["replaced_at"] for r in wallet_api(demo, "/api/relationships")] == [None, None]
     context.close()
 
 
@@ -90,8 +83,8 @@ def test_replacing_shows_each_consent_delivered(demo: Demo, browser: Any, given:
                                                 lang: str, width: int) -> None:
     from playwright.sync_api import expect
 
-    before = {r["did"] for r in _api(demo, "/api/relationships")}
-    context, page = _signed_in(demo, browser, width, lang)
+    before = {r["did"] for r in wallet_api(demo, "/api/relationships")}
+    context, page = signed_in(demo, browser, width, lang)
     page.goto(f"{demo.wallet_url}/identifiers?lang={lang}")
     _card(page, INSURER_NAME[lang]).get_by_test_id("id-replace").click()
     page.get_by_test_id("replace-go").click()
@@ -101,7 +94,7 @@ def test_replacing_shows_each_consent_delivered(demo: Demo, browser: Any, given:
     expect(renewed).to_have_attribute("data-delivered", "yes")
     check_consumer_page(page, lang)
     shoot(page, screenshots, f"ids-result-{lang}-{width}")
-    new = [r for r in _api(demo, "/api/relationships") if r["did"] not in before]
+    new = [r for r in wallet_api(demo, "/api/relationships") if r["did"] not in before]
     assert len(new) == 1 and new[0]["linked"] and new[0]["replaced_at"] is None
     page.get_by_test_id("back-to-ids").click()
     expect(page.get_by_test_id("identity").filter(has_not=page.get_by_test_id("id-replace"))).not_to_have_count(0)
@@ -112,7 +105,7 @@ def test_undelivered_then_retried_and_a_second_click(demo: Demo, browser: Any, g
     from playwright.sync_api import expect
 
     for lang, width in (("ja", 390), ("en", 1280)):
-        context, page = _signed_in(demo, browser, width, lang)
+        context, page = signed_in(demo, browser, width, lang)
         page.goto(f"{demo.wallet_url}/identifiers?lang={lang}")
         _card(page, BUDGET_NAME[lang]).get_by_test_id("id-replace").click()
         confirm_url = page.url
@@ -146,7 +139,7 @@ def test_the_list_after_replacements(demo: Demo, browser: Any, given: None, scre
                                      width: int) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, width, lang)
+    context, page = signed_in(demo, browser, width, lang)
     page.goto(f"{demo.wallet_url}/identifiers?lang={lang}")
     expect(page.get_by_test_id("identity").filter(has=page.get_by_test_id("id-replace"))).to_have_count(2)
     check_consumer_page(page, lang)
@@ -167,16 +160,16 @@ def test_the_list_after_replacements(demo: Demo, browser: Any, given: None, scre
 def test_a_holder_that_does_not_answer_changes_nothing(demo: Demo, browser: Any, given: None) -> None:
     from playwright.sync_api import expect
 
-    context, page = _signed_in(demo, browser, 390, "ja")
+    context, page = signed_in(demo, browser, 390, "ja")
     page.goto(f"{demo.wallet_url}/identifiers?lang=ja")
     _card(page, INSURER_NAME["ja"]).get_by_test_id("id-replace").click()
-    before = _api(demo, "/api/relationships")
+    before = wallet_api(demo, "/api/relationships")
     demo.service("bank").stop()
     try:
         page.get_by_test_id("replace-go").click()
         expect(page.get_by_test_id("error-reason")).to_have_text("相手のサービスにつながりませんでした。")
         check_consumer_page(page, "ja")
-        assert _api(demo, "/api/relationships") == before
+        assert wallet_api(demo, "/api/relationships") == before
     finally:
         demo.restart("bank")
     context.close()
@@ -206,7 +199,7 @@ def _token(session: httpx.Client) -> str:
 
 
 def test_the_pages_need_a_session_and_the_form_token(demo: Demo, given: None, session: httpx.Client) -> None:
-    current = next(r for r in _api(demo, "/api/relationships") if r["replaced_at"] is None)
+    current = next(r for r in wallet_api(demo, "/api/relationships") if r["replaced_at"] is None)
     listed = session.get("/identifiers", params={"lang": "en"})
     key = re.search(r'href="/identifiers/(\d+)/replace"', listed.text).group(1)  # type: ignore[union-attr]
     with httpx.Client(base_url=demo.wallet_url, timeout=30.0) as stranger:
@@ -218,7 +211,7 @@ def test_the_pages_need_a_session_and_the_form_token(demo: Demo, given: None, se
     assert no_token.status_code == 403 and 'data-testid="error-code">unauthorised<' in no_token.text
     wrong = session.post(f"/identifiers/{key}/replace", data={"csrf": "0" * 32})
     assert wrong.status_code == 403 and 'data-testid="error-code">unauthorised<' in wrong.text
-    assert current in _api(demo, "/api/relationships")  # nothing replaced
+    assert current in wallet_api(demo, "/api/relationships")  # nothing replaced
 
 
 @pytest.mark.parametrize("key,status,code", [
