@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from protocol import (
     Typ,
     Unavailable,
     Vocabulary,
-    clock,
     parse_deep_link,
 )
 from protocol.cbor import MAX_SIZE
@@ -211,23 +209,6 @@ class ConsentView:
     request_cid: str
     list_id: str
     index: int
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any], now: int | None = None) -> ConsentView:
-        """Build from a ``consents`` row (plus a ``pending`` column)."""
-        state = row["state"]
-        if state != "revoked" and row["expires_at"] <= clock.now(now):
-            state = "expired"
-        return cls(
-            id=row["id"], requester=row["requester"], requester_name=json.loads(row["requester_name"]),
-            verified=bool(row["verified"]), holder=row["holder"],
-            holder_name=json.loads(row["holder_name"]) if row["holder_name"] else None,
-            holder_url=row["holder_url"], items=tuple(json.loads(row["items"])),
-            purposes=tuple(json.loads(row["purposes"])), lang=row["lang"], issued_at=row["issued_at"],
-            expires_at=row["expires_at"], state=state, pending=bool(row.get("pending")),
-            delivered=bool(row["delivered"]), delivery_error=row["delivery_error"],
-            request_cid=row["request_cid"], list_id=row["list_id"], index=row["idx"],
-        )
 
     def name(self, lang: str) -> str:
         """The requester's name in ``lang``."""
