@@ -22,6 +22,7 @@ from protocol import DEFAULT_VOCABULARY, CopyMeError, InvalidArgument, Vocabular
 
 from .consents import ConsentView
 from .receipts import HeldReceipt
+from .receipts_store import ReceiptStore
 from .store import Store
 
 __all__ = ["Company", "Listed", "News", "STATE_FILTERS", "SOON_DAYS", "companies", "ended_at", "is_refusal",
@@ -99,14 +100,7 @@ def is_refusal(receipt: HeldReceipt) -> bool:
 
 def ended_at(store: Store) -> dict[str, int]:
     """When each revoked consent was revoked (its last ``revoked`` event)."""
-    rows = store.rows("SELECT consent_id, MAX(at) AS at FROM events WHERE status = 'revoked' GROUP BY consent_id")
-    return {r["consent_id"]: r["at"] for r in rows}
-
-
-def _last_uses(store: Store) -> dict[str, int]:
-    rows = store.rows("SELECT consent_id, MAX(at) AS at FROM usage_receipts WHERE outcome = 'released' "
-                      "GROUP BY consent_id")
-    return {r["consent_id"]: r["at"] for r in rows}
+    return store.revocations()
 
 
 def _matches(consent: ConsentView, words: str, vocabulary: Vocabulary) -> bool:
@@ -130,7 +124,7 @@ def listing(store: Store, consents: Iterable[ConsentView], *, state: str = "all"
         raise InvalidArgument(f"state must be one of {', '.join(STATE_FILTERS)}", field="state")
     if len(query) > 200:
         raise InvalidArgument("the search is longer than 200 characters", field="q")
-    uses = _last_uses(store)
+    uses = ReceiptStore(store).last_uses()
     revoked = ended_at(store)
     out = []
     for c in consents:
@@ -179,16 +173,14 @@ def news(store: Store, consents: Iterable[ConsentView], *, now: int | None = Non
         return News(None, ending=ending, names={c.id: c.requester_name for c in views})
     # by row order, not by time: a receipt taken in during the visit's second is still new
     seen = store.get_meta(_SEEN) or "0"
-    rows = store.rows("SELECT * FROM usage_receipts WHERE rowid > ? ORDER BY at DESC, seq DESC LIMIT 200",
-                      (int(seen) if seen.isdigit() else 0,))
-    fresh = [HeldReceipt.from_row(r) for r in rows]
+    fresh = ReceiptStore(store).taken_after(int(seen) if seen.isdigit() else 0, limit=200)
     return News(since, tuple(r for r in fresh if not is_refusal(r)), tuple(r for r in fresh if is_refusal(r)),
                 ending, {c.id: c.requester_name for c in views})
 
 
 def mark_visit(store: Store, *, now: int | None = None) -> None:
     """Remember this visit: the next :func:`news` reports what happens after it."""
-    last = store.row("SELECT MAX(rowid) AS seq FROM usage_receipts")
+    mark = ReceiptStore(store).mark()
     with store.transaction():
         store.set_meta(_VISIT, str(clock.now(now)))
-        store.set_meta(_SEEN, str((last or {}).get("seq") or 0))
+        store.set_meta(_SEEN, str(mark))

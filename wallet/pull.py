@@ -6,7 +6,7 @@ holder, 2 minutes, single use, ``after`` = the last receipt it holds) and posts 
 be the holder asked) and must extend the chain held so far; the first one that does not stops
 the pull from that holder: what came before it is stored, nothing after it is merged, and the
 reason (``chain_gap``, ``chain_broken``, ``wrong_audience``, ``bad_signature``, ...) is kept
-as a warning for the user (:meth:`wallet.receipts.ReceiptBook.failed`).
+as a warning for the user (:meth:`wallet.receipts_store.ReceiptStore.failed`).
 
 Network work happens outside the wallet's lock: ``lock`` is taken only around the short database
 reads and writes, so a revoke or suspend never waits for a slow holder.  Every pull is bounded:
@@ -41,7 +41,7 @@ from protocol import (
     clock,
 )
 
-from .receipts import ReceiptBook
+from .receipts_store import ReceiptStore
 
 __all__ = ["DEFAULT_DEADLINE", "DEFAULT_PULL_INTERVAL", "MAX_ANSWER", "MAX_PAGES", "PullResult", "ReceiptPuller",
            "parse_answer", "pull_all"]
@@ -117,7 +117,7 @@ def parse_answer(body: bytes) -> tuple[list[bytes], bool]:
     return raws, more
 
 
-def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: HolderClient, *,
+def _pull_one(book: ReceiptStore, key: KeyPair, holder: str, url: str, http: HolderClient, *,
               lock: Callable[[], AbstractContextManager[Any]], timeout: float, deadline: _Deadline,
               now: int | None) -> PullResult:
     with lock():
@@ -156,7 +156,7 @@ def _pull_one(book: ReceiptBook, key: KeyPair, holder: str, url: str, http: Hold
         return PullResult(holder, url, new, last_seq, err.code, err.detail)
 
 
-def pull_all(book: ReceiptBook, key: KeyPair | Callable[[str], KeyPair], *,
+def pull_all(book: ReceiptStore, key: KeyPair | Callable[[str], KeyPair], *,
              lock: Callable[[], AbstractContextManager[Any]] | None = None,
              transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0,
              deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:

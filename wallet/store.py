@@ -368,6 +368,12 @@ class Store:
                 for r in self.rows("SELECT status, at, iat, published_at FROM events WHERE consent_id = ? "
                                    "ORDER BY seq", (consent_id,))]
 
+    def revocations(self) -> dict[str, int]:
+        """When each revoked consent was revoked (the time of its last ``revoked`` event); consents
+        never revoked are absent."""
+        rows = self.rows("SELECT consent_id, MAX(at) AS at FROM events WHERE status = 'revoked' GROUP BY consent_id")
+        return {str(r["consent_id"]): int(r["at"]) for r in rows}
+
     def add_consent(self, consent: ConsentCredential, request: ConsentRequest, *, requester_name: Mapping[str, str],
                     verified: bool, holder_name: Mapping[str, str] | None, list_id: str) -> None:
         """Keep a signed consent (decoded, so with its bytes) to ``request``, ``active`` and not

@@ -43,7 +43,8 @@ from .errors import NotInitialised, Undelivered, WalletExists, WalletLocked
 from .home import Home
 from .keystore import KeyStore
 from .pull import DEFAULT_DEADLINE, PullResult, pull_all
-from .receipts import HeldReceipt, PullState, ReceiptBook
+from .receipts import HeldReceipt, PullState
+from .receipts_store import ReceiptStore
 from .relationships import Relationship, Relationships
 from .replacement import Replacement, replace_key, replacement_proof
 from .results import ChangeResult, ConsentDetail, checks_when_consenting
@@ -83,7 +84,7 @@ class Wallet:
         self.lists = StatusLists(store, self.registry, keys.data_key if keys else None, guard=self.guard)
         self.trust = TrustLists(store, self.registry, guard=self.guard)
         self.relationships = Relationships(store, keys)
-        self.book = ReceiptBook(store)
+        self.receipt_store = ReceiptStore(store)
         self.rights_desk = RightsDesk(store, self._signer, timeout=timeout, transport=transport, guard=self.guard)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -456,18 +457,18 @@ class Wallet:
             link = self.relationships.holder_link(holder)
             return self.relationships.anchor_key(link) if link is not None else keys.identity
 
-        return pull_all(self.book, linked_key, lock=lock or (lambda: self.guard), transport=self.transport,
+        return pull_all(self.receipt_store, linked_key, lock=lock or (lambda: self.guard), transport=self.transport,
                         timeout=self.timeout, deadline=deadline, now=now)
 
     def receipts(self, consent_id: str | None = None) -> list[HeldReceipt]:
         """Verified receipts of one consent (or all), oldest first."""
         if consent_id is None:
-            return self.book.all()
-        return self.book.of_consent(self.resolve(consent_id))
+            return self.receipt_store.all()
+        return self.receipt_store.of_consent(self.resolve(consent_id))
 
     def receipt_warnings(self) -> list[PullState]:
         """Holders whose last pull stopped at a problem (a gap, a rewritten receipt, no answer ...)."""
-        return self.book.warnings()
+        return self.receipt_store.warnings()
 
     def info(self) -> dict[str, Any]:
         """The wallet's public facts: DID, registry, pinned council, counts."""

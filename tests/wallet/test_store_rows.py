@@ -236,3 +236,18 @@ def test_a_credential_is_read_by_its_consent_id(listed: Store) -> None:
     assert listed.credential("c-b") == b"credential c-b"
     with pytest.raises(NotFound):
         listed.credential("c-none")
+
+
+def test_revocations_are_the_last_revoked_event_of_each_revoked_consent(store: Store) -> None:
+    assert store.revocations() == {}
+    request = samples.signed_request()
+    with store.transaction():
+        store.keep_request(request, source="s", lang="ja", at=NOW)
+    _consent(store, "c-a", request.cid, idx=0)
+    _consent(store, "c-b", request.cid, idx=1)
+    with store.transaction() as db:
+        db.table("events").insert_all([
+            {"consent_id": "c-a", "status": "suspended", "at": NOW + 5, "list_id": "list-1", "iat": 1},
+            {"consent_id": "c-a", "status": "revoked", "at": NOW + 9, "list_id": "list-1", "iat": 2},
+            {"consent_id": "c-b", "status": "suspended", "at": NOW + 7, "list_id": "list-1", "iat": 3}])
+    assert store.revocations() == {"c-a": NOW + 9}
