@@ -26,6 +26,7 @@ from .consents import ConsentView
 from .errors import AlreadyReplaced
 from .identities import Identity, identities
 from .relationships import Relationship
+from .replacement import Replacement
 from .wallet import Wallet
 
 __all__ = ["Kit", "install"]
@@ -60,6 +61,24 @@ def _one(wallet: Wallet, key: str) -> Identity:
     raise NotFound(f"no identifier number {key}")
 
 
+def _replace(wallet: Wallet, key: str, guard: threading.RLock) -> tuple[Identity, Replacement]:
+    """Replace the key of identifier ``key``: the identifier as it was, and what the replacement did.
+
+    ``guard`` is held only while the identifier is read: the replacement talks to the holder and
+    the data user, and takes it itself around its reads and writes (a second click waits for the
+    first and is refused, ``conflict``).
+    """
+    with guard:
+        found = _one(wallet, key)
+    return found, wallet.replace_key(found.did)
+
+
+def _renewed(wallet: Wallet, result: Replacement) -> tuple[list[tuple[dict[str, Any], ConsentView]], Relationship]:
+    """Each re-signed consent with its view, and the new relationship (call with the guard held)."""
+    return ([(c, wallet.consent(c["consent_id"])) for c in result.consents],
+            wallet.relationships.by_did(result.new_did))
+
+
 def install(app: FastAPI, wallet: Wallet, kit: Kit) -> None:
     """Add ``/identifiers`` and its replace pages to the dashboard on ``app``."""
 
@@ -88,13 +107,8 @@ def install(app: FastAPI, wallet: Wallet, kit: Kit) -> None:
     async def replace(request: Request, key: str) -> Response:
         try:
             await kit.posted(request)
-            found: Identity = await run_in_threadpool(lambda: locked(lambda: _one(wallet, key)))
-            # talks to the holder and the data user: it takes the guard itself, only around its
-            # reads and writes; a second click waits for the first and is refused (conflict)
-            result = await run_in_threadpool(lambda: wallet.replace_key(found.did))
-            renewed: list[tuple[dict[str, Any], ConsentView]] = await run_in_threadpool(
-                lambda: locked(lambda: [(c, wallet.consent(c["consent_id"])) for c in result.consents]))
-            new: Relationship = await run_in_threadpool(lambda: locked(lambda: wallet.relationships.by_did(result.new_did)))
+            found, result = await run_in_threadpool(_replace, wallet, key, kit.guard)
+            renewed, new = await run_in_threadpool(lambda: locked(lambda: _renewed(wallet, result)))
             return kit.page(request, "replaced.html", {
                 "i": found, "result": result, "new": new,
                 "renewed": [{"c": view, "delivered": c["delivered"], "error": c["error"]} for c, view in renewed]})

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +45,10 @@ class WalletParts(Protocol):
     lists: StatusLists
     relationships: Relationships
     guard: threading.RLock
+    #: One replacement at a time per wallet: a second click (or a replayed API call) waits for
+    #: the first and is then refused as already replaced by the wallet itself, instead of racing
+    #: it to the holder.  Not :attr:`guard`: revokes and the dashboard go on meanwhile.
+    replacing: threading.Lock
     timeout: float
     transport: httpx.AsyncBaseTransport | None
 
@@ -70,18 +73,6 @@ class Replacement:
         return dataclasses.asdict(self)
 
 
-_REPLACING: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
-_REPLACING_GUARD = threading.Lock()
-
-
-def _replacing(wallet: WalletParts) -> threading.Lock:
-    """One replacement at a time per wallet: a second click (or a replayed API call) waits for
-    the first and is then refused as already replaced by the wallet itself, instead of racing
-    it to the holder.  Not :attr:`guard`: revokes and the dashboard go on meanwhile."""
-    with _REPLACING_GUARD:
-        return _REPLACING.setdefault(wallet, threading.Lock())
-
-
 def _relationship(wallet: WalletParts, ref: str) -> Relationship:
     if ref.startswith("did:key:"):
         return wallet.relationships.by_did(ref)
@@ -94,7 +85,7 @@ def _relationship(wallet: WalletParts, ref: str) -> Relationship:
 def replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | None = None) -> Replacement:
     """Replace the key of the relationship of ``ref`` (its DID, or one of its consents' ids);
     ``keys`` is the unlocked wallet's key store."""
-    with _replacing(wallet):
+    with wallet.replacing:
         return _replace_key(wallet, keys, ref, now=now)
 
 

@@ -81,6 +81,9 @@ class Wallet:
         #: never held over the network: methods that fetch or send take it only around their
         #: reads and writes, so a slow peer cannot keep a revoke waiting (see :mod:`wallet.api`).
         self.guard = threading.RLock()
+        #: Taken by a key replacement (:mod:`wallet.replacement`) for its whole run, network
+        #: included: one at a time, while the guard stays free for everything else.
+        self.replacing = threading.Lock()
         self.lists = StatusLists(store, self.registry, keys.data_key if keys else None, guard=self.guard)
         self.trust = TrustLists(store, self.registry, guard=self.guard)
         self.relationships = Relationships(store, keys)
