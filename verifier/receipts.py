@@ -2,9 +2,18 @@
 
 Every presentation the holder can attribute to a customer (both signatures verified, the
 consent's signer linked) gets a receipt, released or refused, numbered and hash-chained per
-customer.  A receipt is signed and stored inside the transaction that writes the provision or
-refusal record (:meth:`ReceiptLog.append` runs on the caller's connection), so no release
-happens without its receipt and the chain has no holes.
+customer.  What a receipt says is fixed in the transaction that writes the provision or refusal
+record (:meth:`ReceiptLog.append` runs on the caller's connection), so no release happens
+without its receipt and the chain has no holes.
+
+**Signed when first served.**  The receipt's signature and its ``prev`` (the CID of the
+previous receipt's signed bytes) are made when a wallet first asks for it
+(:meth:`ReceiptLog.of_customer`), in ``seq`` order, not on the release path: signing a receipt
+(its deterministic CBOR, the COSE envelope and an Ed25519 signature) cost about a fifth of a
+release's CPU, and nobody reads a receipt before the wallet pulls it.  Both the CBOR and
+Ed25519 are deterministic, so the bytes are the same as if they had been signed at once.  A
+stored receipt is signed once: the table's trigger allows exactly one change of a row,
+``raw`` from NULL to the signed bytes, and no delete.
 
 :meth:`ReceiptLog.answer` serves a wallet's signed :class:`~protocol.ReceiptQuery` (spec 7.7):
 audience, time, link and single use are checked, in that order, before anything is read.
@@ -13,7 +22,7 @@ SQL lives here and nowhere else; the table is created by a ``sqlite_utils`` migr
 (:data:`MIGRATIONS`) on SQLite and by :data:`POSTGRES_SCHEMA` on PostgreSQL, and rows leave as
 :class:`StoredReceipt`.  With many workers the per-customer chain stays one chain because
 :meth:`ReceiptLog.append` runs inside the records transaction, which holds the cluster-wide
-records lock (:data:`verifier.records.RECORDS_LOCK`).
+records lock (:data:`verifier.records.RECORDS_LOCK`); signing takes the same lock.
 """
 
 from __future__ import annotations
@@ -25,10 +34,13 @@ from typing import Any
 
 import sqlite_utils
 
-from protocol import KeyPair, ReceiptQuery, UsageReceipt, cid_bytes, cid_text, clock
+from protocol import KeyPair, ReceiptQuery, UsageReceipt, cid_binary, cid_bytes, cid_text, clock
 from protocol.errors import NotLinked, TooLarge, WrongAudience
+from protocol.receipt import MAX_SEQ
 from protocol.receipt_query import QUERY_LEEWAY
 
+from .errors import RecordsTampered
+from .records import RECORDS_LOCK
 from .replay import ReplayCache
 from .store import HolderDatabase
 
@@ -58,14 +70,59 @@ def create_receipts(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only'); END""")
 
 
-#: The receipts table on PostgreSQL: the columns of :func:`create_receipts`, append-only by trigger.
+#: The columns a receipt is signed from later, and how a row may change (once: ``raw`` from NULL).
+_SIGN_ONCE = ("OLD.raw IS NOT NULL OR NEW.raw IS NULL OR NEW.customer_id IS NOT OLD.customer_id"
+              " OR NEW.seq IS NOT OLD.seq OR NEW.at IS NOT OLD.at OR NEW.user IS NOT OLD.user"
+              " OR NEW.consent_id IS NOT OLD.consent_id OR NEW.outcome IS NOT OLD.outcome"
+              " OR NEW.reason IS NOT OLD.reason OR NEW.presenter IS NOT OLD.presenter"
+              " OR NEW.items IS NOT OLD.items OR NEW.purpose IS NOT OLD.purpose")
+
+
+@MIGRATIONS()
+def sign_when_served(db: sqlite_utils.Database) -> None:
+    """Receipts are signed when first served: ``raw`` may be NULL until then, and the claims it is
+    signed from (presenter, items, purpose) are kept.  The table is rebuilt because SQLite cannot
+    drop a NOT NULL; receipts already signed keep their bytes."""
+    db.execute("DROP TRIGGER receipts_no_update")
+    db.execute("DROP TRIGGER receipts_no_delete")
+    db.execute("""CREATE TABLE receipts_signed_when_served (
+        customer_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, user TEXT NOT NULL,
+        consent_id TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, raw BLOB,
+        presenter TEXT, items TEXT, purpose TEXT,
+        PRIMARY KEY (customer_id, seq))""")
+    db.execute("INSERT INTO receipts_signed_when_served (customer_id, seq, at, user, consent_id, outcome, reason, raw)"
+               " SELECT customer_id, seq, at, user, consent_id, outcome, reason, raw FROM receipts")
+    db.execute("DROP TABLE receipts")
+    db.execute("ALTER TABLE receipts_signed_when_served RENAME TO receipts")
+    db.execute(f"""CREATE TRIGGER receipts_sign_once BEFORE UPDATE ON receipts WHEN {_SIGN_ONCE}
+        BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only: a receipt is signed once, then never changed');
+        END""")
+    db.execute("""CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
+        BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only'); END""")
+
+
+#: The receipts table on PostgreSQL: the columns of :func:`create_receipts` and :func:`sign_when_served`,
+#: append-only by trigger (one change of a row: ``raw`` from NULL to the signed bytes).
 POSTGRES_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS receipts (
         customer_id TEXT NOT NULL, seq BIGINT NOT NULL, at BIGINT NOT NULL, "user" TEXT NOT NULL,
         consent_id TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, raw BYTEA NOT NULL,
         PRIMARY KEY (customer_id, seq))""",
+    "ALTER TABLE receipts ALTER COLUMN raw DROP NOT NULL",
+    "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS presenter TEXT",
+    "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS items TEXT",
+    "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS purpose TEXT",
     """CREATE OR REPLACE FUNCTION copyme_receipts_append_only() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'usage receipts are append-only'; END $$""",
+        LANGUAGE plpgsql AS $$ BEGIN
+          IF TG_OP = 'UPDATE' AND OLD.raw IS NULL AND NEW.raw IS NOT NULL
+             AND (NEW.customer_id, NEW.seq, NEW.at, NEW."user", NEW.consent_id, NEW.outcome, NEW.reason,
+                  NEW.presenter, NEW.items, NEW.purpose)
+             IS NOT DISTINCT FROM (OLD.customer_id, OLD.seq, OLD.at, OLD."user", OLD.consent_id, OLD.outcome,
+                                   OLD.reason, OLD.presenter, OLD.items, OLD.purpose) THEN
+            RETURN NEW;
+          END IF;
+          RAISE EXCEPTION 'usage receipts are append-only';
+        END $$""",
     """CREATE OR REPLACE TRIGGER receipts_append_only BEFORE UPDATE OR DELETE ON receipts
         FOR EACH ROW EXECUTE FUNCTION copyme_receipts_append_only()""",
 )
@@ -111,9 +168,9 @@ class ReceiptLog:
         self._db = db
         self._key = key
         self._customer_for = customer_for
-        # each customer's chain head (seq, binary CID of its raw receipt) as last written, with
-        # the database generation it is good for (see verifier.store.Database.generation)
-        self._heads: dict[str, tuple[int | None, tuple[int, bytes] | None]] = {}
+        # each customer's newest seq as last written, with the database generation it is good for
+        # (see verifier.store.Database.generation)
+        self._heads: dict[str, tuple[int | None, int]] = {}
         with db.lock:
             if isinstance(db, sqlite_utils.Database):
                 MIGRATIONS.apply(db)
@@ -122,51 +179,94 @@ class ReceiptLog:
                     db.execute(statement)
         self.queries = ReplayCache(db, table="receipt_queries")
 
-    def append(self, attempt: Attempt, outcome: str, reason: str | None, now: int) -> UsageReceipt:
-        """Sign and insert the customer's next receipt on the holder's connection.
+    def append(self, attempt: Attempt, outcome: str, reason: str | None, now: int) -> int:
+        """Insert the customer's next receipt, unsigned, on the holder's connection; its ``seq``.
 
         Call with the database lock held, inside the transaction that writes the attempt's record.
+        What the receipt says is fixed here; :meth:`of_customer` signs it when it is first served.
+        Every field comes from a presentation that passed the same checks the receipt's own
+        constructor makes (did:key, item ids, DPV purpose) and from the holder's reason codes.
         """
         conn = self._db.conn
-        last = self._last(conn, attempt.customer_id)
-        seq = 1 if last is None else last[0] + 1
-        receipt = UsageReceipt(holder=self._key.did, user=attempt.user, consent=attempt.consent,
-                               presenter=attempt.presenter, items=attempt.items, purpose=attempt.purpose,
-                               outcome=outcome, issued_at=now, seq=seq,
-                               prev=None if last is None else last[1], reason=reason)
-        raw = receipt.sign(self._key)
-        conn.execute("INSERT INTO receipts (customer_id, seq, at, user, consent_id, outcome, reason, raw) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        last = self._last_seq(conn, attempt.customer_id)
+        seq = last + 1
+        conn.execute("INSERT INTO receipts (customer_id, seq, at, user, consent_id, outcome, reason, presenter, items,"
+                     " purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [attempt.customer_id, seq, now, attempt.user, _consent_text(attempt.consent), outcome, reason,
-                      raw])
+                      attempt.presenter, " ".join(attempt.items), attempt.purpose])
         if len(self._heads) >= _HEADS_KEPT:  # a bound, not a policy: a head not kept is read again
             self._heads.clear()
-        self._heads[attempt.customer_id] = (self._db.generation, (seq, cid_bytes(raw)))
-        return receipt
+        self._heads[attempt.customer_id] = (self._db.generation, seq)
+        return seq
 
-    def _last(self, conn: Any, customer_id: str) -> tuple[int, bytes] | None:
-        """``(seq, binary CID)`` of the customer's newest receipt: kept from the last write while
+    def _last_seq(self, conn: Any, customer_id: str) -> int:
+        """The ``seq`` of the customer's newest receipt (0: none): kept from the last write while
         the database generation holds, else read."""
-        generation, head = self._heads.get(customer_id, (None, None))
+        generation, head = self._heads.get(customer_id, (None, 0))
         if generation is not None and generation == self._db.generation:
             return head
-        last = conn.execute("SELECT seq, raw FROM receipts WHERE customer_id = ? ORDER BY seq DESC LIMIT 1",
-                            [customer_id]).fetchone()
-        head = None if last is None else (int(last[0]), cid_bytes(bytes(last[1])))
+        last = conn.execute("SELECT MAX(seq) FROM receipts WHERE customer_id = ?", [customer_id]).fetchone()
+        head = 0 if last is None or last[0] is None else int(last[0])
         if len(self._heads) >= _HEADS_KEPT:
             self._heads.clear()
         self._heads[customer_id] = (self._db.generation, head)
         return head
 
     def of_customer(self, customer_id: str, after: int = 0, limit: int = PAGE_SIZE) -> ReceiptPage:
-        """Receipts of ``customer_id`` with ``seq`` > ``after``, oldest first, at most ``limit``."""
+        """Receipts of ``customer_id`` with ``seq`` > ``after``, oldest first, at most ``limit``, signed.
+
+        Receipts not yet signed up to the last one of the page are signed first, in ``seq`` order.
+        """
         with self._db.lock:
-            rows = self._db.conn.execute(
-                "SELECT customer_id, seq, at, consent_id, outcome, reason, raw FROM receipts "
-                "WHERE customer_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [customer_id, after, limit + 1]).fetchall()
+            rows = self._page(customer_id, after, limit)
+            if any(r[6] is None for r in rows[:limit]):
+                self.sign_pending(customer_id, upto=int(rows[min(limit, len(rows)) - 1][1]))
+                rows = self._page(customer_id, after, limit)
         found = tuple(_stored(r) for r in rows[:limit])
         return ReceiptPage(found, len(rows) > limit)
+
+    def _page(self, customer_id: str, after: int, limit: int) -> list[Any]:
+        return list(self._db.conn.execute(
+            "SELECT customer_id, seq, at, consent_id, outcome, reason, raw FROM receipts "
+            "WHERE customer_id = ? AND seq > ? ORDER BY seq LIMIT ?", [customer_id, after, limit + 1]).fetchall())
+
+    def sign_pending(self, customer_id: str, *, upto: int | None = None) -> int:
+        """Sign the customer's unsigned receipts (all, or those with ``seq`` <= ``upto``) in ``seq``
+        order, :data:`PAGE_SIZE` per transaction; how many were signed.
+
+        Each one's ``prev`` is the CID of the signed bytes before it, so they are signed oldest
+        first; the unsigned receipts of a customer are always its newest.
+        """
+        signed = 0
+        while True:
+            with self._db.lock, self._db.transaction() as conn:
+                self._db.serialise(RECORDS_LOCK)  # one signer of a chain at a time, across workers too
+                pending = conn.execute(
+                    "SELECT seq, at, user, consent_id, outcome, reason, presenter, items, purpose FROM receipts "
+                    "WHERE customer_id = ? AND raw IS NULL AND seq <= ? ORDER BY seq LIMIT ?",
+                    [customer_id, MAX_SEQ if upto is None else upto, PAGE_SIZE]).fetchall()
+                if not pending:
+                    return signed
+                prev = self._signed(conn, customer_id, int(pending[0][0]) - 1)
+                for seq, at, user, consent_id, outcome, reason, presenter, items, purpose in pending:
+                    receipt = UsageReceipt(holder=self._key.did, user=user, consent=cid_binary(consent_id),
+                                           presenter=presenter, items=tuple(items.split(" ")), purpose=purpose,
+                                           outcome=outcome, issued_at=int(at), seq=int(seq),
+                                           prev=None if prev is None else cid_bytes(prev), reason=reason)
+                    prev = receipt.sign(self._key)
+                    conn.execute("UPDATE receipts SET raw = ? WHERE customer_id = ? AND seq = ? AND raw IS NULL",
+                                 [prev, customer_id, seq])
+                signed += len(pending)
+
+    @staticmethod
+    def _signed(conn: Any, customer_id: str, seq: int) -> bytes | None:
+        """The signed bytes of receipt ``seq`` (``None`` for 0), which must exist and be signed."""
+        if seq == 0:
+            return None
+        row = conn.execute("SELECT raw FROM receipts WHERE customer_id = ? AND seq = ?", [customer_id, seq]).fetchone()
+        if row is None or row[0] is None:  # receipts are signed oldest first: only an edited table gets here
+            raise RecordsTampered(f"receipt {seq} of a customer is missing or unsigned before a later one")
+        return bytes(row[0])
 
     def answer(self, data: bytes, *, now: int | None = None) -> ReceiptPage:
         """Check a wallet's receipt query (spec 7.7) and return its customer's receipts after ``after``.

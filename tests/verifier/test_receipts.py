@@ -6,11 +6,13 @@ import base64
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
-from protocol import KeyPair, ReceiptQuery, Status, UsageReceipt, cid_of, cose
+from protocol import KeyPair, ReceiptQuery, Status, UsageReceipt, cid_bytes, cid_of, cid_text, cose
 from tests.support.samples import KEYS
 from tests.verifier.conftest import World, assert_refused
 from verifier import Attempt
+from verifier.errors import RecordsTampered
 from verifier.holder import Holder
 from verifier.receipts import MIGRATIONS
 from verifier.store import open_database
@@ -113,18 +115,114 @@ def test_wrong_audience_expired_future_unlinked_and_forged_queries(world: World)
     assert_refused(world.post("/v1/receipts", receipt), "wrong_type", 400)
 
 
+_ATTEMPT = Attempt("C-1", KEYS.user.did, b"\x01\x51\x12\x20" + bytes(32), KEYS.requester.did,
+                   ("balance", "transactions"), "dpv:ServiceProvision")
+_NOW = 1_795_000_000
+
+
+def _holder(path: Path) -> Holder:
+    holder = Holder(KEYS.holder, open_database(path), None, clock_fn=lambda: _NOW)
+    holder.links.new_code("C-1", code="AAAA-BBBB-CCCC", now=_NOW)
+    return holder
+
+
+def _append(holder: Holder, outcome: str = "released", reason: str | None = None, n: int = 1) -> None:
+    with holder.db.lock, holder.db.transaction():
+        for i in range(n):
+            holder.receipts.append(_ATTEMPT, outcome, reason, _NOW + i)
+
+
+def _expected(n: int) -> list[bytes]:
+    """The receipts as signing each one at once would have made them."""
+    raws: list[bytes] = []
+    for i in range(n):
+        receipt = UsageReceipt(holder=KEYS.holder.did, user=KEYS.user.did, consent=_ATTEMPT.consent,
+                               presenter=_ATTEMPT.presenter, items=_ATTEMPT.items, purpose=_ATTEMPT.purpose,
+                               outcome="released", issued_at=_NOW + i, seq=i + 1,
+                               prev=cid_bytes(raws[-1]) if raws else None)
+        raws.append(receipt.sign(KEYS.holder))
+    return raws
+
+
 def test_receipts_are_append_only_and_survive_a_restart(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "v.db")
-    holder = Holder(KEYS.holder, db, None, clock_fn=lambda: 1_795_000_000)
-    holder.links.new_code("C-1", code="AAAA-BBBB-CCCC", now=1_795_000_000)
-    attempt = Attempt("C-1", KEYS.user.did, b"\x01\x51\x12\x20" + bytes(32), KEYS.requester.did,
-                          ("balance",), "dpv:ServiceProvision")
-    with db.lock, db.transaction():
-        holder.receipts.append(attempt, "released", None, 1_795_000_000)
-    with pytest.raises(Exception, match="append-only"), db.lock:
-        db.execute("DELETE FROM receipts")
+    holder = _holder(tmp_path / "v.db")
+    _append(holder)
+    with pytest.raises(Exception, match="append-only"), holder.db.lock:
+        holder.db.execute("DELETE FROM receipts")
     holder.close()
     again = Holder(KEYS.holder, open_database(tmp_path / "v.db"), None)
     assert again.receipts.count() == 1
-    assert [m.name for m in MIGRATIONS.applied(again.db)] == ["create_receipts"]
+    assert [m.name for m in MIGRATIONS.applied(again.db)] == ["create_receipts", "sign_when_served"]
+    assert [r.raw for r in again.receipts.of_customer("C-1").receipts] == _expected(1)
     again.close()
+
+
+def test_receipts_are_signed_when_first_served_with_the_bytes_signing_at_once_gives(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "v.db")
+    _append(holder, n=5)
+    with holder.db.lock:
+        assert holder.db.execute("SELECT COUNT(*) FROM receipts WHERE raw IS NULL").fetchone()[0] == 5
+    page = holder.receipts.of_customer("C-1", after=0, limit=2)  # signs 1-2 only
+    assert [r.seq for r in page.receipts] == [1, 2] and page.more
+    with holder.db.lock:
+        assert holder.db.execute("SELECT COUNT(*) FROM receipts WHERE raw IS NULL").fetchone()[0] == 3
+    rest = holder.receipts.of_customer("C-1", after=2)  # signs 3-5, chaining on to 2
+    assert [r.raw for r in page.receipts + rest.receipts] == _expected(5)
+    receipts = [UsageReceipt.decode(r.raw) for r in page.receipts + rest.receipts]
+    for before, receipt in zip([None, *receipts], receipts, strict=False):
+        receipt.check_follows(0 if before is None else before.seq, None if before is None else before.raw)
+    # later appends chain on to the signed ones; asking again serves the same bytes
+    _append(holder, n=1)
+    assert [r.raw for r in holder.receipts.of_customer("C-1").receipts][:5] == _expected(5)
+    assert holder.receipts.sign_pending("C-1") == 0
+    holder.close()
+
+
+def test_a_receipt_is_signed_once_and_never_changed(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "v.db")
+    _append(holder, n=2)
+    with holder.db.lock:  # what it says cannot change before it is signed
+        for change in ("outcome = 'refused'", "items = 'balance'", "presenter = 'did:key:zX'", "at = 1",
+                       "raw = NULL", "seq = 7"):
+            with pytest.raises(Exception, match="append-only"):
+                holder.db.execute(f"UPDATE receipts SET {change} WHERE seq = 1")
+    holder.receipts.of_customer("C-1")
+    with holder.db.lock:  # nor after: not even its signature
+        for change in ("raw = x'00'", "raw = NULL", "reason = 'x'"):
+            with pytest.raises(Exception, match="append-only"):
+                holder.db.execute(f"UPDATE receipts SET {change} WHERE seq = 1")
+    assert [r.raw for r in holder.receipts.of_customer("C-1").receipts] == _expected(2)
+    holder.close()
+
+
+def test_a_hole_in_the_signed_chain_is_reported_not_papered_over(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "v.db")
+    _append(holder, n=2)
+    with holder.db.lock:  # an edited file: receipt 1 gone (triggers dropped to make the edit)
+        holder.db.execute("DROP TRIGGER receipts_no_delete")
+        holder.db.execute("DELETE FROM receipts WHERE seq = 1")
+    with pytest.raises(RecordsTampered):
+        holder.receipts.of_customer("C-1")
+    holder.close()
+
+
+def test_a_store_signed_before_the_migration_keeps_its_receipts_and_chains_on(tmp_path: Path) -> None:
+    """A holder database from before receipts were signed when served: rows move, bytes stay."""
+    path = tmp_path / "old.db"
+    raws = _expected(3)
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="sign_when_served")
+    for i, raw in enumerate(raws[:2]):
+        old.execute("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, 'released', NULL, ?)",
+                    ["C-1", i + 1, _NOW + i, KEYS.user.did, cid_text(_ATTEMPT.consent), raw])
+    old.conn.commit()
+    old.close()
+    holder = Holder(KEYS.holder, open_database(path), None, clock_fn=lambda: _NOW)
+    with holder.db.lock, holder.db.transaction():
+        holder.receipts.append(_ATTEMPT, "released", None, _NOW + 2)
+    assert [r.raw for r in holder.receipts.of_customer("C-1").receipts] == raws
+    with pytest.raises(Exception, match="append-only"), holder.db.lock:
+        holder.db.execute("DELETE FROM receipts")
+    holder.close()
+
+

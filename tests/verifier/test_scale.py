@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from common.registry_client import RegistryClient
-from protocol import ConsentCredential, LinkProof, Presentation, StatusList, StatusListToken, StatusRef
+from protocol import ConsentCredential, LinkProof, Presentation, StatusList, StatusListToken, StatusRef, UsageReceipt
 from registry.app import create_app as registry_app
 from tests.support import samples
 from tests.support.postgres import Cluster
@@ -166,6 +166,16 @@ def test_many_workers_release_each_presentation_once_and_keep_one_chain(tmp_path
             assert holder.records.verify_chain() == len(rows) == 90
             assert Counter(r["kind"] for r in rows) == Counter({"provision": 30, "refusal": 60})
             assert {r["reason"] for r in rows if r["kind"] == "refusal"} == {"replayed"}
+            # every attempt has its receipt, signed when first asked for, in one chain across the workers
+            (customer,) = {r["person"] for r in rows}
+            page = holder.receipts.of_customer(customer)
+            receipts = [UsageReceipt.decode(r.raw) for r in page.receipts]
+            assert len(receipts) == 90 and not page.more
+            for before, receipt in zip([None, *receipts], receipts, strict=False):
+                receipt.check_follows(0 if before is None else before.seq, None if before is None else before.raw)
+            for change in ("raw = NULL", "outcome = 'refused'"):  # signed once, never changed (the trigger raises)
+                with pytest.raises(Exception, match="RaiseException"):
+                    holder.db.execute(f"UPDATE receipts SET {change} WHERE seq = 1")
         finally:
             holder.close()
 
