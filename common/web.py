@@ -235,9 +235,13 @@ async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+#: FastAPI's ``JSONResponse`` rendering, kept (``json.dumps`` with arguments builds an encoder per call).
+_RENDER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
 def _render(content: Any) -> bytes:
     """JSON bytes exactly as FastAPI's ``JSONResponse`` renders ``content``."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+    return _RENDER.encode(content).encode()
 
 
 async def _answer(send: Send, err: CopyMeError) -> None:

@@ -57,11 +57,15 @@ _COLUMNS = ("seq, at, kind, recipient, person, user, items, purpose, consent_obt
             " prev, hash, recipient_name")
 
 
+#: ``json.dumps`` with these arguments builds a new encoder on every call; one kept is the same text.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _digest(row: dict[str, Any]) -> str:
     body = {k: row[k] for k in _CHAINED}
     if row.get("recipient_name") is not None:  # records written before names were kept hash without it
         body["recipient_name"] = row["recipient_name"]
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = _CANONICAL.encode(body)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
