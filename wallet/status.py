@@ -39,6 +39,7 @@ from protocol import (
 
 from .errors import WalletLocked
 from .keystore import open_box, seal_box
+from .status_store import ListRow, StatusStore
 from .store import Store
 
 __all__ = ["FILL_LIMIT", "LIST_SIZE", "PublishResult", "StatusLists"]
@@ -83,6 +84,7 @@ class StatusLists:
                  size: int = LIST_SIZE, randbelow: Callable[[int], int] = secrets.randbelow,
                  guard: threading.RLock | None = None) -> None:
         self.store = store
+        self.status_store = StatusStore(store)
         self.guard = guard or threading.RLock()
         self._publishing = threading.Lock()
         self.registry = registry
@@ -95,27 +97,25 @@ class StatusLists:
     def record_event(self, consent_id: str, status: str, list_id: str, now: int) -> None:
         """Log a consent's change of ``status`` with the list version that carries it (published
         at ``now`` if that version is already at the registry)."""
-        lst = self.list_row(list_id)
-        published = now if lst["published_iat"] >= lst["iat"] else None
-        self.store.db.conn.execute(
-            "INSERT INTO events (consent_id, status, at, list_id, iat, published_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (consent_id, status, now, list_id, lst["iat"], published))
+        lst = self.status_store.get(list_id)
+        published = now if lst.published_iat >= lst.iat else None
+        self.status_store.add_event(consent_id, status, at=now, list_id=list_id, iat=lst.iat, published_at=published)
 
-    def _key(self, row: dict[str, Any]) -> KeyPair:
+    def _key(self, row: ListRow) -> KeyPair:
         if self.data_key is None:
             raise WalletLocked("signing a status list needs the wallet's passphrase")
-        return KeyPair.from_seed(open_box(self.data_key, row["key_box"]))
+        return KeyPair.from_seed(open_box(self.data_key, row.key_box))
 
-    def _new_list(self, now: int, relationship: int | None = None) -> dict[str, Any]:
+    def _new_list(self, now: int, relationship: int | None = None) -> ListRow:
         if self.data_key is None:
             raise WalletLocked("creating a status list needs the wallet's passphrase")
         key = KeyPair.generate()
         list_id = secrets.token_hex(16)
-        row = {"id": list_id, "uri": self.registry.list_uri(list_id), "key_did": key.did,
-               "key_box": seal_box(self.data_key, key.seed), "size": self.size,
-               "bits": StatusList(self.size).to_bytes(), "iat": 0, "token": None,
-               "published_iat": 0, "last_error": None, "created_at": now, "relationship": relationship}
-        self.store.db.table("lists").insert(row)
+        row = ListRow(id=list_id, uri=self.registry.list_uri(list_id), key_did=key.did,
+                      key_box=seal_box(self.data_key, key.seed), size=self.size,
+                      bits=StatusList(self.size).to_bytes(), iat=0, token=None,
+                      published_iat=0, last_error=None, created_at=now, relationship=relationship)
+        self.status_store.add(row)
         return row
 
     def allocate(self, now: int | None = None, *, relationship: int | None = None) -> tuple[str, StatusRef]:
@@ -126,47 +126,39 @@ class StatusLists:
         A new list is signed right away so that it can be published with the consent.
         """
         current = clock.now(now)
-        conn = self.store.db.conn
         row = None
-        mine = "relationship = ?" if relationship is not None else "relationship IS NULL"
-        for candidate in self.store.rows(f"SELECT * FROM lists WHERE {mine} ORDER BY created_at DESC, rowid DESC",
-                                         (relationship,) if relationship is not None else ()):
-            used = conn.execute("SELECT COUNT(*) FROM consents WHERE list_id = ?", (candidate["id"],)).fetchone()[0]
-            if used < candidate["size"] * FILL_LIMIT:
+        for candidate in self.status_store.of_relationship(relationship):
+            if self.status_store.used(candidate.id) < candidate.size * FILL_LIMIT:
                 row = candidate
                 break
         if row is None:
             row = self._new_list(current, relationship)
-            self.sign(row["id"], current)
+            self.sign(row.id, current)
         while True:
-            index = int(self._randbelow(row["size"]))
-            taken = conn.execute("SELECT 1 FROM consents WHERE list_id = ? AND idx = ?", (row["id"], index)).fetchone()
-            if not taken:
-                return row["id"], StatusRef(row["uri"], index, row["key_did"])
+            index = int(self._randbelow(row.size))
+            if not self.status_store.taken(row.id, index):
+                return row.id, StatusRef(row.uri, index, row.key_did)
 
     def list_row(self, list_id: str) -> dict[str, Any]:
-        """One list's row."""
-        row = self.store.row("SELECT * FROM lists WHERE id = ?", (list_id,))
-        if row is None:
-            raise NotFound(f"no status list {list_id}")
-        return row
+        """One list's row, as a mapping of its columns (``not_found`` if there is none)."""
+        return self.status_store.get(list_id).to_dict()
 
     def set(self, list_id: str, index: int, status: Status, now: int | None = None) -> int:
         """Flip one entry and sign the new version; returns its ``iat``."""
-        row = self.list_row(list_id)
-        bits = StatusList(row["size"], row["bits"])
+        row = self.status_store.get(list_id)
+        bits = StatusList(row.size, row.bits)
         bits.set(index, status)
-        self.store.db.conn.execute("UPDATE lists SET bits = ? WHERE id = ?", (bits.to_bytes(), list_id))
+        self.status_store.set_bits(list_id, bits.to_bytes())
         return self.sign(list_id, now)
 
     def sign(self, list_id: str, now: int | None = None, *, after: int = 0) -> int:
         """Sign the list's current bits as a new version with a strictly newer ``iat``."""
-        row = self.list_row(list_id)
-        iat = max(clock.now(now), row["iat"] + 1, after + 1)
-        token = StatusListToken.create(uri=row["uri"], status_list=StatusList(row["size"], row["bits"]),
-                                       signer=row["key_did"], ttl=TTL, lifetime=LIFETIME, now=iat)
+        row = self.status_store.get(list_id)
+        iat = max(clock.now(now), row.iat + 1, after + 1)
+        token = StatusListToken.create(uri=row.uri, status_list=StatusList(row.size, row.bits),
+                                       signer=row.key_did, ttl=TTL, lifetime=LIFETIME, now=iat)
         raw = token.sign(self._key(row))
-        self.store.db.conn.execute("UPDATE lists SET iat = ?, token = ? WHERE id = ?", (iat, raw, list_id))
+        self.status_store.signed(list_id, iat, raw)
         return int(iat)
 
     # -- after the transaction: the network -------------------------------------------------
@@ -191,9 +183,9 @@ class StatusLists:
         """
         with self._publishing:
             with self.guard:
-                row = self.list_row(list_id)
-            if row["published_iat"] >= row["iat"]:  # published meanwhile (by a sync on another thread)
-                mine = PublishResult(list_id, int(row["iat"]), True)
+                row = self.status_store.get(list_id)
+            if row.published_iat >= row.iat:  # published meanwhile (by a sync on another thread)
+                mine = PublishResult(list_id, row.iat, True)
             else:
                 mine = self._publish(list_id, now)
         if mine.accepted:
@@ -202,40 +194,37 @@ class StatusLists:
 
     def _publish(self, list_id: str, now: int | None) -> PublishResult:
         with self.guard:
-            row = self.list_row(list_id)
+            row = self.status_store.get(list_id)
         try:
             try:
-                self.registry.publish(list_id, row["token"])
+                self.registry.publish(list_id, _token(row))
             except StatusRollback:
                 theirs = self._registry_iat(row)
                 with self.guard:
                     with self.store.transaction():
                         self.sign(list_id, now, after=theirs)
-                    row = self.list_row(list_id)
-                self.registry.publish(list_id, row["token"])
+                    row = self.status_store.get(list_id)
+                self.registry.publish(list_id, _token(row))
         except CopyMeError as err:
-            with self.guard, self.store.transaction() as db:
-                db.conn.execute("UPDATE lists SET last_error = ? WHERE id = ?", (f"{err.code}: {err.detail}", list_id))
-            return PublishResult(list_id, row["iat"], False, err.code, err.detail)
+            with self.guard, self.store.transaction():
+                self.status_store.refused(list_id, f"{err.code}: {err.detail}")
+            return PublishResult(list_id, row.iat, False, err.code, err.detail)
         published_at = clock.now(now)
-        with self.guard, self.store.transaction() as db:
-            db.conn.execute("UPDATE lists SET published_iat = MAX(published_iat, ?), last_error = NULL WHERE id = ?",
-                            (row["iat"], list_id))
-            db.conn.execute("UPDATE events SET published_at = ? WHERE list_id = ? AND iat <= ? AND published_at IS NULL",
-                            (published_at, list_id, row["iat"]))
-        return PublishResult(list_id, row["iat"], True)
+        with self.guard, self.store.transaction():
+            self.status_store.published(list_id, row.iat, published_at)
+        return PublishResult(list_id, row.iat, True)
 
-    def _registry_iat(self, row: dict[str, Any]) -> int:
-        fetched = self.registry.fetch(row["id"])
+    def _registry_iat(self, row: ListRow) -> int:
+        fetched = self.registry.fetch(row.id)
         if fetched is None:
-            return int(row["iat"])
+            return row.iat
         token = StatusListToken.decode(fetched.token)
-        return int(token.issued_at if token.signer == row["key_did"] else row["iat"])
+        return int(token.issued_at if token.signer == row.key_did else row.iat)
 
     def pending(self) -> list[str]:
         """Ids of lists with a version the registry has not accepted yet."""
         with self.guard:
-            return [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat > published_iat ORDER BY rowid")]
+            return self.status_store.pending()
 
     def sync(self, now: int | None = None) -> list[PublishResult]:
         """Publish every pending list, and re-sign lists whose published version expires soon."""
@@ -244,11 +233,17 @@ class StatusLists:
             with self.guard:
                 # past half its lifetime: a newer version gives holders the full lifetime again (a
                 # pending version that old is re-signed too, rather than published about to expire)
-                stale = [r["id"] for r in self.store.rows("SELECT id FROM lists WHERE iat + ? < ?",
-                                                          (LIFETIME // 2, current))]
+                stale = self.status_store.older_than(LIFETIME // 2, current)
                 if stale:
                     with self.store.transaction():
                         for list_id in stale:
                             self.sign(list_id, current)
                 pending = self.pending()
             return [self._publish(list_id, current) for list_id in pending]
+
+
+def _token(row: ListRow) -> bytes:
+    """The list's latest signed version (every list is signed as it is made)."""
+    if row.token is None:
+        raise NotFound(f"status list {row.id} was never signed")
+    return row.token
