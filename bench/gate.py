@@ -17,6 +17,11 @@ it).  ``--synchronous`` runs the whole measurement once per SQLite durability se
 commit).  ``--profile`` reruns the 8-client load against a verifier whose threads are sampled
 (``bench/_serve.py --profile``) and prints where the time goes.
 
+Usage receipts are signed when a wallet first asks for them, not on the release path: after
+the runs every receipt is pulled as the users' wallets pull them (``POST /v1/receipts``), and
+the server CPU per receipt signed then is printed next to the release's, so the work that
+moved is counted too.
+
 Server CPU per request is read from ``/proc``: the whole process (``*_cpu_us``, its system
 time ``*_sys_us``) and the event loop's own thread (``*_loop_us``; the rest is the WAL
 checkpoint thread).  Handing the signature check or the group commit to other threads cut the
@@ -45,7 +50,10 @@ import _gate_count
 import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _load import write_bodies
-from _world import presentations, setup_gate
+from _world import presentations, setup_gate, users
+
+from protocol import ReceiptQuery
+from tests.support.samples import KEYS
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> tuple[float, float]:
@@ -117,6 +125,24 @@ def measure(url: str, creds: list[bytes], clients_list: list[int], seconds: floa
     return rows
 
 
+def pull_receipts(url: str, n_users: int, pid: int) -> dict[str, Any]:
+    """Every usage receipt of the run, pulled as the users' wallets pull them (``POST /v1/receipts``,
+    100 per answer): the holder signs each when it is first served, so this is where that CPU goes."""
+    count, before = 0, cpu_seconds(pid)
+    for user in users(n_users):
+        after, more = 0, True
+        while more:
+            query = ReceiptQuery.create(user=user.did, holder=KEYS.holder.did, after=after).sign(user)
+            answer = httpx.post(url + "/v1/receipts", content=query, timeout=60)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            count += len(body["receipts"])
+            after += len(body["receipts"])
+            more = body["more"]
+    spent = sum(cpu_seconds(pid)) - sum(before)
+    return {"receipts": count, "receipt_sign_us": round(spent * 1e6 / max(1, count))}
+
+
 def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
     """Least CPU per request over the rounds (noise only ever adds CPU), and their ratio."""
     if None in cpu["data"] or None in cpu["trivial"]:
@@ -171,6 +197,8 @@ def main() -> None:
                     assert response.status_code == 200, response.text
                 rows += [{"synchronous": mode, **row} for row in
                          measure(url, creds, clients_list, args.seconds, args.rounds, tmp, pid=world.verifier.pid)]
+                pulled = pull_receipts(url, len(creds), world.verifier.pid)
+                result.setdefault("receipts", {})[mode] = pulled
                 rss = world.verifier.rss_mb()
             finally:
                 world.stop()
@@ -187,6 +215,12 @@ def main() -> None:
             worst = min(r["ratio"] for r in mine)
             print(f"synchronous={mode}: lowest data/trivial ratio {worst:.0%} (aim >= 50%)"
                   + (f"; at 8 clients {at8['ratio']:.0%}, p99 {at8['data_p99_ms']} ms (aim <= 10 ms)" if at8 else ""))
+            pulled = result["receipts"][mode]
+            data_cpu = at8.get("data_cpu_us") if at8 else None
+            print(f"synchronous={mode}: the run's {pulled['receipts']:,} usage receipts, signed when the wallets "
+                  f"pulled them: {pulled['receipt_sign_us']} µs of server CPU each"
+                  + (f"; a release at 8 clients and its receipt together: {data_cpu + pulled['receipt_sign_us']} µs"
+                     if data_cpu else ""))
         print("load average before/after: " + " ".join(f"{x:.2f}" for x in result["load_average"])
               + " / " + " ".join(f"{x:.2f}" for x in result["load_average_after"]))
 
