@@ -249,7 +249,7 @@ class ReceiptLog:
                     return signed
                 prev = self._signed(conn, customer_id, int(pending[0][0]) - 1)
                 for seq, at, user, consent_id, outcome, reason, presenter, items, purpose in pending:
-                    receipt = UsageReceipt(holder=self._key.did, user=user, consent=cid_binary(consent_id),
+                    receipt = UsageReceipt(holder=self._key.did, user=user, consent=_consent_binary(consent_id),
                                            presenter=presenter, items=tuple(items.split(" ")), purpose=purpose,
                                            outcome=outcome, issued_at=int(at), seq=int(seq),
                                            prev=None if prev is None else cid_bytes(prev), reason=reason)
@@ -293,6 +293,10 @@ class ReceiptLog:
         with self._db.lock:
             row = self._db.conn.execute("SELECT COUNT(*) FROM receipts").fetchone()
         return int(row[0])
+
+
+#: The binary CID of a consent id (remembered: the receipts of a customer name few consents).
+_consent_binary = functools.lru_cache(maxsize=4096)(cid_binary)
 
 
 @functools.lru_cache(maxsize=4096)
