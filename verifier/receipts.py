@@ -219,8 +219,12 @@ class ReceiptLog:
         """
         with self._db.lock:
             rows = self._page(customer_id, after, limit)
-            if any(r[6] is None for r in rows[:limit]):
-                self.sign_pending(customer_id, upto=int(rows[min(limit, len(rows)) - 1][1]))
+            first = next((int(r[1]) for r in rows[:limit] if r[6] is None), None)
+            if first is not None:
+                # the unsigned receipts are the newest: all before ``first`` are signed, unless it is
+                # the page's first and the one before it is not (a query with a far ``after``)
+                start = first - 1 if first > after + 1 or self._is_signed(customer_id, after) else 0
+                self.sign_pending(customer_id, start=start, upto=int(rows[min(limit, len(rows)) - 1][1]))
                 rows = self._page(customer_id, after, limit)
         found = tuple(_stored(r) for r in rows[:limit])
         return ReceiptPage(found, len(rows) > limit)
@@ -230,12 +234,14 @@ class ReceiptLog:
             "SELECT customer_id, seq, at, consent_id, outcome, reason, raw FROM receipts "
             "WHERE customer_id = ? AND seq > ? ORDER BY seq LIMIT ?", [customer_id, after, limit + 1]).fetchall())
 
-    def sign_pending(self, customer_id: str, *, upto: int | None = None) -> int:
-        """Sign the customer's unsigned receipts (all, or those with ``seq`` <= ``upto``) in ``seq``
-        order, :data:`PAGE_SIZE` per transaction; how many were signed.
+    def sign_pending(self, customer_id: str, *, start: int = 0, upto: int | None = None) -> int:
+        """Sign the customer's unsigned receipts after ``start`` (all, or those with ``seq`` <= ``upto``)
+        in ``seq`` order, :data:`PAGE_SIZE` per transaction; how many were signed.
 
         Each one's ``prev`` is the CID of the signed bytes before it, so they are signed oldest
-        first; the unsigned receipts of a customer are always its newest.
+        first; the unsigned receipts of a customer are always its newest.  ``start`` is a ``seq``
+        up to which every receipt is known to be signed: the search for unsigned ones begins
+        after it instead of at the customer's first receipt.
         """
         signed = 0
         while True:
@@ -243,8 +249,8 @@ class ReceiptLog:
                 self._db.serialise(RECORDS_LOCK)  # one signer of a chain at a time, across workers too
                 pending = conn.execute(
                     "SELECT seq, at, user, consent_id, outcome, reason, presenter, items, purpose FROM receipts "
-                    "WHERE customer_id = ? AND raw IS NULL AND seq <= ? ORDER BY seq LIMIT ?",
-                    [customer_id, MAX_SEQ if upto is None else upto, PAGE_SIZE]).fetchall()
+                    "WHERE customer_id = ? AND seq > ? AND seq <= ? AND raw IS NULL ORDER BY seq LIMIT ?",
+                    [customer_id, start, MAX_SEQ if upto is None else upto, PAGE_SIZE]).fetchall()
                 if not pending:
                     return signed
                 prev = self._signed(conn, customer_id, int(pending[0][0]) - 1)
@@ -257,6 +263,15 @@ class ReceiptLog:
                     conn.execute("UPDATE receipts SET raw = ? WHERE customer_id = ? AND seq = ? AND raw IS NULL",
                                  [prev, customer_id, seq])
                 signed += len(pending)
+                start = int(pending[-1][0])
+
+    def _is_signed(self, customer_id: str, seq: int) -> bool:
+        """Whether receipt ``seq`` of the customer is signed (``seq`` 0: there is none, so yes)."""
+        if seq == 0:
+            return True
+        row = self._db.conn.execute("SELECT raw IS NOT NULL FROM receipts WHERE customer_id = ? AND seq = ?",
+                                    [customer_id, seq]).fetchone()
+        return row is not None and bool(row[0])
 
     @staticmethod
     def _signed(conn: Any, customer_id: str, seq: int) -> bytes | None:

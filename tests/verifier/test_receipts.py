@@ -178,6 +178,18 @@ def test_receipts_are_signed_when_first_served_with_the_bytes_signing_at_once_gi
     holder.close()
 
 
+def test_a_query_past_receipts_nobody_asked_for_signs_them_first(tmp_path: Path) -> None:
+    """``after`` beyond unsigned receipts: their signatures are needed for the page's ``prev``."""
+    holder = _holder(tmp_path / "v.db")
+    _append(holder, n=5)
+    page = holder.receipts.of_customer("C-1", after=3)
+    assert [r.raw for r in page.receipts] == _expected(5)[3:]
+    assert [r.raw for r in holder.receipts.of_customer("C-1").receipts] == _expected(5)
+    _append(holder, n=2)  # and pages that start at the first unsigned one still chain on
+    assert [r.seq for r in holder.receipts.of_customer("C-1", after=5).receipts] == [6, 7]
+    holder.close()
+
+
 def test_a_receipt_is_signed_once_and_never_changed(tmp_path: Path) -> None:
     holder = _holder(tmp_path / "v.db")
     _append(holder, n=2)
