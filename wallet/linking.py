@@ -43,9 +43,8 @@ def link(wallet: Linking, keys: KeyStore, holder_url: str, code: str, *, now: in
         anchor = keys.holder_key(holder)
         proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
         body = client.link(proof.sign(anchor))
-    with wallet.guard, wallet.store.transaction() as db:
-        db.table("links").upsert({"holder": holder, "holder_url": client.base_url, "linked_at": clock.now(now),
-                                  "did": anchor.did}, pk="holder")
+    with wallet.guard, wallet.store.transaction():
+        wallet.relationships.linked_holder(holder, client.base_url, anchor.did, at=clock.now(now))
     linked = link_relationships(wallet, holder, now=now)
     return {"linked": True, "holder": holder, "holder_url": client.base_url, "did": anchor.did,
             "relationships": [r.to_json() for r in linked], "response": body}

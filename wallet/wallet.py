@@ -478,7 +478,7 @@ class Wallet:
         return {"did": self.did, "home": str(self.home.path), "registry": self.registry_url,
                 "council": self.store.get_meta("council"),
                 "consents": self.store.count("consents"),
-                "relationships": self.store.count("relationships", "replaced_at IS NULL"),
+                "relationships": self.relationships.in_use(),
                 "pending_lists": self.pending()}
 
 
