@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from protocol import ConsentCredential, ConsentRequest, ForeignConsent, UnknownConsent, Vocabulary, check_new_notice
+from protocol import (
+    ConsentCredential,
+    ConsentRequest,
+    ForeignConsent,
+    NotFound,
+    UnknownConsent,
+    Vocabulary,
+    check_new_notice,
+)
 
 from .changes import compare
 from .consents import Review
@@ -26,20 +34,24 @@ __all__ = ["check", "replaced", "with_changes"]
 
 def replaced(store: Store, request: ConsentRequest) -> tuple[ConsentCredential, str]:
     """The consent ``request`` replaces and its state (``unknown_consent``, ``foreign_consent``)."""
-    row = store.row("SELECT raw, state FROM consents WHERE id = ?", (request.replaces_cid,))
-    if row is None:
-        raise UnknownConsent("the request replaces a consent this wallet does not hold")
-    old = ConsentCredential.decode(row["raw"])
+    try:
+        if request.replaces_cid is None:
+            raise NotFound("the request replaces no consent")
+        raw, state = store.credential(request.replaces_cid), store.entry(request.replaces_cid).state
+    except NotFound:
+        raise UnknownConsent("the request replaces a consent this wallet does not hold") from None
+    old = ConsentCredential.decode(raw)
     if old.subject != request.requester:
         raise ForeignConsent("the request replaces a consent given to another data user")
-    return old, str(row["state"])
+    return old, state
 
 
 def _answered(store: Store, old: ConsentCredential) -> ConsentRequest:
-    row = store.row("SELECT raw FROM requests WHERE cid = ?", (old.request_cid,))
-    if row is None:  # every stored consent's request is stored with it
-        raise UnknownConsent("the request of the replaced consent is not in this wallet")
-    return ConsentRequest.decode(row["raw"])
+    try:
+        raw = store.request(old.request_cid).raw
+    except NotFound:  # every stored consent's request is stored with it
+        raise UnknownConsent("the request of the replaced consent is not in this wallet") from None
+    return ConsentRequest.decode(raw)
 
 
 def check(store: Store, request: ConsentRequest) -> None:

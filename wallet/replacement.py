@@ -76,10 +76,8 @@ class Replacement:
 def _relationship(wallet: WalletParts, ref: str) -> Relationship:
     if ref.startswith("did:key:"):
         return wallet.relationships.by_did(ref)
-    consent_id = wallet.resolve(ref)
-    row = wallet.store.row("SELECT raw FROM consents WHERE id = ?", (consent_id,))
-    assert row is not None
-    return wallet.relationships.by_did(ConsentCredential.decode(row["raw"]).issuer)
+    raw = wallet.store.credential(wallet.resolve(ref))
+    return wallet.relationships.by_did(ConsentCredential.decode(raw).issuer)
 
 
 def replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | None = None) -> Replacement:
@@ -108,18 +106,14 @@ def _replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | No
             client.link_did(proof)
         told = True
     renewed: list[tuple[str, str]] = []
-    with wallet.guard, wallet.store.transaction() as db:
+    with wallet.guard, wallet.store.transaction():
         if wallet.relationships.by_did(old.did).replaced_at is not None:
             # another wallet object on the same home replaced it while the holder answered this one
             raise AlreadyReplaced(f"the key {old.did} was already replaced")
         new = wallet.relationships.replace(old, generation, new_key.did, proof=proof,
                                            linked_at=current if told else None, now=current)
-        rows = wallet.store.rows(
-            "SELECT c.* FROM consents c JOIN lists l ON l.id = c.list_id WHERE l.relationship = ? "
-            "AND c.state IN ('active', 'suspended') AND c.expires_at > ? AND c.raw IS NOT NULL ORDER BY c.issued_at",
-            (new.id, current + 60))
-        for row in rows:
-            previous = ConsentCredential.decode(row["raw"])
+        for row in wallet.store.live_consents(new.id, until=current + 60):
+            previous = ConsentCredential.decode(row.raw)
             if previous.issuer != old.did:
                 continue
             list_id, ref_ = wallet.lists.allocate(current, relationship=new.id)
@@ -127,15 +121,15 @@ def _replace_key(wallet: WalletParts, keys: KeyStore, ref: str, *, now: int | No
                                              not_before=current, credential_id=secrets.token_bytes(16), raw=b"")
             raw = credential.sign(new_key)
             consent_id = ConsentCredential.decode(raw).cid
-            db.table("consents").insert({**row, "id": consent_id, "raw": raw, "list_id": list_id, "idx": ref_.index,
-                                         "issued_at": current, "delivered": 0, "delivery_error": None})
-            if row["state"] == "suspended":
+            wallet.store.add_renewal(row.id, consent_id=consent_id, raw=raw, list_id=list_id, idx=ref_.index,
+                                     issued_at=current)
+            if row.state == "suspended":
                 wallet.lists.set(list_id, ref_.index, Status.SUSPENDED, current)
-            wallet.lists.record_event(consent_id, row["state"], list_id, current)
-            wallet.lists.set(row["list_id"], row["idx"], Status.REVOKED, current)
-            db.conn.execute("UPDATE consents SET state = 'revoked' WHERE id = ?", (row["id"],))
-            wallet.lists.record_event(row["id"], "revoked", row["list_id"], current)
-            renewed.append((row["id"], consent_id))
+            wallet.lists.record_event(consent_id, row.state, list_id, current)
+            wallet.lists.set(row.list_id, row.idx, Status.REVOKED, current)
+            wallet.store.set_state(row.id, "revoked")
+            wallet.lists.record_event(row.id, "revoked", row.list_id, current)
+            renewed.append((row.id, consent_id))
     wallet.lists.sync(current)
     if not told:
         wallet.link_relationships(old.holder, now=current)

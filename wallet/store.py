@@ -32,7 +32,7 @@ from protocol import Conflict, ConsentCredential, ConsentRequest, NotFound
 
 from .errors import CorruptStore, NotInitialised
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery",
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "AsReceived", "ConsentEntry", "Delivery", "LiveConsent",
            "ReceivedRequest", "StatusEvent", "Store", "dumps", "translate_db_errors"]
 
 SCHEMA_VERSION = 6
@@ -160,6 +160,17 @@ class Delivery:
 class ConsentEntry:
     """A consent's state (``active``, ``suspended``, ``revoked``) and its status list entry."""
 
+    state: str
+    list_id: str
+    idx: int
+
+
+@dataclass(frozen=True)
+class LiveConsent:
+    """A consent still in force (``active`` or ``suspended``): its credential and its status list entry."""
+
+    id: str
+    raw: bytes
     state: str
     list_id: str
     idx: int
@@ -388,6 +399,28 @@ class Store:
             "expires_at": consent.expires_at, "list_id": list_id, "idx": consent.status.index, "state": "active",
             "callback": request.callback, "delivered": 0, "delivery_error": None,
         })
+
+    def live_consents(self, relationship: int, *, until: int) -> list[LiveConsent]:
+        """The consents in the status lists of ``relationship`` still in force (``active`` or
+        ``suspended``) and valid past ``until``, oldest first."""
+        rows = self.rows(
+            "SELECT c.id, c.raw, c.state, c.list_id, c.idx FROM consents c JOIN lists l ON l.id = c.list_id "
+            "WHERE l.relationship = ? AND c.state IN ('active', 'suspended') AND c.expires_at > ? "
+            "AND c.raw IS NOT NULL ORDER BY c.issued_at", (relationship, until))
+        return [LiveConsent(id=str(r["id"]), raw=bytes(r["raw"]), state=str(r["state"]), list_id=str(r["list_id"]),
+                            idx=int(r["idx"])) for r in rows]
+
+    def add_renewal(self, old_id: str, *, consent_id: str, raw: bytes, list_id: str, idx: int, issued_at: int) -> None:
+        """Keep consent ``consent_id`` (credential ``raw``, entry ``idx`` of ``list_id``, issued at
+        ``issued_at``) as a copy of consent ``old_id`` re-signed: the same request, parties, names,
+        items, purposes, language, end of validity, state and callback; not delivered yet (call
+        inside a transaction)."""
+        self.db.conn.execute(
+            "INSERT INTO consents (id, raw, request_cid, requester, requester_name, verified, holder, holder_name, "
+            "holder_url, items, purposes, lang, issued_at, expires_at, list_id, idx, state, callback, delivered, "
+            "delivery_error) SELECT ?, ?, request_cid, requester, requester_name, verified, holder, holder_name, "
+            "holder_url, items, purposes, lang, ?, expires_at, ?, ?, state, callback, 0, NULL FROM consents "
+            "WHERE id = ?", (consent_id, raw, issued_at, list_id, idx, old_id))
 
     def request_cid(self, consent_id: str) -> str:
         """The CID of the request a stored consent answered."""

@@ -251,3 +251,57 @@ def test_revocations_are_the_last_revoked_event_of_each_revoked_consent(store: S
             {"consent_id": "c-a", "status": "revoked", "at": NOW + 9, "list_id": "list-1", "iat": 2},
             {"consent_id": "c-b", "status": "suspended", "at": NOW + 7, "list_id": "list-1", "iat": 3}])
     assert store.revocations() == {"c-a": NOW + 9}
+
+
+# -- renewing a relationship's consents (key replacement) -----------------------------------------
+
+
+@pytest.fixture
+def related(store: Store) -> Store:
+    """Relationship 7 with list-7 holding c-1 (active), c-2 (suspended, older), c-3 (revoked) and
+    c-4 (active, expiring a day after NOW); c-0 in list-1, of no relationship."""
+    request = samples.signed_request()
+    with store.transaction() as db:
+        store.keep_request(request, source="s", lang="ja", at=NOW)
+        db.table("relationships").insert({"id": 7, "holder": samples.KEYS.holder.did,
+                                          "requester": samples.KEYS.requester.did, "generation": 0,
+                                          "did": samples.KEYS.relationship.did, "created_at": NOW})
+        db.table("lists").insert({"id": "list-7", "uri": samples.LIST_URI + "7", "key_did": samples.KEYS.user.did,
+                                  "key_box": b"box", "size": 16, "bits": bytes(2), "created_at": NOW,
+                                  "relationship": 7})
+    _consent(store, "c-0", request.cid, idx=0)
+    for n, issued_at in ((1, NOW + 10), (2, NOW), (3, NOW), (4, NOW + 20)):
+        _consent(store, f"c-{n}", request.cid, idx=n, issued_at=issued_at)
+    with store.transaction() as db:
+        db.conn.execute("UPDATE consents SET list_id = 'list-7' WHERE id != 'c-0'")
+        db.conn.execute("UPDATE consents SET expires_at = ? WHERE id != 'c-4'", (NOW + 30 * 86400,))
+        store.set_state("c-2", "suspended")
+        store.set_state("c-3", "revoked")
+    return store
+
+
+def test_live_consents_are_those_of_the_relationship_in_force_past_the_time_oldest_first(related: Store) -> None:
+    assert [(c.id, c.state, c.list_id, c.idx) for c in related.live_consents(7, until=NOW)] == [
+        ("c-2", "suspended", "list-7", 2), ("c-1", "active", "list-7", 1), ("c-4", "active", "list-7", 4)]
+    assert related.live_consents(7, until=NOW)[0].raw == b"credential c-2"
+    assert [c.id for c in related.live_consents(7, until=NOW + 20 + 86400)] == ["c-2", "c-1"]  # c-4 ends by then
+    assert related.live_consents(8, until=NOW) == []
+
+
+def test_a_renewal_copies_the_consent_with_its_new_credential_and_entry(related: Store) -> None:
+    with related.transaction():
+        related.set_delivered("c-2", "unavailable: no answer")
+        related.add_renewal("c-2", consent_id="c-2b", raw=b"re-signed", list_id="list-7", idx=9, issued_at=NOW + 99)
+    old, new = listed_consent(related, "c-2", NOW), listed_consent(related, "c-2b", NOW)
+    assert related.credential("c-2b") == b"re-signed" and related.delivery("c-2b").callback == "https://kakeibo.example/cb"
+    assert (new.list_id, new.index, new.issued_at, new.state, new.delivered, new.delivery_error) == (
+        "list-7", 9, NOW + 99, "suspended", False, None)
+    assert (new.requester, new.requester_name, new.holder, new.items, new.purposes, new.lang, new.expires_at,
+            new.request_cid) == (old.requester, old.requester_name, old.holder, old.items, old.purposes, old.lang,
+                                 old.expires_at, old.request_cid)
+
+
+def test_a_renewal_of_a_missing_consent_keeps_nothing(related: Store) -> None:
+    with related.transaction():
+        related.add_renewal("c-none", consent_id="c-x", raw=b"x", list_id="list-7", idx=9, issued_at=NOW)
+    assert not has_consent(related, "c-x")
