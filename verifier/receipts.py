@@ -70,12 +70,12 @@ def create_receipts(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'usage receipts are append-only'); END""")
 
 
-#: The columns a receipt is signed from later, and how a row may change (once: ``raw`` from NULL).
-_SIGN_ONCE = ("OLD.raw IS NOT NULL OR NEW.raw IS NULL OR NEW.customer_id IS NOT OLD.customer_id"
-              " OR NEW.seq IS NOT OLD.seq OR NEW.at IS NOT OLD.at OR NEW.user IS NOT OLD.user"
-              " OR NEW.consent_id IS NOT OLD.consent_id OR NEW.outcome IS NOT OLD.outcome"
-              " OR NEW.reason IS NOT OLD.reason OR NEW.presenter IS NOT OLD.presenter"
-              " OR NEW.items IS NOT OLD.items OR NEW.purpose IS NOT OLD.purpose")
+#: The columns of a receipt row besides its signature: they never change once written.
+_CLAIM_COLUMNS = ("customer_id", "seq", "at", "user", "consent_id", "outcome", "reason", "presenter", "items",
+                  "purpose")
+#: When an update of a row is refused (SQLite): anything but ``raw`` from NULL to the signed bytes.
+_SIGN_ONCE = " OR ".join(["OLD.raw IS NOT NULL", "NEW.raw IS NULL",
+                          *(f"NEW.{c} IS NOT OLD.{c}" for c in _CLAIM_COLUMNS)])
 
 
 @MIGRATIONS()
@@ -112,13 +112,11 @@ POSTGRES_SCHEMA = (
     "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS presenter TEXT",
     "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS items TEXT",
     "ALTER TABLE receipts ADD COLUMN IF NOT EXISTS purpose TEXT",
-    """CREATE OR REPLACE FUNCTION copyme_receipts_append_only() RETURNS trigger
+    f"""CREATE OR REPLACE FUNCTION copyme_receipts_append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
           IF TG_OP = 'UPDATE' AND OLD.raw IS NULL AND NEW.raw IS NOT NULL
-             AND (NEW.customer_id, NEW.seq, NEW.at, NEW."user", NEW.consent_id, NEW.outcome, NEW.reason,
-                  NEW.presenter, NEW.items, NEW.purpose)
-             IS NOT DISTINCT FROM (OLD.customer_id, OLD.seq, OLD.at, OLD."user", OLD.consent_id, OLD.outcome,
-                                   OLD.reason, OLD.presenter, OLD.items, OLD.purpose) THEN
+             AND ({", ".join(f'NEW."{c}"' for c in _CLAIM_COLUMNS)})
+             IS NOT DISTINCT FROM ({", ".join(f'OLD."{c}"' for c in _CLAIM_COLUMNS)}) THEN
             RETURN NEW;
           END IF;
           RAISE EXCEPTION 'usage receipts are append-only';

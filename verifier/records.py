@@ -109,7 +109,7 @@ class Records:
 
         ``claims`` (the request's replay entry and nonce) are written in the same transaction,
         so the data may leave once this returns; a lost race raises ``replayed`` and writes nothing.
-        ``also(at)`` runs inside that transaction too (the holder signs the usage receipt there).
+        ``also(at)`` runs inside that transaction too (the holder writes the usage receipt there).
         The holder itself writes through :meth:`write` inside a shared transaction
         (:class:`verifier.commits.GroupCommit`).
         """
