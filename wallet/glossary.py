@@ -176,6 +176,16 @@ _JA: dict[str, str] = {
     "ids_old_did": "古い識別子（DID）", "ids_new_did": "新しい識別子（DID）",
     "ids_unknown_company": "名前のわからない会社", "ids_unknown_holder": "データの提供元",
     "replace_already": "この識別子はもう取り替えてあります。一覧で新しい識別子を確かめてください。",
+    "ids_link_label": "{holder}から受け取った一回限りのコード", "ids_link_go": "連携する",
+    "ids_link_done": "{holder}でウォレットを連携しました。これから、{holder}があなたのデータを渡したり断ったりするたびに、"
+                     "その記録を同意の一覧で見られます。",
+    "ids_link_failed": "{holder}での連携はできませんでした。{why}",
+    "ids_link_why_invalid": "コードを入力してください（64文字まで）。",
+    "ids_link_why_link_code_invalid": "{holder}はそのコードを知りません。打ち間違いがないか確かめるか、{holder}に新しいコードをもらってください。",
+    "ids_link_why_replayed": "そのコードはもう使われています。{holder}に新しいコードをもらってください。",
+    "ids_link_why_expired": "そのコードは期限が切れています。{holder}に新しいコードをもらってください。",
+    "ids_link_why_unavailable": "{holder}につながりませんでした。しばらくしてからもう一度試してください。",
+    "ids_link_why_wrong_audience": "そのアドレスで応答したのは、同意に書かれた{holder}ではありませんでした。コードは送っていません。",
 }
 
 _EN: dict[str, str] = {
@@ -323,6 +333,17 @@ _EN: dict[str, str] = {
     "ids_old_did": "Old identifier (DID)", "ids_new_did": "New identifier (DID)",
     "ids_unknown_company": "A company without a name", "ids_unknown_holder": "the data holder",
     "replace_already": "This identifier was already replaced. See the new one in the list.",
+    "ids_link_label": "The one-time code {holder} gave you", "ids_link_go": "Link",
+    "ids_link_done": "Your wallet is now linked at {holder}. From now on, each time {holder} gives out your data "
+                     "or refuses to, you can see it in your consents.",
+    "ids_link_failed": "Linking at {holder} did not work. {why}",
+    "ids_link_why_invalid": "Type the code (at most 64 characters).",
+    "ids_link_why_link_code_invalid": "{holder} does not know that code. Check it for typos, or ask {holder} for a new one.",
+    "ids_link_why_replayed": "That code was used already. Ask {holder} for a new one.",
+    "ids_link_why_expired": "That code has expired. Ask {holder} for a new one.",
+    "ids_link_why_unavailable": "{holder} did not answer. Try again later.",
+    "ids_link_why_wrong_audience": "The service at that address is not the {holder} your consents name. "
+                                   "Your code was not sent.",
 }
 
 _WORDS: dict[str, dict[str, str]] = {"ja": _JA, "en": _EN}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from common import HolderClient
-from protocol import CopyMeError, LinkProof, check_did, check_url, clock
+from protocol import CopyMeError, LinkProof, WrongAudience, check_did, check_url, clock
 
 from .keystore import KeyStore
 from .relationships import Relationship, Relationships
@@ -34,12 +34,20 @@ class Linking(Protocol):
     transport: httpx.AsyncBaseTransport | None
 
 
-def link(wallet: Linking, keys: KeyStore, holder_url: str, code: str, *, now: int | None) -> dict[str, Any]:
-    """Link at ``holder_url`` with its one-time ``code``; then link its relationship DIDs."""
+def link(wallet: Linking, keys: KeyStore, holder_url: str, code: str, *, now: int | None,
+         expect: str | None = None) -> dict[str, Any]:
+    """Link at ``holder_url`` with its one-time ``code``; then link its relationship DIDs.
+
+    ``expect``: the holder DID the wallet's own records name for that address (the dashboard
+    passes it); a service there answering with another DID is ``wrong_audience`` and is sent
+    nothing signed, so the code stays unused.
+    """
     with HolderClient(check_url(holder_url, "holder_url"), deadline=wallet.timeout,
                       transport=wallet.transport) as client:
         holder = client.did()
         check_did(holder, "holder")
+        if expect is not None and holder != expect:
+            raise WrongAudience("the service at that address is not the data holder your consents name")
         anchor = keys.holder_key(holder)
         proof = LinkProof(user=anchor.did, holder=holder, code=code, issued_at=clock.now(now))
         body = client.link(proof.sign(anchor))

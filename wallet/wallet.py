@@ -428,10 +428,11 @@ class Wallet:
 
     # -- link -------------------------------------------------------------------------------
 
-    def link(self, holder_url: str, code: str, *, now: int | None = None) -> dict[str, Any]:
+    def link(self, holder_url: str, code: str, *, holder: str | None = None, now: int | None = None) -> dict[str, Any]:
         """Link this wallet at a data holder with its one-time code: the DID derived for that holder
-        signs the code; then every relationship DID of that holder is linked by a proof from it."""
-        return linking.link(self, self._identity(), holder_url, code, now=now)
+        signs the code; then every relationship DID of that holder is linked by a proof from it.
+        ``holder``: the DID expected at ``holder_url`` (another one is ``wrong_audience``)."""
+        return linking.link(self, self._identity(), holder_url, code, now=now, expect=holder)
 
     def replace_key(self, ref: str, *, now: int | None = None) -> Replacement:
         """Replace a relationship's key (its DID, or one of its consents' ids): see :mod:`wallet.replacement`."""

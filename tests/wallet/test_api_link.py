@@ -12,6 +12,7 @@ import anyio
 import httpx
 import pytest
 
+from protocol import KeyPair, WrongAudience
 from tests.support.servers import free_port
 from wallet import NotInitialised, Wallet
 from wallet.api import create_app
@@ -170,3 +171,13 @@ def test_no_api_without_a_wallet(tmp_path: Path) -> None:
     with pytest.raises(NotInitialised) as raised:
         create_app(tmp_path / "empty", PASSPHRASE, refresh_interval=None, pull_interval=None)
     assert raised.value.code == "not_initialised"
+
+
+def test_another_holder_at_the_address_gets_no_code(parties: Parties, wallet: Wallet) -> None:
+    """The dashboard passes the holder DID its records name: another DID answering there is
+    ``wrong_audience``, nothing is signed or sent, and the code stays usable."""
+    code = parties.holder.new_link_code("C-1001")
+    with pytest.raises(WrongAudience):
+        wallet.link(parties.bank, code, holder=KeyPair.generate().did)
+    assert wallet.relationships.holder_link(parties.holder.did) is None
+    assert wallet.link(parties.bank, code, holder=parties.holder.did)["holder"] == parties.holder.did
