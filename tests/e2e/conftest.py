@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from copyme.demo import Demo
@@ -38,3 +39,12 @@ def browser() -> Iterator[object]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def session(demo: Demo) -> Iterator[httpx.Client]:
+    """An HTTP client signed in to the module's demo wallet dashboard (its session cookie kept)."""
+    with httpx.Client(base_url=demo.wallet_url, timeout=30.0) as client:
+        response = client.get(demo.login_url().removeprefix(demo.wallet_url) + "&next=/")
+        assert response.status_code == 303
+        yield client

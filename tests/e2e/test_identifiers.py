@@ -5,7 +5,6 @@ consent (delivered, or not with a retry button), the holder down, a second click
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -176,14 +175,6 @@ def test_a_holder_that_does_not_answer_changes_nothing(demo: Demo, browser: Any,
 
 
 # ---------------------------------------------------------------- over HTTP: the guard and bad input
-
-@pytest.fixture(scope="module")
-def session(demo: Demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=demo.wallet_url, timeout=30.0) as client:
-        response = client.get(demo.login_url().removeprefix(demo.wallet_url) + "&next=/")
-        assert response.status_code == 303
-        yield client
-
 
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)

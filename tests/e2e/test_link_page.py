@@ -128,14 +128,6 @@ def test_a_wrong_code_says_why_and_is_not_echoed(demo: Demo, browser: Any, given
 
 # ---------------------------------------------------------------- over HTTP: what the form can and cannot do
 
-@pytest.fixture(scope="module")
-def session(demo: Demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=demo.wallet_url, timeout=30.0) as client:
-        response = client.get(demo.login_url().removeprefix(demo.wallet_url) + "&next=/")
-        assert response.status_code == 303
-        yield client
-
-
 def _form(session: httpx.Client) -> tuple[str, str]:
     """The link form's action and this session's form token."""
     listed = session.get("/identifiers", params={"lang": "en"}).text
