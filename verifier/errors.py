@@ -7,7 +7,7 @@ The tree (added under :class:`protocol.CopyMeError`)::
     │   └── LinkCodeInvalid            link_code_invalid   no such link code for this holder
     ├── DataUnavailable (503)          data_unavailable    the data source failed after a valid grant
     ├── NoDataSource                   no_data_source      a holder started without a data source
-    └── RecordsTampered                records_tampered    the provision records' hash chain is broken
+    └── RecordsTampered                records_tampered    the records' hash chain is broken (or the receipts have a hole)
 
 A used link code is refused as ``replayed`` and an out-of-date one as ``expired`` (the codes
 the protocol already has); only an unknown code needs its own.
@@ -47,7 +47,8 @@ class NoDataSource(CopyMeError):
 
 
 class RecordsTampered(CopyMeError):
-    """A provision record no longer matches its hash chain: the log was edited."""
+    """A provision record no longer matches its hash chain, or a customer's usage receipts have a hole
+    (one missing or unsigned before a later signed one): the holder's log was edited."""
 
     code = "records_tampered"
     http_status = 500
