@@ -59,6 +59,8 @@ _COLUMNS = ("seq, at, kind, recipient, person, user, items, purpose, consent_obt
 
 #: ``json.dumps`` with these arguments builds a new encoder on every call; one kept is the same text.
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+#: The ``recipient_name`` column's text (``json.dumps(name, ensure_ascii=False, sort_keys=True)``), kept likewise.
+_NAME_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def _digest(row: dict[str, Any]) -> str:
@@ -176,7 +178,7 @@ class Records:
             [row["seq"], row["at"], row["kind"], row["recipient"], row["person"], row["user"],
              json.dumps(row["items"]), row["purpose"], int(row["consent_obtained"]), row["consent_id"],
              row["reason"], row["detail"], row["prev"], row["hash"],
-             None if name is None else json.dumps(name, ensure_ascii=False, sort_keys=True)])
+             None if name is None else _NAME_TEXT.encode(name)])
         self._head = (self._db.generation, (row["seq"], row["hash"]))
         return row
 
