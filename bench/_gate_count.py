@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import ROOT, callgrind_instructions
+from _stages import STAGES
 
 BATCH = 8
 WARM = 2 * BATCH
@@ -56,6 +57,10 @@ def child(kind: str, calls: int, pool: int) -> None:
             holder = Holder.open(world.verifier_home, RegistryClient(world.registry.url if world.registry else ""),
                                  customers=DEMO_CUSTOMERS)
             app = create_app(holder, follow_feed=False)
+            if kind.startswith("data-"):  # a release cut short after a stage (bench/_stages.py)
+                from _stages import cut_short
+
+                cut_short(holder, kind.removeprefix("data-"))
             bodies = iter(presentations(creds, pool + WARM))
             asyncio.run(_serve(app, kind, bodies, calls))
             holder.close()
@@ -68,7 +73,7 @@ async def _serve(app: Any, kind: str, bodies: Any, calls: int) -> None:
         if kind == "health":
             status = await _call(app, "GET", "/health", b"")
         else:
-            status = await _call(app, "POST", "/v1/data", next(bodies))
+            status = await _call(app, "POST", "/v1/data", next(bodies))  # data, data-<stage>
         assert status == 200, status
 
     for _ in range(WARM // BATCH + calls // BATCH):
@@ -93,8 +98,12 @@ async def _call(app: Any, method: str, path: str, body: bytes) -> int:
     return int(sent[0]["status"])
 
 
-def count(calls: int) -> dict[str, Any] | None:
-    """Instructions per request of each kind, and the floor; ``None`` without valgrind."""
+def count(calls: int, stages: bool = False) -> dict[str, Any] | None:
+    """Instructions per request of each kind, and the floor; ``None`` without valgrind.
+
+    ``stages``: also releases cut short after each stage of ``bench/_stages.py`` (``data-lane``,
+    ``data-decode``, ``data-decide``), to see where a release's instructions go.
+    """
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: the instruction counts are skipped "
               "(Debian: apt-get install valgrind; CI does not run this mode)")
@@ -102,19 +111,28 @@ def count(calls: int) -> dict[str, Any] | None:
     calls -= calls % BATCH
     low = BATCH * 8
     per: dict[str, int] = {}
+    kinds = (*(f"data-{stage}" for stage in STAGES[:-1] if stages), "data", "health", "floor")
     with tempfile.TemporaryDirectory() as folder:
-        for kind in ("data", "health", "floor"):
+        for kind in kinds:
             totals = [callgrind_instructions([str(ROOT / "bench" / "gate.py"), "--child", kind, "--calls", str(n),
                                               "--pool", str(calls)], Path(folder) / f"{kind}-{n}.out")
                       for n in (low, calls)]
             per[kind] = round((totals[1] - totals[0]) / (calls - low))
-    result = {"data_instructions": per["data"], "health_instructions": per["health"],
-              "floor_instructions": per["floor"], "ratio": round(per["health"] / per["data"], 3),
-              "calls": calls}
+    result: dict[str, Any] = {"data_instructions": per["data"], "health_instructions": per["health"],
+                              "floor_instructions": per["floor"], "ratio": round(per["health"] / per["data"], 3),
+                              "calls": calls}
     print(f"POST /v1/data {per['data']:,} instructions per release, GET /health {per['health']:,} "
           f"(in process, without uvicorn): ratio {result['ratio']:.0%}")
     print(f"the one Ed25519 operation of a release (verify the presentation) alone: {per['floor']:,} "
           f"({per['floor'] / per['data']:.0%} of a release)")
+    if stages:
+        before = 0
+        result["stages"] = {}
+        for stage in STAGES:
+            total = per["data" if stage == "release" else f"data-{stage}"]
+            result["stages"][stage] = total
+            print(f"  cut short after {stage:8} {total:>10,} instructions (+{total - before:,})")
+            before = total
     return result
 
 

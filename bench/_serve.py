@@ -1,14 +1,16 @@
 """Run a verifier or registry app with options the CLI does not expose, optionally sampling its stacks.
 
     python bench/_serve.py verifier --home DIR --registry URL [--no-feed] [--max-staleness N]
-                                    [--synchronous normal|full] [--profile FILE] --host 127.0.0.1 --port N
+                                    [--synchronous normal|full] [--profile FILE] [--stage STAGE]
+                                    --host 127.0.0.1 --port N
     python bench/_serve.py registry --home DIR [--profile FILE] --host 127.0.0.1 --port N
 
 ``--no-feed`` starts the verifier without its change-feed subscription (poll-only: a list is
 re-fetched only when its ttl / max staleness runs out).  ``--profile`` samples every thread's
 Python stack every millisecond (uvicorn's event loop *and* the thread pool that runs the
 verification, which a single-thread profiler would miss) and writes the busiest frames to FILE
-when the server stops.
+when the server stops.  ``--stage`` cuts every release short after that stage
+(``bench/_stages.py``), to decompose what a release costs.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--max-staleness", type=int, default=None)
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
+    parser.add_argument("--stage", default=None, help="cut releases short after this stage (bench/_stages.py)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
@@ -106,6 +109,10 @@ def main() -> None:
 
         app = create_app(home=args.home, registry_url=args.registry, max_staleness=args.max_staleness,
                          follow_feed=not args.no_feed, synchronous=args.synchronous, source=demo_source())
+        if args.stage is not None:
+            from _stages import cut_short
+
+            cut_short(app.state.holder, args.stage)
     else:
         from registry.app import create_app as registry_app
 

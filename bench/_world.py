@@ -59,10 +59,12 @@ class World:
             holder.close()
 
     def start_verifier(self, *, feed: bool = True, max_staleness: int | None = None,
-                       profile: Path | None = None, workers: int = 1, synchronous: str = "normal") -> str:
-        """The verifier as ``copyme verifier serve`` (feed on) or ``bench/_serve.py`` (options)."""
+                       profile: Path | None = None, workers: int = 1, synchronous: str = "normal",
+                       stage: str | None = None) -> str:
+        """The verifier as ``copyme verifier serve`` (feed on) or ``bench/_serve.py`` (options;
+        ``stage``: releases cut short after that stage, see ``bench/_stages.py``)."""
         assert self.registry is not None
-        if feed and max_staleness is None and profile is None:
+        if feed and max_staleness is None and profile is None and stage is None:
             extra = ["--db", self.database, "--workers", str(workers)] if self.database else []
             self.verifier = Service.cli("verifier", "serve", "--home", str(self.verifier_home),
                                         "--registry", self.registry.url, "--demo", "--synchronous", synchronous,
@@ -76,6 +78,8 @@ class World:
                 args += ["--max-staleness", str(max_staleness)]
             if profile is not None:
                 args += ["--profile", str(profile)]
+            if stage is not None:
+                args += ["--stage", stage]
             self.verifier = Service(args)
         self.verifier.start()
         return self.verifier.url
@@ -122,7 +126,7 @@ def users(n: int) -> list[KeyPair]:
 
 
 def setup_gate(tmp: Path, *, profile: Path | None = None, n_users: int = 3,
-               synchronous: str = "normal") -> tuple[World, list[bytes]]:
+               synchronous: str = "normal", stage: str | None = None) -> tuple[World, list[bytes]]:
     """A registry with one all-valid list, a verifier with ``n_users`` linked users; their credentials."""
     world = World(tmp)
     world.start_registry()
@@ -131,7 +135,7 @@ def setup_gate(tmp: Path, *, profile: Path | None = None, n_users: int = 3,
     list_id = "bench-gate-" + secrets.token_hex(8)
     world.publish(list_id)
     creds = [world.credential(user, list_id, 100 + i) for i, user in enumerate(people)]
-    world.start_verifier(profile=profile, synchronous=synchronous)
+    world.start_verifier(profile=profile, synchronous=synchronous, stage=stage)
     return world, creds
 
 

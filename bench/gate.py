@@ -2,7 +2,8 @@
 
     python bench/gate.py [--seconds 3] [--rounds 2] [--clients 1,8,64] [--synchronous normal|full,...]
                          [--profile] [--quick]
-    python bench/gate.py --instructions [--calls 320]
+    python bench/gate.py --instructions [--calls 320] [--stages]
+    python bench/gate.py --stages [--seconds 3] [--rounds 3]
 
 A real ``copyme registry serve`` and ``copyme verifier serve`` run as their own processes on
 loopback; the load generator (``bench/_load.py``, raw keep-alive HTTP/1.1) is a third process.
@@ -28,6 +29,11 @@ checkpoint thread).  Handing the signature check or the group commit to other th
 loop's share but raised the whole process's CPU per release by half and lowered the rate on a
 quiet machine (``bench/README.md``, "Data gate, fourth pass"): the gate stays on the loop.
 
+``--stages`` decomposes a release's server CPU: the same load against verifiers whose
+releases stop after each stage of ``bench/_stages.py`` (the lane answering a constant; + the
+presentation's decode and signature; + every check and the data source; the whole release),
+each next to ``/health`` of the same process.
+
 ``--instructions`` counts machine instructions per request instead (valgrind; see
 ``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.
 
@@ -50,6 +56,7 @@ import _gate_count
 import httpx
 from _harness import ROOT, latency_stats, table, write_result
 from _load import write_bodies
+from _stages import STAGES
 from _world import presentations, setup_gate, users
 
 from protocol import ReceiptQuery
@@ -143,6 +150,34 @@ def pull_receipts(url: str, n_users: int, pid: int) -> dict[str, Any]:
     return {"receipts": count, "receipt_sign_us": round(spent * 1e6 / max(1, count))}
 
 
+def stages(seconds: float, rounds: int) -> dict[str, Any]:
+    """Server CPU per request of releases cut short after each stage, at 8 clients, next to ``/health``."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for stage in STAGES:
+            world, creds = setup_gate(tmp / stage, stage=stage)
+            try:
+                assert world.verifier is not None
+                url = world.verifier.url
+                for body in presentations(creds, 10):  # warm: status list fetched and cached once
+                    response = httpx.post(url + "/v1/data", content=body)
+                    assert response.status_code == 200, response.text
+                (row,) = measure(url, creds, [8], seconds, rounds, tmp, pid=world.verifier.pid)
+            finally:
+                world.stop()
+            rows.append({"stage": stage, **row})
+    before = 0
+    for row in rows:
+        row["adds_us"] = row["data_cpu_us"] - before
+        before = row["data_cpu_us"]
+    table(rows, ["stage", "data_rps", "data_p99_ms", "trivial_rps", "ratio", "data_cpu_us", "adds_us",
+                 "trivial_cpu_us", "cpu_ratio", "data_sys_us", "trivial_sys_us"],
+          title="POST /v1/data cut short after each stage (bench/_stages.py), 8 clients, next to GET /health")
+    print("load average now: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return {"seconds": seconds, "rounds": rounds, "rows": rows, "load_average_after": os.getloadavg()}
+
+
 def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
     """Least CPU per request over the rounds (noise only ever adds CPU), and their ratio."""
     if None in cpu["data"] or None in cpu["trivial"]:
@@ -165,6 +200,8 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per request with valgrind instead (in process, no HTTP server)")
     parser.add_argument("--calls", type=int, default=320, help="measured requests per kind with --instructions")
+    parser.add_argument("--stages", action="store_true",
+                        help="decompose a release's CPU: releases cut short after each stage (bench/_stages.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,12 +209,15 @@ def main() -> None:
         _gate_count.child(args.child, args.calls, args.pool)
         return
     if args.instructions:
-        counted = _gate_count.count(args.calls)
+        counted = _gate_count.count(args.calls, stages=args.stages)
         if counted is not None:
             write_result("gate-instructions", counted)
         return
     if args.quick:
         args.seconds, args.rounds, args.clients = 0.3, 1, "1,8"
+    if args.stages:
+        write_result("gate-stages-quick" if args.quick else "gate-stages", stages(args.seconds, args.rounds))
+        return
     clients_list = [int(c) for c in args.clients.split(",")]
     modes = [m.strip() for m in args.synchronous.split(",")]
     if any(m not in ("normal", "full") for m in modes):

@@ -63,3 +63,16 @@ def test_wire_instruction_mode_says_when_valgrind_is_missing(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "valgrind is not installed" in out.stdout
+
+
+@pytest.mark.slow
+def test_gate_stages_mode_runs() -> None:
+    """``gate.py --stages`` serves releases cut short after each stage; every one answers 200."""
+    result_file = ROOT / "bench" / "results" / "gate-stages-quick.json"
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "gate.py"), "--stages", "--quick"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "wrote bench/results/gate-stages-quick.json" in out.stdout
+    data = json.loads(result_file.read_text())
+    assert [row["stage"] for row in data["rows"]] == ["lane", "decode", "decide", "release"]
+    assert all(row["data_requests"] > 0 and row["data_cpu_us"] > 0 for row in data["rows"])
