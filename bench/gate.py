@@ -150,6 +150,15 @@ def pull_receipts(url: str, n_users: int, pid: int) -> dict[str, Any]:
     return {"receipts": count, "receipt_sign_us": round(spent * 1e6 / max(1, count))}
 
 
+def _warm(world: Any, creds: list[bytes]) -> str:
+    """The verifier's URL, after ten releases (the status list fetched and cached once)."""
+    url: str = world.verifier.url
+    for body in presentations(creds, 10):
+        response = httpx.post(url + "/v1/data", content=body)
+        assert response.status_code == 200, response.text
+    return url
+
+
 def stages(seconds: float, rounds: int) -> dict[str, Any]:
     """Server CPU per request of releases cut short after each stage, at 8 clients, next to ``/health``."""
     rows: list[dict[str, Any]] = []
@@ -159,10 +168,7 @@ def stages(seconds: float, rounds: int) -> dict[str, Any]:
             world, creds = setup_gate(tmp / stage, stage=stage)
             try:
                 assert world.verifier is not None
-                url = world.verifier.url
-                for body in presentations(creds, 10):  # warm: status list fetched and cached once
-                    response = httpx.post(url + "/v1/data", content=body)
-                    assert response.status_code == 200, response.text
+                url = _warm(world, creds)
                 (row,) = measure(url, creds, [8], seconds, rounds, tmp, pid=world.verifier.pid)
             finally:
                 world.stop()
@@ -231,10 +237,7 @@ def main() -> None:
             world, creds = setup_gate(tmp / mode, synchronous=mode)
             try:
                 assert world.verifier is not None
-                url = world.verifier.url
-                for body in presentations(creds, 10):  # warm: status list fetched and cached once
-                    response = httpx.post(url + "/v1/data", content=body)
-                    assert response.status_code == 200, response.text
+                url = _warm(world, creds)
                 rows += [{"synchronous": mode, **row} for row in
                          measure(url, creds, clients_list, args.seconds, args.rounds, tmp, pid=world.verifier.pid)]
                 pulled = pull_receipts(url, len(creds), world.verifier.pid)
