@@ -56,7 +56,7 @@ from .errors import (
     error_codes,
 )
 from .keys import KeyPair, did_from_public_key, public_key_from_did, verify_signature
-from .link import LinkProof
+from .link import MAX_LINK_CODE, LinkProof
 from .links import make_deep_link, parse_deep_link
 from .presentation import Presentation
 from .receipt import UsageReceipt
@@ -98,6 +98,7 @@ __all__ = [
     "KeyReplaced",
     "Label",
     "LinkProof",
+    "MAX_LINK_CODE",
     "NotFound",
     "NotLinked",
     "NotSubject",

@@ -15,10 +15,12 @@ from typing import Any
 from ._model import SignedModel, check_did, check_int, check_text, check_times, claim
 from .enums import Claim, Typ
 
-__all__ = ["LinkProof"]
+__all__ = ["MAX_LINK_CODE", "LinkProof"]
 
 #: How long a signed link proof is accepted after it was made (seconds).
 LINK_WINDOW = 300
+#: The longest one-time code a link proof carries (characters).
+MAX_LINK_CODE = 64
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class LinkProof(SignedModel):
     def __post_init__(self) -> None:
         check_did(self.user, "user")
         check_did(self.holder, "holder")
-        check_text(self.code, "code", 64)
+        check_text(self.code, "code", MAX_LINK_CODE)
         check_int(self.issued_at, "issued_at", 0, 2**40)
 
     def check_validity(self, now: int | None = None) -> None:

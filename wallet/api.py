@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from common import install_error_contract, read_json_object
-from protocol import InvalidArgument, Typ, __version__, check_url
+from protocol import MAX_LINK_CODE, InvalidArgument, Typ, __version__, check_url
 
 from .dashboard import install as install_dashboard
 from .errors import Unauthorised
@@ -41,7 +41,6 @@ log = logging.getLogger("copyme.wallet")
 
 API_BODY_LIMIT = 64 * 1024
 REF_LIMIT = 256  # a did:key or a consent id (or a prefix of one) is far shorter
-CODE_LIMIT = 64  # the longest code a signed link proof carries (spec: LinkProof)
 T = TypeVar("T")
 
 
@@ -257,8 +256,8 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
         data = await _json_body(request)
         holder_url = check_url(_opt_str(data, "holder_url"), "holder_url")
         code = _opt_str(data, "code")
-        if not code or not code.strip() or len(code) > CODE_LIMIT:
-            raise InvalidArgument(f"code must be the holder's one-time code (1 to {CODE_LIMIT} characters)",
+        if not code or not code.strip() or len(code) > MAX_LINK_CODE:
+            raise InvalidArgument(f"code must be the holder's one-time code (1 to {MAX_LINK_CODE} characters)",
                                   field="code")
         # not through call(): linking takes the guard itself, never while the holder answers
         return await fetch(lambda: opened.link(holder_url, code))

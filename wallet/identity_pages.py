@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from protocol import Conflict, CopyMeError, InvalidArgument, NotFound
+from protocol import MAX_LINK_CODE, Conflict, CopyMeError, InvalidArgument, NotFound
 
 from . import glossary
 from .consents import ConsentView
@@ -39,12 +39,10 @@ from .relationships import Relationship
 from .replacement import Replacement
 from .wallet import Wallet
 
-__all__ = ["CODE_LIMIT", "Kit", "install"]
+__all__ = ["Kit", "install"]
 
 log = logging.getLogger("copyme.wallet")
 
-#: The longest link code a LinkProof carries.
-CODE_LIMIT = 64
 #: Why linking failed, for the codes a person can act on; any other code gets its glossary reason.
 _LINK_WHY = frozenset({"invalid", "link_code_invalid", "replayed", "expired", "unavailable", "wrong_audience"})
 
@@ -105,8 +103,8 @@ def _link(wallet: Wallet, key: str, typed: str, guard: threading.RLock) -> None:
     if found.link != "no_holder_link":
         return
     code = typed.strip()
-    if not code or len(code) > CODE_LIMIT:
-        raise InvalidArgument(f"the code must be 1 to {CODE_LIMIT} characters", field="code")
+    if not code or len(code) > MAX_LINK_CODE:
+        raise InvalidArgument(f"the code must be 1 to {MAX_LINK_CODE} characters", field="code")
     wallet.link(found.holder.holder_url, code, holder=found.relationship.holder)
 
 
