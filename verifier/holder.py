@@ -11,13 +11,12 @@ that commit has returned before any data is returned.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol import KeyPair, Presentation, cid_binary, cid_bytes, cid_text, clock
+from protocol import KeyPair, Presentation, cid_bytes, cid_text, clock
 from protocol.errors import CopyMeError, NotFound, Replayed, Unavailable
 from protocol.keyfile import load_or_create_key_file
 
@@ -26,7 +25,7 @@ from .credentials import DEFAULT_CREDENTIAL_CACHE, CredentialCache
 from .errors import NoDataSource
 from .grant import Grant
 from .links import DEFAULT_CODE_TTL, DidLinked, LinkStore
-from .receipts import Attempt, ReceiptLog, ReceiptPage
+from .receipts import Attempt, ReceiptLog, ReceiptPage, consent_binary
 from .records import Records
 from .replay import Claims, NonceStore, ReplayCache
 from .sources import DataSource, demo_source, fetch_items
@@ -83,11 +82,6 @@ class _Decided:
     attempt: Attempt | None
     release: Release | None = None
     error: CopyMeError | None = None
-
-
-# A consent is presented again and again: its binary CID is remembered, not decoded from base32
-# (pure Python) on every release.
-_consent_binary = functools.lru_cache(maxsize=4096)(cid_binary)
 
 
 class Holder:
@@ -274,7 +268,7 @@ class Holder:
         except CopyMeError as err:
             return self._refused(err, data, current)
         name = self.trust.name_of(grant.recipient)
-        attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=_consent_binary(grant.consent_id),
+        attempt = Attempt(customer_id=grant.customer_id, user=grant.user, consent=consent_binary(grant.consent_id),
                           presenter=grant.recipient, items=grant.items, purpose=grant.purpose)
         try:
             items = fetch_items(self.source, grant.customer_id, grant.items)

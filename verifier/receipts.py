@@ -45,7 +45,7 @@ from .replay import ReplayCache
 from .store import HolderDatabase
 
 __all__ = ["MAX_QUERY_SIZE", "MIGRATIONS", "PAGE_SIZE", "POSTGRES_SCHEMA", "Attempt", "ReceiptLog", "ReceiptPage",
-           "StoredReceipt"]
+           "StoredReceipt", "consent_binary"]
 
 #: Largest receipt query body accepted (bytes).
 MAX_QUERY_SIZE = 4096
@@ -253,7 +253,7 @@ class ReceiptLog:
                     return signed
                 prev = self._signed(conn, customer_id, int(pending[0][0]) - 1)
                 for seq, at, user, consent_id, outcome, reason, presenter, items, purpose in pending:
-                    receipt = UsageReceipt(holder=self._key.did, user=user, consent=_consent_binary(consent_id),
+                    receipt = UsageReceipt(holder=self._key.did, user=user, consent=consent_binary(consent_id),
                                            presenter=presenter, items=tuple(items.split(" ")), purpose=purpose,
                                            outcome=outcome, issued_at=int(at), seq=int(seq),
                                            prev=None if prev is None else cid_bytes(prev), reason=reason)
@@ -308,8 +308,9 @@ class ReceiptLog:
         return int(row[0])
 
 
-#: The binary CID of a consent id (remembered: the receipts of a customer name few consents).
-_consent_binary = functools.lru_cache(maxsize=4096)(cid_binary)
+#: The binary CID of a consent id, remembered: a consent is presented again and again, and its
+#: base32 is decoded in pure Python (the holder's releases and the receipts signed later share it).
+consent_binary = functools.lru_cache(maxsize=4096)(cid_binary)
 
 
 @functools.lru_cache(maxsize=4096)
