@@ -25,11 +25,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from common import install_error_contract, read_json_object
-from protocol import MAX_LINK_CODE, InvalidArgument, Typ, __version__, check_url
+from protocol import InvalidArgument, Typ, __version__, check_url
 
 from .dashboard import install as install_dashboard
 from .errors import Unauthorised
 from .home import Home
+from .linking import link_code
 from .pull import DEFAULT_PULL_INTERVAL, ReceiptPuller
 from .refresh import DEFAULT_INTERVAL, ListRefresher
 from .signin import SignIn
@@ -255,10 +256,7 @@ def create_app(home: Home | str | Path | None, passphrase: str, *, wallet: Walle
     async def link(request: Request) -> dict[str, Any]:
         data = await _json_body(request)
         holder_url = check_url(_opt_str(data, "holder_url"), "holder_url")
-        code = _opt_str(data, "code")
-        if not code or not code.strip() or len(code) > MAX_LINK_CODE:
-            raise InvalidArgument(f"code must be the holder's one-time code (1 to {MAX_LINK_CODE} characters)",
-                                  field="code")
+        code = link_code(_opt_str(data, "code"))
         # not through call(): linking takes the guard itself, never while the holder answers
         return await fetch(lambda: opened.link(holder_url, code))
 

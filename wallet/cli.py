@@ -456,7 +456,7 @@ def deliver(consent_id: str = typer.Argument(..., metavar="ID"), home: Path | No
 @app.command()
 @_command
 def link(holder_url: str = typer.Argument(..., help="The data holder's service URL."),
-         code: str = typer.Option(..., "--code", help="The one-time link code the holder gave you."),
+         code: str = typer.Option(..., "--code", help="The one-time link code the holder gave you (spaces around it are left out)."),
          home: Path | None = HomeOpt, passphrase_file: Path | None = PassOpt, as_json: bool = JsonOpt) -> None:
     """Link your wallet at a data holder with its one-time code (then every relationship DID there is linked too)."""
     with _open(home, passphrase_file) as w:

@@ -180,7 +180,7 @@ _JA: dict[str, str] = {
     "ids_link_done": "{holder}でウォレットを連携しました。これから、{holder}があなたのデータを渡したり断ったりするたびに、"
                      "その記録を同意の一覧で見られます。",
     "ids_link_failed": "{holder}での連携はできませんでした。{why}",
-    "ids_link_why_invalid": "コードを入力してください（64文字まで）。",
+    "ids_link_why_invalid": "コードを入力してください（{most}文字まで）。",
     "ids_link_why_link_code_invalid": "{holder}はそのコードを知りません。打ち間違いがないか確かめるか、{holder}に新しいコードをもらってください。",
     "ids_link_why_replayed": "そのコードはもう使われています。{holder}に新しいコードをもらってください。",
     "ids_link_why_expired": "そのコードは期限が切れています。{holder}に新しいコードをもらってください。",
@@ -337,7 +337,7 @@ _EN: dict[str, str] = {
     "ids_link_done": "Your wallet is now linked at {holder}. From now on, each time {holder} gives out your data "
                      "or refuses to, you can see it in your consents.",
     "ids_link_failed": "Linking at {holder} did not work. {why}",
-    "ids_link_why_invalid": "Type the code (at most 64 characters).",
+    "ids_link_why_invalid": "Type the code (at most {most} characters).",
     "ids_link_why_link_code_invalid": "{holder} does not know that code. Check it for typos, or ask {holder} for a new one.",
     "ids_link_why_replayed": "That code was used already. Ask {holder} for a new one.",
     "ids_link_why_expired": "That code has expired. Ask {holder} for a new one.",

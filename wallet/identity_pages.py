@@ -35,6 +35,7 @@ from . import glossary
 from .consents import ConsentView
 from .errors import AlreadyReplaced
 from .identities import Identity, identities
+from .linking import link_code
 from .relationships import Relationship
 from .replacement import Replacement
 from .wallet import Wallet
@@ -102,10 +103,7 @@ def _link(wallet: Wallet, key: str, typed: str, guard: threading.RLock) -> None:
         raise Conflict("this identifier has no data holder to link")
     if found.link != "no_holder_link":
         return
-    code = typed.strip()
-    if not code or len(code) > MAX_LINK_CODE:
-        raise InvalidArgument(f"the code must be 1 to {MAX_LINK_CODE} characters", field="code")
-    wallet.link(found.holder.holder_url, code, holder=found.relationship.holder)
+    wallet.link(found.holder.holder_url, link_code(typed), holder=found.relationship.holder)
 
 
 def _outcome(found: list[Identity], key: str | None, why: str | None, lang: str) -> dict[str, Any] | None:
@@ -119,7 +117,7 @@ def _outcome(found: list[Identity], key: str | None, why: str | None, lang: str)
     holder = card.holder_name(lang) or words["ids_unknown_holder"]
     if why is None:
         return {"id": card.relationship.id, "ok": True, "text": words["ids_link_done"].format(holder=holder)}
-    reason = (words[f"ids_link_why_{why}"].format(holder=holder) if why in _LINK_WHY
+    reason = (words[f"ids_link_why_{why}"].format(holder=holder, most=MAX_LINK_CODE) if why in _LINK_WHY
               else glossary.reason(why, lang))
     return {"id": card.relationship.id, "ok": False, "text": words["ids_link_failed"].format(holder=holder, why=reason)}
 

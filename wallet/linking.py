@@ -1,6 +1,9 @@
 """Linking the wallet at a data holder, and its relationship DIDs after it.
 
-:func:`link` answers a holder's one-time code: the DID derived for that holder signs it.
+:func:`link_code` is the one rule for a code a person typed or pasted, whichever door it came
+through (the CLI, the local API, the dashboard's link form): the spaces and line breaks around it
+are dropped, and what is left must be 1 to :data:`protocol.MAX_LINK_CODE` characters
+(``invalid``, field ``code``, else).  :func:`link` answers a holder's one-time code: the DID derived for that holder signs it.
 :func:`link_relationships` then sends, for every relationship DID of a linked holder not yet
 linked there, a proof signed by that DID.  Holders are called without the wallet's guard, with
 an overall deadline; a holder that refuses or does not answer leaves the relationship unlinked
@@ -15,13 +18,13 @@ from typing import Any, Protocol
 import httpx
 
 from common import HolderClient
-from protocol import CopyMeError, LinkProof, WrongAudience, check_did, check_url, clock
+from protocol import MAX_LINK_CODE, CopyMeError, InvalidArgument, LinkProof, WrongAudience, check_did, check_url, clock
 
 from .keystore import KeyStore
 from .relationships import Relationship, Relationships
 from .store import Store
 
-__all__ = ["link", "link_relationships"]
+__all__ = ["link", "link_code", "link_relationships"]
 
 
 class Linking(Protocol):
@@ -34,16 +37,32 @@ class Linking(Protocol):
     transport: httpx.AsyncBaseTransport | None
 
 
+def link_code(typed: str | None) -> str:
+    """The holder's one-time code as typed or pasted: without the whitespace around it (a pasted
+    code often brings a space or a line break along), 1 to ``MAX_LINK_CODE`` characters.
+
+    Anything else (nothing, only whitespace, too long) is ``invalid`` with field ``code``; each
+    door says so in its own way (the API as its reason code, the dashboard in the glossary's words).
+    """
+    code = typed.strip() if isinstance(typed, str) else ""
+    if not code or len(code) > MAX_LINK_CODE:
+        raise InvalidArgument(f"code must be the holder's one-time code: 1 to {MAX_LINK_CODE} characters, "
+                              "spaces around it left out", field="code")
+    return code
+
+
 def link(wallet: Linking, keys: KeyStore, holder_url: str, code: str, *, now: int | None,
          expect: str | None = None) -> dict[str, Any]:
     """Link at ``holder_url`` with its one-time ``code``; then link its relationship DIDs.
 
     ``expect``: the holder DID the wallet's own records name for that address (the dashboard
     passes it); a service there answering with another DID is ``wrong_audience`` and is sent
-    nothing signed, so the code stays unused.
+    nothing signed, so the code stays unused.  ``code`` goes through :func:`link_code` first,
+    before the holder is asked anything.
     """
-    with HolderClient(check_url(holder_url, "holder_url"), deadline=wallet.timeout,
-                      transport=wallet.transport) as client:
+    url = check_url(holder_url, "holder_url")
+    code = link_code(code)
+    with HolderClient(url, deadline=wallet.timeout, transport=wallet.transport) as client:
         holder = client.did()
         check_did(holder, "holder")
         if expect is not None and holder != expect:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from copyme.demo import BANK_NAME, BUDGET_NAME, COUNCIL_NAME, CUSTOMER, PASSPHRASE, Demo
 from tests.e2e.pages import WIDTHS, check_consumer_page, shoot, signed_in, wallet_api
 from tests.support.servers import ThreadServer
+from tests.wallet.test_linking import REFUSED
 from verifier import Holder
 from wallet import Wallet
 
@@ -175,14 +176,27 @@ def test_the_holders_refusals_in_plain_words(demo: Demo, given: None, session: h
         other.close()
     cases = [(used, "That code was used already."),
              (_code(demo, ttl=60, now=int(time.time()) - 3600), "That code has expired."),
-             ("", "Type the code (at most 64 characters)."),
-             ("A" * 65, "Type the code (at most 64 characters).")]
+             *[(typed, "Type the code (at most 64 characters).") for typed in REFUSED]]
     before = wallet_api(demo, "/api/relationships")
     for typed, said in cases:
         action, token = _form(session)
         answer = session.post(action + "?lang=en", data={"csrf": token, "code": typed}, follow_redirects=True)
         assert said in _result(answer), (typed, _result(answer))
-        assert not typed or typed not in answer.text
+        assert not typed.strip() or typed.strip() not in answer.text
+    assert wallet_api(demo, "/api/relationships") == before
+
+
+def test_the_form_and_the_api_take_a_code_by_one_rule(demo: Demo, given: None, session: httpx.Client) -> None:
+    """What the form refuses as "type the code", the local API refuses as ``invalid`` (field ``code``),
+    and neither asks the holder: the rule lives in one place (``wallet.linking.link_code``)."""
+    before = wallet_api(demo, "/api/relationships")
+    for typed in REFUSED:
+        action, token = _form(session)
+        page = session.post(action + "?lang=ja", data={"csrf": token, "code": typed}, follow_redirects=True)
+        assert _result(page) == f"{BANK_NAME['ja']}での連携はできませんでした。コードを入力してください（64文字まで）。"
+        api = httpx.post(f"{demo.wallet_url}/api/link", json={"holder_url": demo.bank_url, "code": typed},
+                         headers={"Authorization": f"Bearer {demo.token}"}, timeout=30)
+        assert (api.status_code, api.json()["error"], api.json()["field"]) == (422, "invalid", "code"), api.text
     assert wallet_api(demo, "/api/relationships") == before
 
 
@@ -224,7 +238,8 @@ def test_linking_with_the_right_code_links_the_card(demo: Demo, browser: Any, gi
     code = _code(demo)
     context, page = signed_in(demo, browser, 1280, "en")
     page.goto(f"{demo.wallet_url}/identifiers?lang=en")
-    _card(page, "en").get_by_test_id("id-link-code").fill(code.lower())  # as typed: the holder normalises it
+    # as pasted, spaces around it, in lower case: the wallet drops the spaces, the holder normalises the case
+    _card(page, "en").get_by_test_id("id-link-code").fill(f"  {code.lower()} ")
     _card(page, "en").get_by_test_id("id-link-go").click()
     expect(page.get_by_test_id("id-link-result")).to_have_text(
         f"Your wallet is now linked at {BANK_NAME['en']}. From now on, each time {BANK_NAME['en']} gives out "

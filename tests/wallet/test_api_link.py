@@ -18,6 +18,7 @@ from wallet import NotInitialised, Wallet
 from wallet.api import create_app
 
 from .conftest import PASSPHRASE, Parties
+from .test_linking import REFUSED
 
 
 def _client(wallet: Wallet) -> httpx.AsyncClient:
@@ -72,6 +73,26 @@ def test_link_with_a_code_links_the_wallet_and_its_relationships(parties: Partie
     again = _link(wallet, json={"holder_url": parties.bank, "code": code})
     assert (again.status_code, again.json()["error"]) == (403, "replayed")
     assert [r.linked_at is not None for r in wallet.relationships.all()] == [True]
+
+
+def test_a_pasted_code_with_whitespace_around_it_links(parties: Parties, wallet: Wallet) -> None:
+    """People paste codes with a space or a line break along: the same rule as the dashboard's form
+    leaves those out before the code is signed and sent."""
+    code = parties.holder.new_link_code("C-1001")
+    answer = _link(wallet, json={"holder_url": parties.bank, "code": f"  {code}\r\n"})
+    assert answer.status_code == 200, answer.text
+    assert parties.holder.links.customer_for(answer.json()["did"]) == "C-1001"
+
+
+@pytest.mark.parametrize("typed", REFUSED)
+def test_a_blank_or_too_long_code_is_refused_before_the_holder_is_asked(
+        parties: Parties, wallet: Wallet, typed: str) -> None:
+    before = _kept(wallet)
+    nobody = f"http://127.0.0.1:{free_port()}"  # asked, it would be unavailable
+    for holder_url in (parties.bank, nobody):
+        answer = _link(wallet, json={"holder_url": holder_url, "code": typed})
+        assert (answer.status_code, answer.json()["error"], answer.json().get("field")) == (422, "invalid", "code")
+    assert _kept(wallet) == before
 
 
 def test_a_fresh_code_when_already_linked_links_the_same_did(parties: Parties, wallet: Wallet) -> None:
