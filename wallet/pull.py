@@ -84,6 +84,8 @@ def _no_lock() -> AbstractContextManager[Any]:
 
 
 class _Deadline:
+    """One overall deadline, shared by the pulls from every holder."""
+
     def __init__(self, seconds: float) -> None:
         self.end = time.monotonic() + seconds
 
@@ -117,11 +119,14 @@ def parse_answer(body: bytes) -> tuple[list[bytes], bool]:
     return raws, more
 
 
-def _pull_one(book: ReceiptStore, key: KeyPair, holder: str, url: str, http: HolderClient, *,
+def _pull_one(receipts: ReceiptStore, key: KeyPair, holder: str, url: str, http: HolderClient, *,
               lock: Callable[[], AbstractContextManager[Any]], timeout: float, deadline: _Deadline,
               now: int | None) -> PullResult:
+    """Pull from one ``holder`` at ``url`` into the wallet's ``receipts``, a page at a time, each
+    query signed with ``key``; the verified receipts that extend the chain are stored page by page
+    (under ``lock``), and the first problem stops the pull and is kept as the holder's warning."""
     with lock():
-        last_seq, last_raw = book.position(holder)
+        last_seq, last_raw = receipts.position(holder)
     new = 0
     try:
         for _ in range(MAX_PAGES):
@@ -141,26 +146,28 @@ def _pull_one(book: ReceiptStore, key: KeyPair, holder: str, url: str, http: Hol
                 accepted.append(receipt)
                 last_seq, last_raw = receipt.seq, receipt.raw
             with lock():
-                book.add(holder, url, accepted, clock.now(now))
+                receipts.add(holder, url, accepted, clock.now(now))
             new += len(accepted)
             if problem is not None:
                 raise problem
             if not more or not raws:
                 break
         with lock():
-            book.succeeded(holder, url, clock.now(now))
+            receipts.succeeded(holder, url, clock.now(now))
         return PullResult(holder, url, new, last_seq)
     except CopyMeError as err:
         with lock():
-            book.failed(holder, url, err.code, err.detail, clock.now(now))
+            receipts.failed(holder, url, err.code, err.detail, clock.now(now))
         return PullResult(holder, url, new, last_seq, err.code, err.detail)
 
 
-def pull_all(book: ReceiptStore, key: KeyPair | Callable[[str], KeyPair], *,
+def pull_all(receipts: ReceiptStore, key: KeyPair | Callable[[str], KeyPair], *,
              lock: Callable[[], AbstractContextManager[Any]] | None = None,
              transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0,
              deadline: float = DEFAULT_DEADLINE, now: int | None = None) -> list[PullResult]:
-    """Pull new receipts from every linked holder, signing each query with ``key``.
+    """Pull new receipts from every holder linked in ``receipts`` (the wallet's receipt store, which
+    knows the holders, where each chain stands, and keeps what comes in and any warning), signing
+    each query with ``key``.
 
     ``key`` may be a function of the holder's DID, for wallets that link a different DID at each
     holder: the query must be signed by a DID linked there.
@@ -170,13 +177,13 @@ def pull_all(book: ReceiptStore, key: KeyPair | Callable[[str], KeyPair], *,
     """
     take = lock or _no_lock
     with take():
-        holders = book.holders()
+        holders = receipts.holders()
         signers = {holder: key if isinstance(key, KeyPair) else key(holder) for holder, _ in holders}
     limit = _Deadline(deadline)
     results = []
     for holder, url in holders:
         with HolderClient(url, deadline=timeout, transport=transport) as http:
-            results.append(_pull_one(book, signers[holder], holder, url, http, lock=take, timeout=timeout,
+            results.append(_pull_one(receipts, signers[holder], holder, url, http, lock=take, timeout=timeout,
                                      deadline=limit, now=now))
     return results
 
