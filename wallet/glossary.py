@@ -185,7 +185,8 @@ _JA: dict[str, str] = {
     "ids_link_why_replayed": "そのコードはもう使われています。{holder}に新しいコードをもらってください。",
     "ids_link_why_expired": "そのコードは期限が切れています。{holder}に新しいコードをもらってください。",
     "ids_link_why_unavailable": "{holder}につながりませんでした。しばらくしてからもう一度試してください。",
-    "ids_link_why_wrong_audience": "そのアドレスで応答したのは、同意に書かれた{holder}ではありませんでした。コードは送っていません。",
+    "ids_link_why_wrong_audience": "同意に書かれた{holder}のアドレスで、{holder}ではない別のサービスが応答しました。"
+                                   "コードは送っていません。時間をおいて試すか、{holder}に問い合わせてください。",
 }
 
 _EN: dict[str, str] = {
@@ -342,8 +343,8 @@ _EN: dict[str, str] = {
     "ids_link_why_replayed": "That code was used already. Ask {holder} for a new one.",
     "ids_link_why_expired": "That code has expired. Ask {holder} for a new one.",
     "ids_link_why_unavailable": "{holder} did not answer. Try again later.",
-    "ids_link_why_wrong_audience": "The service at that address is not the {holder} your consents name. "
-                                   "Your code was not sent.",
+    "ids_link_why_wrong_audience": "At the address your consents give for {holder}, another service answered, "
+                                   "not {holder}. Your code was not sent. Try again later, or ask {holder}.",
 }
 
 _WORDS: dict[str, dict[str, str]] = {"ja": _JA, "en": _EN}

@@ -3,7 +3,7 @@ over HTTP: the demo runs with a wallet that is *not* linked at the bank yet; the
 consent, sees the card "not linked yet" with a field for the bank's one-time code, types a wrong
 code (told why, in plain words, and the code is not put back into the page), then the right one,
 and sees the card linked.  The form names only the identifier: an address slipped into it is
-never called."""
+never called, and another data holder answering at the bank's own address gets no code."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from common import Child
 from copyme.demo import BANK_NAME, BUDGET_NAME, COUNCIL_NAME, CUSTOMER, PASSPHRASE, Demo
+from protocol import KeyPair, LinkProof
 from tests.e2e.pages import WIDTHS, check_consumer_page, shoot, signed_in, wallet_api
 from tests.support.servers import ThreadServer
 from tests.wallet.test_linking import REFUSED
@@ -211,6 +213,62 @@ def test_a_holder_that_does_not_answer(demo: Demo, given: None, session: httpx.C
     finally:
         demo.restart("bank")
     assert [r["linked"] for r in wallet_api(demo, "/api/relationships")] == [False]
+
+
+def test_another_holder_at_the_holders_address_gets_no_code(demo: Demo, browser: Any, given: None,
+                                                           screenshots: Path) -> None:
+    """The bank stops and another real verifier (its own home, so its own key and DID) starts on the
+    bank's port: the page says the service there is not the bank and that the code was not sent,
+    nothing is linked, and the other verifier never got the code, though it would have taken it."""
+    from playwright.sync_api import expect
+
+    code = _code(demo)
+    other_home = demo.home / "other-holder"
+    other = Holder.open(other_home)
+    try:  # the same code for the same customer: had it been sent there, it would have linked
+        other.links.new_code(CUSTOMER, code=code)
+        other_did = other.did
+    finally:
+        other.close()
+    assert other_did != httpx.get(f"{demo.bank_url}/v1/holder", timeout=10).json()["did"]
+    before = wallet_api(demo, "/api/relationships")
+    demo.service("bank").stop()
+    impostor = Child.spawn("other verifier", ["copyme", "verifier", "serve", "--home", str(other_home), "--demo",
+                                              "--registry", demo.registry_url, "--host", "127.0.0.1",
+                                              "--port", str(demo.ports.bank)],
+                           demo.bank_url, demo.home / "logs" / "other-holder.log")
+    try:
+        impostor.wait_up()
+        assert httpx.get(f"{demo.bank_url}/v1/holder", timeout=10).json()["did"] == other_did
+        for lang, width in (("ja", 390), ("en", 1280)):
+            context, page = signed_in(demo, browser, width, lang)
+            page.goto(f"{demo.wallet_url}/identifiers?lang={lang}")
+            _card(page, lang).get_by_test_id("id-link-code").fill(code)
+            _card(page, lang).get_by_test_id("id-link-go").click()
+            bank = BANK_NAME[lang]
+            expect(page.get_by_test_id("id-link-result")).to_have_text(
+                f"{bank}での連携はできませんでした。同意に書かれた{bank}のアドレスで、{bank}ではない別のサービスが応答しました。"
+                f"コードは送っていません。時間をおいて試すか、{bank}に問い合わせてください。" if lang == "ja" else
+                f"Linking at {bank} did not work. At the address your consents give for {bank}, another service "
+                f"answered, not {bank}. Your code was not sent. Try again later, or ask {bank}.")
+            expect(_card(page, lang).get_by_test_id("id-state")).to_have_text("未連携" if lang == "ja" else "Not linked yet")
+            assert code not in page.content() and code not in page.url
+            check_consumer_page(page, lang)
+            shoot(page, screenshots, f"ids-link-wrong-holder-{lang}-{width}")
+            context.close()
+    finally:
+        impostor.stop()
+        demo.restart("bank")
+    assert wallet_api(demo, "/api/relationships") == before
+    assert code not in _wallet_log(demo)
+    other = Holder.open(other_home)
+    try:
+        assert other.links.dids_of(CUSTOMER) == []
+        someone = KeyPair.generate()  # the code is still unused there: it links the first DID that brings it
+        proof = LinkProof(user=someone.did, holder=other_did, code=code, issued_at=int(time.time())).sign(someone)
+        assert other.link(proof) == (someone.did, CUSTOMER)
+    finally:
+        other.close()
 
 
 def test_the_form_needs_the_session_and_its_token(demo: Demo, given: None, session: httpx.Client) -> None:
