@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: scale.py also starts a PostgreSQL cluster and multi-worker services (about 4 minutes on a busy 2-core machine)
-SCRIPTS = ["peers", "gate", "revocation", pytest.param("scale", marks=pytest.mark.timeout(900)), "memory",
+SCRIPTS = ["peers", "gate", "revocation", pytest.param("scale", marks=pytest.mark.timeout(900)), "memory", "receipts",
            "relationships", "nonce", "wire", "verifier", "wallet", "registry"]
 _LIMIT = {"scale": 840}
 

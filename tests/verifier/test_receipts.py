@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,8 @@ from tests.verifier.conftest import World, assert_refused
 from verifier import Attempt
 from verifier.errors import RecordsTampered
 from verifier.holder import Holder
-from verifier.receipts import MIGRATIONS
-from verifier.store import open_database
+from verifier.receipts import MIGRATIONS, ReceiptLog
+from verifier.store import open_database, open_store
 
 LIST = "list-aaaaaaaaaaaaaaaa"
 
@@ -238,3 +241,107 @@ def test_a_store_signed_before_the_migration_keeps_its_receipts_and_chains_on(tm
     holder.close()
 
 
+
+
+@dataclass(frozen=True, repr=False)
+class _HookedKey(KeyPair):
+    """The holder's key, signing as usual, that first runs ``hook`` (from inside a receipt's signing)."""
+
+    hook: Callable[[], object] = lambda: None
+
+    def sign(self, message: bytes) -> bytes:
+        self.hook()
+        return super().sign(message)
+
+
+def _lock_is_free(holder: Holder) -> bool:
+    """Whether another thread can take the holder's database lock right now (within 5 s)."""
+    got: list[bool] = []
+
+    def take() -> None:
+        got.append(holder.db.lock.acquire(timeout=5))
+        if got[0]:
+            holder.db.lock.release()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    return got[0]
+
+
+def test_signing_receipts_leaves_the_database_to_releases(tmp_path: Path) -> None:
+    """Signing a page takes ~10 ms per 100 receipts: meanwhile releases must be able to commit."""
+    db = open_database(tmp_path / "v.db")
+    seen: list[bool] = []
+    holder = Holder(_HookedKey(KEYS.holder.signing_key, hook=lambda: seen.append(_lock_is_free(holder))), db, None,
+                    clock_fn=lambda: _NOW)
+    holder.links.new_code("C-1", code="AAAA-BBBB-CCCC", now=_NOW)
+    _append(holder, n=5)
+    assert [r.raw for r in holder.receipts.of_customer("C-1").receipts] == _expected(5)
+    assert seen == [True] * 5
+    holder.close()
+
+
+def test_concurrent_signers_and_new_receipts_keep_one_chain(tmp_path: Path, backend: str | None) -> None:
+    """Two wallets' queries sign the same receipts at once while releases append more: one chain, no hole."""
+    db = open_database(tmp_path / "v.db") if backend is None else open_store(backend)
+    holder = Holder(KEYS.holder, db, None, clock_fn=lambda: _NOW)
+    _append(holder, n=230)
+    pages: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    def pull(name: str) -> None:
+        after, more = 0, True
+        while more:
+            page = holder.receipts.of_customer("C-1", after=after)
+            pages.setdefault(name, []).extend(r.raw for r in page.receipts)
+            after, more = after + len(page.receipts), page.more
+
+    threads = [threading.Thread(target=pull, args=(name,)) for name in pages]
+    for thread in threads:
+        thread.start()
+    for _ in range(20):
+        _append(holder, n=1)
+    for thread in threads:
+        thread.join()
+    pull("all")
+    everything = pages.pop("all")
+    assert len(everything) == 250 and everything[:230] == _expected(230)
+    for raws in pages.values():  # each wallet saw a prefix of the one chain, byte for byte
+        assert len(raws) >= 230 and raws == everything[:len(raws)]
+    receipts = [UsageReceipt.decode(raw) for raw in everything]
+    for before, receipt in zip([None, *receipts], receipts, strict=False):
+        receipt.check_follows(0 if before is None else before.seq, None if before is None else before.raw)
+    holder.close()
+
+
+def test_receipts_another_signer_stored_first_are_served_as_stored(tmp_path: Path) -> None:
+    """A signer that finds other bytes already stored keeps them and chains on from there."""
+    other = KeyPair.from_seed(b"\x09" * 32)
+    db = open_database(tmp_path / "v.db")
+    holder = Holder(_HookedKey(KEYS.holder.signing_key, hook=lambda: rival.sign_pending("C-1")), db, None,
+                    clock_fn=lambda: _NOW)
+    rival = ReceiptLog(db, other, holder.links.customer_for)
+    _append(holder, n=3)
+    served = [r.raw for r in holder.receipts.of_customer("C-1").receipts]
+    assert [UsageReceipt.decode(raw).holder for raw in served] == [other.did] * 3
+    with holder.db.lock:
+        assert holder.db.execute("SELECT COUNT(*) FROM receipts WHERE raw IS NULL").fetchone()[0] == 0
+    holder.close()
+
+
+def test_a_receipt_edited_while_later_ones_are_signed_is_reported(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "v.db")
+    _append(holder, n=1)
+    holder.receipts.of_customer("C-1")
+    db = holder.db
+
+    def edit() -> None:  # an edited file: the signed receipt 1 changed behind the signer's back
+        with db.lock:
+            db.execute("DROP TRIGGER IF EXISTS receipts_sign_once")
+            db.execute("UPDATE receipts SET raw = x'00' WHERE seq = 1")
+
+    edited = Holder(_HookedKey(KEYS.holder.signing_key, hook=edit), db, None, clock_fn=lambda: _NOW)
+    _append(edited, n=2)
+    with pytest.raises(RecordsTampered):
+        edited.receipts.of_customer("C-1")
+    holder.close()
