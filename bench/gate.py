@@ -31,8 +31,9 @@ quiet machine (``bench/README.md``, "Data gate, fourth pass"): the gate stays on
 
 ``--stages`` decomposes a release's server CPU: the same load against verifiers whose
 releases stop after each stage of ``bench/_stages.py`` (the lane answering a constant; + the
-presentation's decode and signature; + every check and the data source; the whole release),
-each next to ``/health`` of the same process.
+presentation's decode and signature; + every check and the data source; + the release's three
+rows as bare INSERTs through the same group commit, SQLite's own part of the write; the whole
+release), each next to ``/health`` of the same process.
 
 ``--instructions`` counts machine instructions per request instead (valgrind; see
 ``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.

@@ -74,5 +74,5 @@ def test_gate_stages_mode_runs() -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     assert "wrote bench/results/gate-stages-quick.json" in out.stdout
     data = json.loads(result_file.read_text())
-    assert [row["stage"] for row in data["rows"]] == ["lane", "decode", "decide", "release"]
+    assert [row["stage"] for row in data["rows"]] == ["lane", "decode", "decide", "rows", "release"]
     assert all(row["data_requests"] > 0 and row["data_cpu_us"] > 0 for row in data["rows"])
