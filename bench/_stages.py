@@ -64,6 +64,7 @@ _TABLES = ("replay", "receipts", "records")
 
 
 def _shadow_tables(db: Any) -> None:
+    """Create the ``stage_*`` copies of :data:`_TABLES` from the real tables' own DDL."""
     with db.lock:
         ddl = db.conn.execute("SELECT type, sql FROM sqlite_master WHERE tbl_name IN (?, ?, ?) AND sql IS NOT NULL "
                               "AND type IN ('table', 'index')", _TABLES).fetchall()

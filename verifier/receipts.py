@@ -27,8 +27,8 @@ records lock (:data:`verifier.records.RECORDS_LOCK`); signing stores its bytes u
 **Signed without holding the database.**  Releases commit through the database lock, on the
 event loop; a page of 100 receipts takes ~10 ms to sign.  So :meth:`ReceiptLog.sign_pending`
 takes the lock to read what to sign, signs with no lock held, and takes it again to store the
-bytes (``bench/receipts.py``: the longest wait of a commit during a pull went from ~10 ms to
-~1.5 ms).  Two signers of the same receipts (two wallets' queries, two workers) make the same
+bytes (``bench/receipts.py``: the longest wait of a commit during a pull went from ~9 ms to
+~1 ms).  Two signers of the same receipts (two wallets' queries, two workers) make the same
 bytes, since the signature and the encoding are deterministic; a row another signer stored
 first is kept as it is, and the chain goes on from its bytes.
 """
