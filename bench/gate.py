@@ -4,6 +4,7 @@
                          [--profile] [--quick]
     python bench/gate.py --instructions [--calls 320] [--stages]
     python bench/gate.py --stages [--seconds 3] [--rounds 3]
+    python bench/gate.py --pulling [--seconds 3] [--rounds 3]
 
 A real ``copyme registry serve`` and ``copyme verifier serve`` run as their own processes on
 loopback; the load generator (``bench/_load.py``, raw keep-alive HTTP/1.1) is a third process.
@@ -35,6 +36,10 @@ presentation's decode and signature; + every check and the data source; + the re
 rows as bare INSERTs through the same group commit, SQLite's own part of the write; the whole
 release), each next to ``/health`` of the same process.
 
+``--pulling`` serves the 8-client load twice per round: alone, and while the three users'
+wallets pull their usage receipts over and over (``POST /v1/receipts``; the holder signs each
+receipt when it is first served), and reports the gate's latency in both (best p99 of the rounds).
+
 ``--instructions`` counts machine instructions per request instead (valgrind; see
 ``bench/_gate_count.py``): the gate's cost where timed runs on a shared machine cannot be read.
 
@@ -50,6 +55,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +191,66 @@ def stages(seconds: float, rounds: int) -> dict[str, Any]:
     return {"seconds": seconds, "rounds": rounds, "rows": rows, "load_average_after": os.getloadavg()}
 
 
+class _Wallets(threading.Thread):
+    """The users' wallets pulling their usage receipts over and over while the load runs (the holder
+    signs each receipt when it is first served, so new releases keep giving it signing to do)."""
+
+    def __init__(self, url: str, n_users: int) -> None:
+        super().__init__(daemon=True)
+        self.url, self.people = url, users(n_users)
+        self.after = {user.did: 0 for user in self.people}
+        self.pulled = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=60) as http:
+            while not self.stop.wait(0.02):
+                for user in self.people:
+                    query = ReceiptQuery.create(user=user.did, holder=KEYS.holder.did,
+                                                after=self.after[user.did]).sign(user)
+                    answer = http.post(self.url + "/v1/receipts", content=query)
+                    assert answer.status_code == 200, answer.text
+                    got = len(answer.json()["receipts"])
+                    self.after[user.did] += got
+                    self.pulled += got
+
+
+def pulling(seconds: float, rounds: int) -> dict[str, Any]:
+    """The gate's latency at 8 clients with and without the users' wallets pulling receipts meanwhile."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        world, creds = setup_gate(tmp / "pulling")
+        try:
+            assert world.verifier is not None
+            url = _warm(world, creds)
+            pid = world.verifier.pid
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(rounds):
+                for case in ("alone", "wallets pulling"):
+                    wallets = _Wallets(url, len(creds)) if case != "alone" else None
+                    if wallets is not None:
+                        wallets.start()
+                    run = load(url + "/v1/data", 8, seconds, presentations(creds, int(6000 * seconds) + 50), tmp,
+                               pid=pid)
+                    if wallets is not None:
+                        wallets.stop.set()
+                        wallets.join(60)
+                        run["signed"] = wallets.pulled
+                    if set(run["statuses"]) != {"200"}:
+                        raise SystemExit(f"data gate refused requests: {run['statuses']}")
+                    if case not in best or run["p99_ms"] < best[case]["p99_ms"]:
+                        best[case] = run
+        finally:
+            world.stop()
+    for case, run in best.items():
+        rows.append({"case": case, "data_rps": run["rps"], "data_p50_ms": run["p50_ms"], "data_p99_ms": run["p99_ms"],
+                     "data_max_ms": run["max_ms"], "receipts_signed": run.get("signed", 0)})
+    table(rows, title="POST /v1/data at 8 clients, alone and while the users' wallets pull their receipts (best p99)")
+    print("load average now: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return {"seconds": seconds, "rounds": rounds, "rows": rows, "load_average_after": os.getloadavg()}
+
+
 def _cpu_columns(cpu: dict[str, list[Any]]) -> dict[str, Any]:
     """Least CPU per request over the rounds (noise only ever adds CPU), and their ratio."""
     if None in cpu["data"] or None in cpu["trivial"]:
@@ -209,6 +275,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=320, help="measured requests per kind with --instructions")
     parser.add_argument("--stages", action="store_true",
                         help="decompose a release's CPU: releases cut short after each stage (bench/_stages.py)")
+    parser.add_argument("--pulling", action="store_true",
+                        help="the gate's latency at 8 clients alone and while the users' wallets pull receipts")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,6 +292,9 @@ def main() -> None:
         args.seconds, args.rounds, args.clients = 0.3, 1, "1,8"
     if args.stages:
         write_result("gate-stages-quick" if args.quick else "gate-stages", stages(args.seconds, args.rounds))
+        return
+    if args.pulling:
+        write_result("gate-pulling-quick" if args.quick else "gate-pulling", pulling(args.seconds, args.rounds))
         return
     clients_list = [int(c) for c in args.clients.split(",")]
     modes = [m.strip() for m in args.synchronous.split(",")]

@@ -66,13 +66,19 @@ def test_wire_instruction_mode_says_when_valgrind_is_missing(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_gate_stages_mode_runs() -> None:
-    """``gate.py --stages`` serves releases cut short after each stage; every one answers 200."""
-    result_file = ROOT / "bench" / "results" / "gate-stages-quick.json"
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "gate.py"), "--stages", "--quick"], cwd=ROOT,
+@pytest.mark.parametrize("mode", ["stages", "pulling"])
+def test_gate_modes_run(mode: str) -> None:
+    """``gate.py --stages`` serves releases cut short after each stage, ``--pulling`` serves them while the
+    users' wallets pull their receipts; every request answers 200."""
+    result_file = ROOT / "bench" / "results" / f"gate-{mode}-quick.json"
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "gate.py"), f"--{mode}", "--quick"], cwd=ROOT,
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "wrote bench/results/gate-stages-quick.json" in out.stdout
+    assert f"wrote bench/results/gate-{mode}-quick.json" in out.stdout
     data = json.loads(result_file.read_text())
-    assert [row["stage"] for row in data["rows"]] == ["lane", "decode", "decide", "rows", "release"]
-    assert all(row["data_requests"] > 0 and row["data_cpu_us"] > 0 for row in data["rows"])
+    if mode == "stages":
+        assert [row["stage"] for row in data["rows"]] == ["lane", "decode", "decide", "rows", "release"]
+        assert all(row["data_requests"] > 0 and row["data_cpu_us"] > 0 for row in data["rows"])
+    else:  # the wallets got receipts signed while the load ran
+        assert [row["case"] for row in data["rows"]] == ["alone", "wallets pulling"]
+        assert data["rows"][1]["receipts_signed"] > 0 and all(row["data_rps"] > 0 for row in data["rows"])
