@@ -50,12 +50,14 @@ Writes ``bench/results/gate.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,13 +159,20 @@ def pull_receipts(url: str, n_users: int, pid: int) -> dict[str, Any]:
     return {"receipts": count, "receipt_sign_us": round(spent * 1e6 / max(1, count))}
 
 
-def _warm(world: Any, creds: list[bytes]) -> str:
-    """The verifier's URL, after ten releases (the status list fetched and cached once)."""
-    url: str = world.verifier.url
-    for body in presentations(creds, 10):
-        response = httpx.post(url + "/v1/data", content=body)
-        assert response.status_code == 200, response.text
-    return url
+@contextlib.contextmanager
+def _served(folder: Path, **options: Any) -> Iterator[tuple[Any, list[bytes], str]]:
+    """``setup_gate(folder, **options)``'s world, credentials and verifier URL, after ten releases
+    (the status list fetched and cached once); the world is stopped afterwards."""
+    world, creds = setup_gate(folder, **options)
+    try:
+        assert world.verifier is not None
+        url: str = world.verifier.url
+        for body in presentations(creds, 10):
+            response = httpx.post(url + "/v1/data", content=body)
+            assert response.status_code == 200, response.text
+        yield world, creds, url
+    finally:
+        world.stop()
 
 
 def stages(seconds: float, rounds: int) -> dict[str, Any]:
@@ -172,13 +181,8 @@ def stages(seconds: float, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         for stage in STAGES:
-            world, creds = setup_gate(tmp / stage, stage=stage)
-            try:
-                assert world.verifier is not None
-                url = _warm(world, creds)
+            with _served(tmp / stage, stage=stage) as (world, creds, url):
                 (row,) = measure(url, creds, [8], seconds, rounds, tmp, pid=world.verifier.pid)
-            finally:
-                world.stop()
             rows.append({"stage": stage, **row})
     before = 0
     for row in rows:
@@ -220,10 +224,7 @@ def pulling(seconds: float, rounds: int) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        world, creds = setup_gate(tmp / "pulling")
-        try:
-            assert world.verifier is not None
-            url = _warm(world, creds)
+        with _served(tmp / "pulling") as (world, creds, url):
             pid = world.verifier.pid
             best: dict[str, dict[str, Any]] = {}
             for _ in range(rounds):
@@ -241,8 +242,6 @@ def pulling(seconds: float, rounds: int) -> dict[str, Any]:
                         raise SystemExit(f"data gate refused requests: {run['statuses']}")
                     if case not in best or run["p99_ms"] < best[case]["p99_ms"]:
                         best[case] = run
-        finally:
-            world.stop()
     for case, run in best.items():
         rows.append({"case": case, "data_rps": run["rps"], "data_p50_ms": run["p50_ms"], "data_p99_ms": run["p99_ms"],
                      "data_max_ms": run["max_ms"], "receipts_signed": run.get("signed", 0)})
@@ -306,17 +305,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         for mode in modes:
-            world, creds = setup_gate(tmp / mode, synchronous=mode)
-            try:
-                assert world.verifier is not None
-                url = _warm(world, creds)
+            with _served(tmp / mode, synchronous=mode) as (world, creds, url):
                 rows += [{"synchronous": mode, **row} for row in
                          measure(url, creds, clients_list, args.seconds, args.rounds, tmp, pid=world.verifier.pid)]
                 pulled = pull_receipts(url, len(creds), world.verifier.pid)
                 result.setdefault("receipts", {})[mode] = pulled
                 rss = world.verifier.rss_mb()
-            finally:
-                world.stop()
             result.setdefault("verifier_rss_mb", {})[mode] = {"now": rss[0], "peak": rss[1]}
         result["rows"] = rows
         result["load_average_after"] = os.getloadavg()
